@@ -1,0 +1,1 @@
+"""Graph specs, launch files and the `kiwi` runner."""

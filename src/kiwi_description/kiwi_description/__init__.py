@@ -1,0 +1,1 @@
+"""LeKiwi's description: constants, kinematics, unit conversion, URDF and MJCF."""

@@ -1,0 +1,1 @@
+"""The node that owns the robot: `driver` (sim or Feetech backend)."""

@@ -1,0 +1,157 @@
+"""The MuJoCo simulation of LeKiwi, free of ROS.
+
+One `step` advances the physics by one control period. Wheels are velocity servos; the base
+follows the twist its wheels make (through the same kinematics as the real robot), so wheel
+states, odometry and the base's motion agree, and a blocked base shows up as odometry that
+disagrees with ground truth (the wheels turn, the base does not), as wheel slip would on the robot.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+from kiwi_description.mjcf import BASE_JOINTS, OBSTACLE_PARKED, build_mjcf
+
+# EGL must be chosen before mujoco is imported (software Mesa on machines without a GPU).
+os.environ.setdefault("MUJOCO_GL", "egl")
+import mujoco  # noqa: E402
+
+HOME_POSE: dict[str, float] = {name: 0.0 for name in c.ARM_JOINTS} | {
+    c.GRIPPER_JOINT: c.ARM_LIMITS[c.GRIPPER_JOINT].lower
+}
+
+
+@dataclass(frozen=True)
+class SceneLayout:
+    """Where things are after a reset (world frame, metres)."""
+
+    seed: int
+    cube_xy: tuple[float, float]
+    obstacle_xy: tuple[float, float] | None
+
+
+def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
+    """Cube ahead of the robot at a random distance and offset; the obstacle, if any, halfway
+    between robot and cube, so that driving straight at the cube hits it."""
+    rng = np.random.default_rng(seed)
+    distance = float(rng.uniform(0.7, 0.9)) if obstacle else float(rng.uniform(0.45, 0.8))
+    lateral = float(rng.uniform(-0.1, 0.1))
+    cube = (distance, lateral)
+    obstacle_xy = (distance * 0.5, lateral * 0.5 + float(rng.uniform(-0.02, 0.02))) if obstacle else None
+    return SceneLayout(seed, cube, obstacle_xy)
+
+
+class SimBackend:
+    """LeKiwi in MuJoCo. Deterministic for a seed: same seed and commands give the same states."""
+
+    def __init__(self, control_dt: float = 1.0 / c.CONTROL_RATE_HZ, max_timestep: float = 0.002):
+        if control_dt <= 0:
+            raise ValueError(f"control_dt must be positive, got {control_dt}")
+        self.substeps = max(1, math.ceil(control_dt / max_timestep - 1e-9))
+        self.control_dt = control_dt
+        self.model = mujoco.MjModel.from_xml_string(build_mjcf(timestep=control_dt / self.substeps))
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        self._arm_qpos = [m.joint(n).qposadr[0] for n in c.ARM_JOINTS]
+        self._arm_qvel = [m.joint(n).dofadr[0] for n in c.ARM_JOINTS]
+        self._arm_act = [m.actuator(n).id for n in c.ARM_JOINTS]
+        self._wheel_qpos = [m.joint(n).qposadr[0] for n in c.WHEEL_JOINTS]
+        self._wheel_qvel = [m.joint(n).dofadr[0] for n in c.WHEEL_JOINTS]
+        self._wheel_act = [m.actuator(n).id for n in c.WHEEL_JOINTS]
+        self._base_qpos = [m.joint(n).qposadr[0] for n in BASE_JOINTS]
+        self._base_qvel = [m.joint(n).dofadr[0] for n in BASE_JOINTS]
+        self._base_act = [m.actuator(n).id for n in BASE_JOINTS]
+        self._cube_qpos = m.joint("cube_joint").qposadr[0]
+        self._obstacle_mocap = m.body("obstacle").mocapid[0]
+        self._renderers: dict[tuple[str, int, int], mujoco.Renderer] = {}
+        self.layout = self.reset(0, obstacle=False)
+
+    # --- state -----------------------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        return float(self.data.time)
+
+    def reset(self, seed: int, obstacle: bool) -> SceneLayout:
+        """Robot at the origin in its home pose; cube and obstacle placed from the seed."""
+        mujoco.mj_resetData(self.model, self.data)
+        layout = sample_layout(seed, obstacle)
+        for adr, act, name in zip(self._arm_qpos, self._arm_act, c.ARM_JOINTS):
+            self.data.qpos[adr] = HOME_POSE[name]
+            self.data.ctrl[act] = HOME_POSE[name]
+        q = self._cube_qpos
+        self.data.qpos[q:q + 3] = (*layout.cube_xy, c.CUBE_SIZE / 2)
+        self.data.qpos[q + 3:q + 7] = (1.0, 0.0, 0.0, 0.0)
+        self.data.mocap_pos[self._obstacle_mocap] = (
+            (*layout.obstacle_xy, c.OBSTACLE_SIZE[2] / 2) if layout.obstacle_xy else OBSTACLE_PARKED
+        )
+        mujoco.mj_forward(self.model, self.data)
+        self.layout = layout
+        return layout
+
+    def arm_positions(self) -> np.ndarray:
+        return self.data.qpos[self._arm_qpos].copy()
+
+    def arm_velocities(self) -> np.ndarray:
+        return self.data.qvel[self._arm_qvel].copy()
+
+    def arm_targets(self) -> np.ndarray:
+        return self.data.ctrl[self._arm_act].copy()
+
+    def wheel_positions(self) -> np.ndarray:
+        return self.data.qpos[self._wheel_qpos].copy()
+
+    def wheel_velocities(self) -> np.ndarray:
+        return self.data.qvel[self._wheel_qvel].copy()
+
+    def base_pose(self) -> tuple[float, float, float]:
+        x, y, yaw = self.data.qpos[self._base_qpos]
+        return float(x), float(y), kin.wrap_angle(float(yaw))
+
+    def base_twist(self) -> tuple[float, float, float]:
+        """Ground-truth body-frame twist (m/s, m/s, rad/s)."""
+        vxw, vyw, wz = self.data.qvel[self._base_qvel]
+        vx, vy = kin.world_to_body(float(vxw), float(vyw), float(self.data.qpos[self._base_qpos[2]]))
+        return vx, vy, float(wz)
+
+    def cube_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Position (x, y, z) and quaternion (w, x, y, z) of the cube in the world."""
+        q = self._cube_qpos
+        return self.data.qpos[q:q + 3].copy(), self.data.qpos[q + 3:q + 7].copy()
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def step(self, arm_targets: np.ndarray | None, wheel_speed_targets: np.ndarray) -> None:
+        """Hold `arm_targets` (rad, ARM_JOINTS order; None keeps the last) and wheel speeds (rad/s)
+        for one control period."""
+        if arm_targets is not None:
+            self.data.ctrl[self._arm_act] = arm_targets
+        self.data.ctrl[self._wheel_act] = wheel_speed_targets
+        for _ in range(self.substeps):
+            vx, vy, wz = kin.wheel_speeds_to_body(self.data.qvel[self._wheel_qvel])
+            yaw = float(self.data.qpos[self._base_qpos[2]])
+            vxw, vyw = kin.body_to_world(vx, vy, yaw)
+            self.data.ctrl[self._base_act] = (vxw, vyw, wz)
+            mujoco.mj_step(self.model, self.data)
+
+    # --- cameras ---------------------------------------------------------------------------------
+
+    def render(self, camera: str, width: int, height: int) -> np.ndarray:
+        """RGB uint8 image (height, width, 3) from a named camera."""
+        key = (camera, width, height)
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = mujoco.Renderer(self.model, height=height, width=width)
+        renderer.update_scene(self.data, camera=camera)
+        return renderer.render()
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()

@@ -1,0 +1,1 @@
+"""The policy node and the training wrapper (issue 5)."""

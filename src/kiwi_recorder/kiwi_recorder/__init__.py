@@ -1,0 +1,1 @@
+"""Episode recorder and the bag -> LeRobotDataset v3 converter (issue 4)."""

@@ -1,0 +1,1 @@
+"""Teleoperation sources and the human/policy command mux (issue 4)."""
