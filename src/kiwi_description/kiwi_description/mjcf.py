@@ -30,7 +30,7 @@ BASE_YAW_KV = 20.0
 
 
 def _v(values) -> str:
-    return " ".join(f"{x:.6g}" for x in values)
+    return " ".join(f"{x:.9g}" for x in values)
 
 
 def _geom(body: ET.Element, shape: Shape, name: str, collide: bool) -> None:

@@ -15,7 +15,7 @@ from .model import Camera, Joint, Link, Shape, cameras, joints, links
 
 
 def _v(values) -> str:
-    return " ".join(f"{x:.6g}" for x in values)
+    return " ".join(f"{x:.9g}" for x in values)
 
 
 def _geometry(parent: ET.Element, shape: Shape) -> None:
@@ -23,9 +23,9 @@ def _geometry(parent: ET.Element, shape: Shape) -> None:
     if shape.kind == "box":
         ET.SubElement(geom, "box", size=_v(shape.size))
     elif shape.kind in ("cylinder", "capsule"):  # URDF has no capsule before ROS 2 Jazzy's parsers
-        ET.SubElement(geom, "cylinder", radius=f"{shape.size[0]:.6g}", length=f"{shape.size[1]:.6g}")
+        ET.SubElement(geom, "cylinder", radius=f"{shape.size[0]:.9g}", length=f"{shape.size[1]:.9g}")
     elif shape.kind == "sphere":
-        ET.SubElement(geom, "sphere", radius=f"{shape.size[0]:.6g}")
+        ET.SubElement(geom, "sphere", radius=f"{shape.size[0]:.9g}")
     else:
         raise ValueError(f"unknown shape kind {shape.kind!r}")
 
@@ -33,7 +33,7 @@ def _geometry(parent: ET.Element, shape: Shape) -> None:
 def _link(robot: ET.Element, link: Link) -> None:
     el = ET.SubElement(robot, "link", name=link.name)
     inertial = ET.SubElement(el, "inertial")
-    ET.SubElement(inertial, "mass", value=f"{link.mass:.6g}")
+    ET.SubElement(inertial, "mass", value=f"{link.mass:.9g}")
     # A small isotropic inertia: these primitives are for display, the sim computes its own.
     i = link.mass * 1e-3
     ET.SubElement(inertial, "inertia", ixx=f"{i:.3g}", iyy=f"{i:.3g}", izz=f"{i:.3g}", ixy="0", ixz="0", iyz="0")
@@ -57,8 +57,8 @@ def _joint(robot: ET.Element, joint: Joint) -> None:
     if joint.kind != "fixed":
         ET.SubElement(el, "axis", xyz=_v(joint.axis))
     if joint.limit is not None:
-        ET.SubElement(el, "limit", lower=f"{joint.limit.lower:.6f}", upper=f"{joint.limit.upper:.6f}",
-                      effort=f"{c.ARM_MAX_EFFORT:.6g}", velocity=f"{c.ARM_MAX_VELOCITY:.6g}")
+        ET.SubElement(el, "limit", lower=f"{joint.limit.lower:.9f}", upper=f"{joint.limit.upper:.9f}",
+                      effort=f"{c.ARM_MAX_EFFORT:.9g}", velocity=f"{c.ARM_MAX_VELOCITY:.9g}")
 
 
 def _camera_frames(robot: ET.Element, camera: Camera) -> None:

@@ -1,0 +1,121 @@
+"""Every node graph Kiwi runs, declared once as data.
+
+A graph takes launch arguments (strings, as on a `ros2 launch` command line) and returns node
+specs. The `.launch.py` files turn the specs into `launch_ros` Node actions; `kiwi launch` starts
+the same specs as processes where `launch` is not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import yaml
+
+
+@dataclass(frozen=True)
+class LaunchArg:
+    name: str
+    default: str
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    package: str
+    executable: str
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    remappings: tuple[tuple[str, str], ...] = ()
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str
+    description: str
+    args: tuple[LaunchArg, ...]
+    build: Callable[[dict[str, Any]], list[NodeSpec]]
+    # Topics the graph subscribes to that come from outside it (a person, another graph).
+    external_inputs: frozenset[str] = frozenset()
+
+
+class GraphError(ValueError):
+    """A graph name or launch argument that cannot be used; the message says what is valid."""
+
+
+def parse_value(text: str) -> Any:
+    """A launch argument string as a typed parameter value ('true' -> True, '30' -> 30, ...)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None or isinstance(value, (dict, list)) else value
+
+
+def _sim_driver(a: dict[str, Any]) -> NodeSpec:
+    return NodeSpec(
+        "kiwi_driver", "driver", "driver",
+        parameters={"backend": "sim", "rate_hz": float(a["rate_hz"]), "seed": int(a["seed"]),
+                    "obstacle": bool(a["obstacle"]), "sim_speed": float(a["sim_speed"])},
+    )
+
+
+SIM_ARGS = (
+    LaunchArg("seed", "0", "Seed of the first scene layout."),
+    LaunchArg("obstacle", "false", "Put an obstacle between the robot and the cube.", ("true", "false")),
+    LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
+    LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
+)
+
+GRAPHS: dict[str, Graph] = {
+    "sim": Graph(
+        "sim",
+        "The MuJoCo sim of LeKiwi behind the robot's topics.",
+        SIM_ARGS,
+        lambda a: [_sim_driver(a)],
+        external_inputs=frozenset(),
+    ),
+}
+
+
+def resolve_args(graph: Graph, overrides: dict[str, str]) -> dict[str, Any]:
+    """Defaults plus overrides, typed; unknown names and values outside `choices` are errors."""
+    known = {arg.name: arg for arg in graph.args}
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise GraphError(
+            f"graph '{graph.name}' has no argument {', '.join(unknown)}; "
+            f"its arguments are: {', '.join(known) or '(none)'}"
+        )
+    values = {}
+    for name, arg in known.items():
+        text = overrides.get(name, arg.default)
+        if arg.choices and text not in arg.choices:
+            raise GraphError(f"{name}:={text} is not one of {', '.join(arg.choices)}")
+        values[name] = parse_value(text)
+    return values
+
+
+def get_graph(name: str) -> Graph:
+    try:
+        return GRAPHS[name]
+    except KeyError:
+        raise GraphError(f"no graph named '{name}'; graphs: {', '.join(GRAPHS)}") from None
+
+
+def build_graph(name: str, overrides: dict[str, str] | None = None) -> list[NodeSpec]:
+    graph = get_graph(name)
+    return graph.build(resolve_args(graph, overrides or {}))
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """['seed:=3', 'obstacle:=true'] -> {'seed': '3', 'obstacle': 'true'} (ros2 launch syntax)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition(":=")
+        if not sep or not name:
+            raise GraphError(f"expected name:=value, got {item!r}")
+        out[name] = value
+    return out

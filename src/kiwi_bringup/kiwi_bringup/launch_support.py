@@ -1,0 +1,41 @@
+"""Turn a graph's node specs into a `launch` description (full ROS 2 installs only).
+
+Each `launch/<graph>.launch.py` calls `generate_for(<graph>)`, so `ros2 launch` and `kiwi launch`
+start the same nodes with the same parameters and remappings.
+"""
+
+from __future__ import annotations
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from .graphs import NodeSpec, build_graph, get_graph
+
+
+def spec_to_node(spec: NodeSpec) -> Node:
+    return Node(
+        package=spec.package,
+        executable=spec.executable,
+        name=spec.name,
+        namespace=spec.namespace,
+        parameters=[spec.parameters] if spec.parameters else [],
+        remappings=list(spec.remappings),
+        output="screen",
+    )
+
+
+def generate_for(graph_name: str) -> LaunchDescription:
+    graph = get_graph(graph_name)
+
+    def build(context):
+        overrides = {arg.name: LaunchConfiguration(arg.name).perform(context) for arg in graph.args}
+        return [spec_to_node(spec) for spec in build_graph(graph_name, overrides)]
+
+    declared = [
+        DeclareLaunchArgument(arg.name, default_value=arg.default, description=arg.description,
+                              **({"choices": list(arg.choices)} if arg.choices else {}))
+        for arg in graph.args
+    ]
+    return LaunchDescription([*declared, OpaqueFunction(function=build)])

@@ -1,0 +1,50 @@
+"""What a Kiwi node declares about itself: its parameters and the topics it uses.
+
+Each node module holds a `NodeInterface` and declares its parameters from it, so the graph specs
+can be checked against the nodes without starting them (every parameter a spec sets is declared,
+every subscribed topic has a publisher), and the live tests check the same tables against the
+running nodes. Lives here because every Kiwi package already depends on kiwi_description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    description: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic by its name as the node uses it (before remapping) and its message type."""
+
+    name: str
+    type: str  # 'pkg/msg/Type'
+
+
+@dataclass(frozen=True)
+class NodeInterface:
+    params: tuple[Param, ...] = ()
+    publishes: tuple[Topic, ...] = ()
+    subscribes: tuple[Topic, ...] = ()
+    services: tuple[str, ...] = field(default=())
+
+    def param_names(self) -> set[str]:
+        return {p.name for p in self.params}
+
+
+def declare_params(node, interface: NodeInterface) -> SimpleNamespace:
+    """Declare every parameter of `interface` on `node`; return their values by name."""
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    values = {}
+    for p in interface.params:
+        node.declare_parameter(p.name, p.default, ParameterDescriptor(description=p.description))
+        values[p.name] = node.get_parameter(p.name).value
+    return SimpleNamespace(**values)
