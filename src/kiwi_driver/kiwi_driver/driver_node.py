@@ -39,8 +39,8 @@ INTERFACE = NodeInterface(
 
 
 def time_msg(seconds: float) -> Time:
-    sec = int(seconds // 1)
-    return Time(sec=sec, nanosec=int(round((seconds - sec) * 1e9)) % 1_000_000_000)
+    sec, nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
+    return Time(sec=int(sec), nanosec=int(nanosec))
 
 
 class DriverNode(Node):

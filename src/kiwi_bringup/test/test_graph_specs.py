@@ -1,0 +1,91 @@
+"""Every graph's specs: executables exist, parameters are declared, inputs have publishers."""
+
+import importlib
+import itertools
+
+import pytest
+
+from kiwi_bringup.graphs import GRAPHS, GraphError, build_graph, parse_assignments, parse_value, resolve_args
+from kiwi_bringup.runner import find_entry_point
+
+
+def node_interface(spec):
+    ep = find_entry_point(spec.package, spec.executable)
+    module = importlib.import_module(ep.value.partition(":")[0])
+    return module.INTERFACE
+
+
+def argument_variants(graph):
+    """Defaults, then each argument with choices set to each of its choices."""
+    yield {}
+    for arg in graph.args:
+        for choice in arg.choices:
+            yield {arg.name: choice}
+
+
+def remap(name, remappings):
+    return dict(remappings).get(name, name)
+
+
+CASES = [(g, v) for g in GRAPHS.values() for v in argument_variants(g)]
+
+
+@pytest.mark.parametrize("graph, overrides", CASES, ids=[f"{g.name}-{v}" for g, v in CASES])
+def test_spec_is_consistent(graph, overrides):
+    specs = build_graph(graph.name, overrides)
+    assert specs, "a graph starts at least one node"
+    published = set()
+    subscribed = []
+    for spec in specs:
+        interface = node_interface(spec)  # raises if the executable does not exist
+        undeclared = set(spec.parameters) - interface.param_names() - {"use_sim_time"}
+        assert not undeclared, f"{spec.name} sets parameters its node does not declare: {undeclared}"
+        published |= {remap(t.name, spec.remappings) for t in interface.publishes}
+        subscribed += [(spec.name, remap(t.name, spec.remappings)) for t in interface.subscribes]
+    orphans = [(n, t) for n, t in subscribed if t not in published | graph.external_inputs]
+    assert not orphans, f"subscribed topics nobody in '{graph.name}' publishes: {orphans}"
+
+
+def test_unknown_executable_is_reported():
+    with pytest.raises(RuntimeError, match="no executable 'nope'"):
+        find_entry_point("kiwi_driver", "nope")
+
+
+def test_unknown_graph_and_argument_are_named():
+    with pytest.raises(GraphError, match="graphs: sim"):
+        build_graph("nope")
+    with pytest.raises(GraphError, match="its arguments are: seed"):
+        build_graph("sim", {"sed": "1"})
+    with pytest.raises(GraphError, match="not one of true, false"):
+        build_graph("sim", {"obstacle": "maybe"})
+
+
+def test_arguments_are_typed():
+    values = resolve_args(GRAPHS["sim"], {"seed": "4", "obstacle": "true", "sim_speed": "2.5"})
+    assert values["seed"] == 4 and values["obstacle"] is True and values["sim_speed"] == 2.5
+    assert parse_value("some/path") == "some/path"
+    assert parse_value("") == ""
+
+
+def test_parse_assignments():
+    assert parse_assignments(["a:=1", "b:=x:=y"]) == {"a": "1", "b": "x:=y"}
+    for bad in ("a=1", ":=1"):
+        with pytest.raises(GraphError):
+            parse_assignments([bad])
+
+
+def test_node_names_unique_in_every_graph():
+    for graph, overrides in CASES:
+        names = [s.name for s in build_graph(graph.name, overrides)]
+        assert len(names) == len(set(names))
+
+
+def test_every_interface_declares_each_param_once():
+    seen = set()
+    for graph, overrides in CASES:
+        for spec in build_graph(graph.name, overrides):
+            interface = node_interface(spec)
+            names = [p.name for p in interface.params]
+            assert len(names) == len(set(names))
+            seen.add((spec.package, spec.executable))
+    assert seen

@@ -1,0 +1,72 @@
+"""The runner starts real node processes, reports a dying node, and stops cleanly."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kiwi_bringup.graphs import NodeSpec
+from kiwi_bringup.runner import GraphRunner, RunnerError, node_command, ros_args
+
+pytestmark = pytest.mark.integration
+KIWI = [sys.executable, "-m", "kiwi_bringup.cli"]
+
+
+def test_ros_args_carry_name_namespace_params_and_remaps(tmp_path):
+    spec = NodeSpec("kiwi_driver", "driver", "drv", {"seed": 1}, (("/joint_states", "/js"),), "robot1")
+    args = ros_args(spec, tmp_path / "p.yaml")
+    assert args == ["--ros-args", "-r", "__node:=drv", "-r", "__ns:=/robot1",
+                    "--params-file", str(tmp_path / "p.yaml"), "-r", "/joint_states:=/js"]
+    assert node_command(spec, None)[:2] == [sys.executable, "-c"]
+
+
+def test_duplicate_names_refused():
+    spec = NodeSpec("kiwi_driver", "driver", "driver")
+    with pytest.raises(RunnerError, match="share the name /driver"):
+        GraphRunner([spec, spec])
+
+
+def test_a_dying_node_stops_the_graph_and_is_named(tmp_path, ros_domain):
+    good = NodeSpec("kiwi_driver", "driver", "good_driver", {"rate_hz": 10.0})
+    bad = NodeSpec("kiwi_driver", "driver", "bad_driver", {"backend": "warp-drive"})
+    out = io.StringIO()
+    runner = GraphRunner([good, bad], out=out, grace_s=10.0)
+    runner.start(tmp_path)
+    code = runner.wait()
+    text = out.getvalue()
+    assert code == 2, text
+    assert "node /bad_driver exited with code 2" in text
+    assert "unknown backend 'warp-drive'" in text
+    assert all(r.proc.poll() is not None for r in runner.running), "every node was stopped"
+
+
+def test_sigint_stops_every_node_and_exits_zero(ros_domain):
+    proc = subprocess.Popen([*KIWI, "launch", "sim"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=os.environ.copy())
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "sim driver at" in line:
+            break
+    else:
+        proc.kill()
+        pytest.fail("the driver did not come up:\n" + "".join(lines))
+    pid = int(next(l for l in lines if "started /driver" in l).split("pid ")[1].rstrip(")\n"))
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert "all nodes stopped" in rest
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_cli_rejects_bad_arguments():
+    result = subprocess.run([*KIWI, "launch", "sim", "nonsense:=1"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "has no argument nonsense" in result.stderr
