@@ -20,3 +20,64 @@ def ros_domain(monkeypatch):
     domain = str(next(_domain_ids) % 101 + 1)
     monkeypatch.setenv("ROS_DOMAIN_ID", domain)
     return domain
+
+
+class RosProbe:
+    """A node in the test process, on its own context, that other processes' nodes talk to."""
+
+    def __init__(self):
+        import rclpy
+
+        self.context = rclpy.context.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("kiwi_test_probe", context=self.context)
+        self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin_until(self, condition, timeout: float) -> bool:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not condition():
+            self.executor.spin_once(timeout_sec=0.02)
+        return bool(condition())
+
+    def spin_for(self, seconds: float) -> None:
+        self.spin_until(lambda: False, seconds)
+
+    def close(self):
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def ros_probe(ros_domain):
+    probe = RosProbe()
+    yield probe
+    probe.close()
+
+
+@pytest.fixture
+def start_nodes(ros_domain):
+    """start_nodes(argv) runs a command (a node or `kiwi launch`) that the test stops with SIGINT;
+    the test fails if it did not exit cleanly."""
+    import signal
+    import subprocess
+
+    procs = []
+
+    def start(argv):
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=os.environ.copy())
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, f"{proc.args} exited with {proc.returncode}:\n{out}"

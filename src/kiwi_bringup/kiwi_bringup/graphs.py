@@ -58,7 +58,8 @@ def _sim_driver(a: dict[str, Any]) -> NodeSpec:
     return NodeSpec(
         "kiwi_driver", "driver", "driver",
         parameters={"backend": "sim", "rate_hz": float(a["rate_hz"]), "seed": int(a["seed"]),
-                    "obstacle": bool(a["obstacle"]), "sim_speed": float(a["sim_speed"])},
+                    "obstacle": bool(a["obstacle"]), "sim_speed": float(a["sim_speed"]),
+                    "cameras": bool(a["cameras"])},
     )
 
 
@@ -67,7 +68,10 @@ SIM_ARGS = (
     LaunchArg("obstacle", "false", "Put an obstacle between the robot and the cube.", ("true", "false")),
     LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
     LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
+    LaunchArg("cameras", "true", "Render and publish the two cameras.", ("true", "false")),
 )
+# Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.
+ROBOT_INPUTS = frozenset({"/arm/command", "/cmd_vel"})
 
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
@@ -75,7 +79,7 @@ GRAPHS: dict[str, Graph] = {
         "The MuJoCo sim of LeKiwi behind the robot's topics.",
         SIM_ARGS,
         lambda a: [_sim_driver(a)],
-        external_inputs=frozenset(),
+        external_inputs=ROBOT_INPUTS,
     ),
 }
 

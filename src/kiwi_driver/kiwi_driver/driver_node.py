@@ -1,41 +1,103 @@
-"""`driver`: the node that owns the robot.
+"""`driver`: the node that owns the robot, whatever the backend.
 
-Publishes `/joint_states` (arm positions in rad, wheel positions and speeds) from a timer at
-`rate_hz`. With the sim backend it also publishes `/clock`: each tick advances the simulation by
-exactly one period, so a graph on `use_sim_time` runs in lockstep with the sim even when the sim
-runs slower than real time. The driver's own timer runs on the steady clock (it is the clock's
-source and must not wait for it).
+Each tick (`rate_hz`, on a timer): read the joints, publish `/joint_states`, `/odom` (+ TF
+`odom`->`base_link` when tf2_msgs is importable), then send the latest checked commands. Commands
+arrive on `/arm/command` (named JointState positions) and `/cmd_vel` (Twist, or TwistStamped with
+`cmd_vel_stamped`). Safety: bad commands are rejected with a throttled error and a diagnostics
+entry; arm targets are clamped to joint limits and to `max_step` per tick; no command for
+`cmd_timeout` stops the base and holds the arm where it is.
+
+The sim backend adds `/clock` (each tick advances the sim by exactly one period, so nodes on
+`use_sim_time` run in lockstep with it even when it is slower than real time), the two cameras,
+ground truth on `/sim/ground_truth/*`, and `/sim/reset`. The driver's timer runs on the steady
+clock: in the sim it is the source of `/clock` and must not wait for it.
 """
 
 from __future__ import annotations
 
 import sys
+import time
+from collections import deque
 
 import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped, TransformStamped, Twist, TwistStamped
+from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
+from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params
+
+from .backend import Backend, Diagnostic
+from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
+from .odometry import WheelOdometry
+
+try:  # tf2_msgs is not on PyPI; full ROS installs have it
+    from tf2_msgs.msg import TFMessage
+except ImportError:
+    TFMessage = None
+
+CAMERA_TOPICS = tuple(
+    Topic(f"/camera/{cam}/{suffix}", kind)
+    for cam in c.CAMERAS
+    for suffix, kind in (("image_raw", "sensor_msgs/msg/Image"),
+                         ("image_raw/compressed", "sensor_msgs/msg/CompressedImage"),
+                         ("camera_info", "sensor_msgs/msg/CameraInfo"))
+)
 
 INTERFACE = NodeInterface(
     params=(
-        Param("backend", "sim", "Robot backend: 'sim' (MuJoCo)."),
+        Param("backend", "sim", "Robot backend: 'sim' (MuJoCo) or 'feetech' (the real bus)."),
         Param("rate_hz", c.CONTROL_RATE_HZ, "Control and publishing rate (Hz)."),
-        Param("seed", 0, "Sim: seed of the first scene layout."),
-        Param("obstacle", False, "Sim: place an obstacle between robot and cube."),
-        Param("sim_speed", 1.0, "Sim: target speed as a multiple of real time; 0 runs as fast as possible."),
+        Param("cmd_timeout", c.CMD_TIMEOUT_S, "Seconds without a command before the base stops and the arm holds."),
+        Param("max_step", c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ,
+              "Largest change of an arm target from the present position per tick (rad); 0 disables."),
+        Param("max_command_age", 0.5, "Reject stamped commands older than this (s); 0 disables."),
+        Param("cmd_vel_stamped", False, "Subscribe /cmd_vel as TwistStamped instead of Twist."),
+        Param("odom_frame", "odom", "Frame of /odom."),
+        Param("base_frame", "base_link", "Child frame of /odom."),
+        Param("publish_tf", True, "Publish odom->base_link on /tf (needs tf2_msgs)."),
+        Param("seed", 0, "Sim: seed of the scene layout; read again on every /sim/reset."),
+        Param("obstacle", False, "Sim: obstacle between robot and cube; read again on every /sim/reset."),
+        Param("sim_speed", 1.0, "Sim: speed as a multiple of real time; 0 runs as fast as possible."),
+        Param("cameras", True, "Sim: render and publish the front and wrist cameras."),
+        Param("camera_rate_hz", 30.0, "Sim: camera frame rate (Hz), at most rate_hz."),
+        Param("front_width", c.CAMERAS["front"].width, "Sim: front image width."),
+        Param("front_height", c.CAMERAS["front"].height, "Sim: front image height."),
+        Param("wrist_width", c.CAMERAS["wrist"].width, "Sim: wrist image width."),
+        Param("wrist_height", c.CAMERAS["wrist"].height, "Sim: wrist image height."),
+        Param("jpeg_quality", 90, "JPEG quality of the compressed images."),
     ),
     publishes=(
         Topic("/joint_states", "sensor_msgs/msg/JointState"),
+        Topic("/odom", "nav_msgs/msg/Odometry"),
+        Topic("/tf", "tf2_msgs/msg/TFMessage"),
+        Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
         Topic("/clock", "rosgraph_msgs/msg/Clock"),
+        Topic("/sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
+        Topic("/sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
+        Topic("/sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
+        *CAMERA_TOPICS,
     ),
+    subscribes=(
+        Topic("/arm/command", "sensor_msgs/msg/JointState"),
+        Topic("/cmd_vel", "geometry_msgs/msg/Twist"),
+    ),
+    services=("/sim/reset",),
 )
+
+# Wheel odometry of an omni base drifts: these variances (m^2, rad^2) say so to Nav2 and EKFs.
+POSE_COVARIANCE_DIAGONAL = (1e-3, 1e-3, 1e6, 1e6, 1e6, 5e-3)
+TWIST_COVARIANCE_DIAGONAL = (1e-4, 1e-4, 1e6, 1e6, 1e6, 1e-3)
 
 
 def time_msg(seconds: float) -> Time:
@@ -43,47 +105,279 @@ def time_msg(seconds: float) -> Time:
     return Time(sec=int(sec), nanosec=int(nanosec))
 
 
+def stamp_seconds(stamp: Time) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def _diagonal(values) -> list[float]:
+    cov = [0.0] * 36
+    for i, v in enumerate(values):
+        cov[i * 7] = v
+    return cov
+
+
+def yaw_quaternion(yaw: float) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a rotation about z."""
+    return 0.0, 0.0, float(np.sin(yaw / 2)), float(np.cos(yaw / 2))
+
+
 class DriverNode(Node):
     def __init__(self) -> None:
         super().__init__("driver")
-        self.p = declare_params(self, INTERFACE)
-        if self.p.backend != "sim":
-            raise ValueError(f"unknown backend {self.p.backend!r}; this build knows 'sim'")
-        if self.p.rate_hz <= 0:
-            raise ValueError(f"rate_hz must be positive, got {self.p.rate_hz}")
-        from .sim_backend import SimBackend  # heavy import (mujoco) only where needed
+        p = self.p = declare_params(self, INTERFACE)
+        if p.rate_hz <= 0:
+            raise ValueError(f"rate_hz must be positive, got {p.rate_hz}")
+        self.period = 1.0 / p.rate_hz
+        self.backend: Backend = self._make_backend(p.backend)
+        self.is_sim = p.backend == "sim"
 
-        self.sim = SimBackend(control_dt=1.0 / self.p.rate_hz)
-        self.sim.reset(self.p.seed, self.p.obstacle)
+        # Commands (written by subscriptions, used by the tick).
+        self.arm_request: dict[str, float] = {}
+        self.arm_target: np.ndarray | None = None
+        self.twist = (0.0, 0.0, 0.0)
+        self.arm_watchdog = Watchdog(p.cmd_timeout)
+        self.base_watchdog = Watchdog(p.cmd_timeout)
+        self.rejected = 0
+        self.last_rejection = ""
+        self.odom = WheelOdometry()
+        self.tick_periods: deque[float] = deque(maxlen=300)
+        self.last_tick: float | None = None
+        self.ticks = 0
+
         self.joint_pub = self.create_publisher(JointState, "/joint_states", 10)
+        self.odom_pub = self.create_publisher(Odometry, "/odom", 10)
+        self.tf_pub = self.create_publisher(TFMessage, "/tf", 10) if (TFMessage and p.publish_tf) else None
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(JointState, "/arm/command", self._on_arm_command, 10)
+        twist_type = TwistStamped if p.cmd_vel_stamped else Twist
+        self.create_subscription(twist_type, "/cmd_vel", self._on_cmd_vel, 10)
+        if self.is_sim:
+            self._init_sim()
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        sim_speed = p.sim_speed if self.is_sim else 1.0
+        timer_period = self.period / sim_speed if sim_speed > 0 else 1e-4
+        self.timer = self.create_timer(timer_period, self._tick, clock=steady)
+        self.diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
+        self.get_logger().info(f"{p.backend} driver at {p.rate_hz:g} Hz"
+                               + (f", seed {p.seed}, obstacle {p.obstacle}" if self.is_sim else ""))
+
+    # --- set-up ----------------------------------------------------------------------------------
+
+    def _make_backend(self, name: str) -> Backend:
+        if name == "sim":
+            from .sim_backend import SimBackend  # heavy import (mujoco) only where needed
+
+            return SimBackend(control_dt=self.period)
+        raise ValueError(f"unknown backend {name!r}; expected 'sim' or 'feetech'")
+
+    def _init_sim(self) -> None:
+        p = self.p
+        self.backend.reset(p.seed, p.obstacle)
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
-        period = 1.0 / (self.p.rate_hz * self.p.sim_speed) if self.p.sim_speed > 0 else 1e-4
-        self.timer = self.create_timer(period, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
-        self.get_logger().info(
-            f"sim driver at {self.p.rate_hz:g} Hz, seed {self.p.seed}, obstacle {self.p.obstacle}"
-        )
+        self.truth_robot_pub = self.create_publisher(Odometry, "/sim/ground_truth/robot", 10)
+        self.truth_cube_pub = self.create_publisher(PoseStamped, "/sim/ground_truth/cube", 10)
+        self.truth_obstacle_pub = self.create_publisher(PoseStamped, "/sim/ground_truth/obstacle", 10)
+        self.create_service(Trigger, "/sim/reset", self._on_reset)
+        self.cameras = {}
+        if p.cameras:
+            if not 0 < p.camera_rate_hz <= p.rate_hz:
+                raise ValueError(f"camera_rate_hz must be in (0, rate_hz], got {p.camera_rate_hz}")
+            self.camera_every = max(1, round(p.rate_hz / p.camera_rate_hz))
+            for cam in c.CAMERAS:
+                size = (getattr(p, f"{cam}_width"), getattr(p, f"{cam}_height"))
+                pubs = (
+                    self.create_publisher(Image, f"/camera/{cam}/image_raw", qos_profile_sensor_data),
+                    self.create_publisher(CompressedImage, f"/camera/{cam}/image_raw/compressed",
+                                          qos_profile_sensor_data),
+                    self.create_publisher(CameraInfo, f"/camera/{cam}/camera_info", qos_profile_sensor_data),
+                )
+                self.cameras[cam] = (size, pubs)
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        """Seconds on the clock commands are stamped with: the sim's time, else the node's clock."""
+        if self.is_sim:
+            return self.backend.time
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _reject(self, topic: str, error: Exception) -> None:
+        self.rejected += 1
+        self.last_rejection = f"{topic}: {error}"
+        self.get_logger().error(f"rejected {self.last_rejection}", throttle_duration_sec=1.0)
+
+    def _on_arm_command(self, msg: JointState) -> None:
+        try:
+            check_stamp(stamp_seconds(msg.header.stamp), self._now(), self.p.max_command_age)
+            self.arm_request = parse_arm_command(msg.name, msg.position)
+        except CommandError as exc:
+            self._reject("/arm/command", exc)
+            return
+        self.arm_watchdog.feed(time.monotonic())
+
+    def _on_cmd_vel(self, msg) -> None:
+        twist = msg
+        try:
+            if isinstance(msg, TwistStamped):
+                check_stamp(stamp_seconds(msg.header.stamp), self._now(), self.p.max_command_age)
+                twist = msg.twist
+            self.twist = parse_twist(twist.linear.x, twist.linear.y, twist.angular.z)
+        except CommandError as exc:
+            self._reject("/cmd_vel", exc)
+            return
+        self.base_watchdog.feed(time.monotonic())
+
+    def _on_reset(self, _request, response):
+        seed = self.get_parameter("seed").value
+        obstacle = self.get_parameter("obstacle").value
+        layout = self.backend.reset(seed, obstacle)
+        self.odom.reset()
+        self.arm_target = None
+        self.arm_request = {}
+        self.twist = (0.0, 0.0, 0.0)
+        self.arm_watchdog.last = self.base_watchdog.last = None
+        response.success = True
+        response.message = f"seed {seed}, cube at {layout.cube_xy}, obstacle at {layout.obstacle_xy}"
+        self.get_logger().info(f"reset: {response.message}")
+        return response
+
+    # --- the tick --------------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        self.sim.step(None, np.zeros(3))
-        stamp = time_msg(self.sim.time)
-        self.clock_pub.publish(ClockMsg(clock=stamp))
-        msg = JointState()
-        msg.header.stamp = stamp
-        msg.name = list(c.ALL_JOINTS)
-        msg.position = [float(x) for x in np.concatenate([self.sim.arm_positions(), self.sim.wheel_positions()])]
-        msg.velocity = [float(x) for x in np.concatenate([self.sim.arm_velocities(), self.sim.wheel_velocities()])]
-        self.joint_pub.publish(msg)
+        now_wall = time.monotonic()
+        if self.last_tick is not None:
+            self.tick_periods.append(now_wall - self.last_tick)
+        self.last_tick = now_wall
+        stamp_s = self._now()
+        stamp = time_msg(stamp_s) if self.is_sim else self.get_clock().now().to_msg()
+        state = self.backend.read()
+        self.odom.update(state.wheel_velocity, self.period)
+        if self.is_sim:
+            self.clock_pub.publish(ClockMsg(clock=stamp))
+        self._publish_state(state, stamp)
+        if self.is_sim:
+            self._publish_ground_truth(stamp)
+            if self.cameras and self.ticks % self.camera_every == 0:
+                self._publish_cameras(stamp)
+        self.backend.write(self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall))
+        self.ticks += 1
 
-    def destroy_node(self) -> None:
-        self.sim.close()
-        super().destroy_node()
+    def _next_arm_target(self, present: np.ndarray, now: float) -> np.ndarray:
+        if self.arm_target is None:
+            self.arm_target = present.copy()
+        if self.arm_watchdog.expired(now):
+            if self.arm_request:  # commands stopped: hold where the arm is now, once
+                self.arm_target = present.copy()
+                self.arm_request = {}
+            return self.arm_target
+        self.arm_target = arm_targets(self.arm_request, self.arm_target, present, self.p.max_step)
+        return self.arm_target
+
+    def _next_wheel_speeds(self, now: float) -> np.ndarray:
+        if self.base_watchdog.expired(now):
+            return np.zeros(3)
+        return kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*self.twist))
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def _publish_state(self, state, stamp: Time) -> None:
+        js = JointState(name=list(c.ALL_JOINTS),
+                        position=[float(x) for x in (*state.arm_position, *state.wheel_position)],
+                        velocity=[float(x) for x in (*state.arm_velocity, *state.wheel_velocity)])
+        js.header.stamp = stamp
+        self.joint_pub.publish(js)
+
+        o = self.odom
+        odom = Odometry(child_frame_id=self.p.base_frame)
+        odom.header.stamp = stamp
+        odom.header.frame_id = self.p.odom_frame
+        odom.pose.pose.position.x, odom.pose.pose.position.y = o.x, o.y
+        q = odom.pose.pose.orientation
+        q.x, q.y, q.z, q.w = yaw_quaternion(o.yaw)
+        odom.twist.twist.linear.x, odom.twist.twist.linear.y, odom.twist.twist.angular.z = o.twist
+        odom.pose.covariance = _diagonal(POSE_COVARIANCE_DIAGONAL)
+        odom.twist.covariance = _diagonal(TWIST_COVARIANCE_DIAGONAL)
+        self.odom_pub.publish(odom)
+        if self.tf_pub is not None:
+            tf = TransformStamped(child_frame_id=self.p.base_frame)
+            tf.header = odom.header
+            tf.transform.translation.x, tf.transform.translation.y = o.x, o.y
+            tf.transform.rotation = odom.pose.pose.orientation
+            self.tf_pub.publish(TFMessage(transforms=[tf]))
+
+    def _publish_ground_truth(self, stamp: Time) -> None:
+        sim = self.backend
+        x, y, yaw = sim.base_pose()
+        robot = Odometry(child_frame_id=self.p.base_frame)
+        robot.header.stamp = stamp
+        robot.header.frame_id = "world"
+        robot.pose.pose.position.x, robot.pose.pose.position.y = x, y
+        q = robot.pose.pose.orientation
+        q.x, q.y, q.z, q.w = yaw_quaternion(yaw)
+        robot.twist.twist.linear.x, robot.twist.twist.linear.y, robot.twist.twist.angular.z = sim.base_twist()
+        self.truth_robot_pub.publish(robot)
+        pos, quat = sim.cube_pose()
+        self.truth_cube_pub.publish(self._pose("world", stamp, pos, quat))
+        # The obstacle is parked under the floor (z < 0) when the layout has none.
+        self.truth_obstacle_pub.publish(self._pose("world", stamp, sim.obstacle_position(), (1.0, 0.0, 0.0, 0.0)))
+
+    @staticmethod
+    def _pose(frame: str, stamp: Time, pos, quat_wxyz) -> PoseStamped:
+        msg = PoseStamped()
+        msg.header.stamp = stamp
+        msg.header.frame_id = frame
+        msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in pos)
+        o = msg.pose.orientation
+        o.w, o.x, o.y, o.z = (float(v) for v in quat_wxyz)
+        return msg
+
+    def _publish_cameras(self, stamp: Time) -> None:
+        from .images import camera_info, to_compressed, to_image
+
+        for cam, ((width, height), (raw_pub, jpeg_pub, info_pub)) in self.cameras.items():
+            rgb = self.backend.render(cam, width, height)
+            frame = f"{cam}_camera_optical_frame"
+            raw_pub.publish(to_image(rgb, stamp, frame))
+            jpeg_pub.publish(to_compressed(rgb, stamp, frame, self.p.jpeg_quality))
+            info_pub.publish(camera_info(width, height, c.CAMERAS[cam].fovy_deg, stamp, frame))
+
+    def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        statuses = list(self.backend.diagnostics())
+        statuses.append(Diagnostic(
+            1 if self.rejected else 0, "commands",
+            f"rejected {self.rejected}" + (f"; last: {self.last_rejection}" if self.last_rejection else ""),
+            {"rejected": str(self.rejected)}))
+        idle = [n for n, w in (("base", self.base_watchdog), ("arm", self.arm_watchdog)) if w.expired(now)]
+        statuses.append(Diagnostic(0, "watchdog", f"no recent command for: {', '.join(idle)}" if idle else "commanded",
+                                   {"cmd_timeout": f"{self.p.cmd_timeout:g}"}))
+        if self.tick_periods:
+            periods = np.array(self.tick_periods) * 1000.0
+            late = int(np.sum(periods > 1500.0 * self.period))
+            statuses.append(Diagnostic(1 if late else 0, "timing", f"{late} late ticks in the last {len(periods)}", {
+                "period_p50_ms": f"{np.percentile(periods, 50):.2f}",
+                "period_p99_ms": f"{np.percentile(periods, 99):.2f}",
+                "target_period_ms": f"{self.period * 1000:.2f}",
+            }))
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [DiagnosticStatus(level=bytes([d.level]), name=f"driver: {d.name}", message=d.message,
+                                         hardware_id=d.hardware_id,
+                                         values=[KeyValue(key=k, value=v) for k, v in d.values.items()])
+                        for d in statuses]
+        self.diag_pub.publish(array)
+
+    def shutdown(self, torque_off: bool = True) -> None:
+        """Stop the base and release the backend (torque off unless told otherwise)."""
+        self.backend.stop_base()
+        self.backend.close(torque_off)
 
 
 def main(args=None) -> int:
     rclpy.init(args=args)
     try:
         node = DriverNode()
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError, ConnectionError) as exc:
         print(f"driver: {exc}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
@@ -92,6 +386,7 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        node.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

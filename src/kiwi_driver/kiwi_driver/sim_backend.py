@@ -18,6 +18,8 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.mjcf import BASE_JOINTS, OBSTACLE_PARKED, build_mjcf
 
+from .backend import Diagnostic, RobotState
+
 # EGL must be chosen before mujoco is imported (software Mesa on machines without a GPU).
 os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402
@@ -95,6 +97,10 @@ class SimBackend:
         self.layout = layout
         return layout
 
+    def read(self) -> RobotState:
+        return RobotState(self.arm_positions(), self.arm_velocities(), self.wheel_positions(),
+                          self.wheel_velocities())
+
     def arm_positions(self) -> np.ndarray:
         return self.data.qpos[self._arm_qpos].copy()
 
@@ -125,9 +131,12 @@ class SimBackend:
         q = self._cube_qpos
         return self.data.qpos[q:q + 3].copy(), self.data.qpos[q + 3:q + 7].copy()
 
+    def obstacle_position(self) -> np.ndarray:
+        return self.data.mocap_pos[self._obstacle_mocap].copy()
+
     # --- commands --------------------------------------------------------------------------------
 
-    def step(self, arm_targets: np.ndarray | None, wheel_speed_targets: np.ndarray) -> None:
+    def write(self, arm_targets: np.ndarray | None, wheel_speed_targets: np.ndarray) -> None:
         """Hold `arm_targets` (rad, ARM_JOINTS order; None keeps the last) and wheel speeds (rad/s)
         for one control period."""
         if arm_targets is not None:
@@ -140,6 +149,16 @@ class SimBackend:
             self.data.ctrl[self._base_act] = (vxw, vyw, wz)
             mujoco.mj_step(self.model, self.data)
 
+    def stop_base(self) -> None:
+        self.data.ctrl[self._wheel_act] = 0.0
+
+    def diagnostics(self) -> list[Diagnostic]:
+        return [Diagnostic(0, "sim", f"seed {self.layout.seed}", {
+            "sim_time": f"{self.time:.3f}",
+            "obstacle": str(self.layout.obstacle_xy is not None),
+            "contacts": str(self.data.ncon),
+        }, hardware_id="mujoco")]
+
     # --- cameras ---------------------------------------------------------------------------------
 
     def render(self, camera: str, width: int, height: int) -> np.ndarray:
@@ -151,7 +170,7 @@ class SimBackend:
         renderer.update_scene(self.data, camera=camera)
         return renderer.render()
 
-    def close(self) -> None:
+    def close(self, torque_off: bool = True) -> None:
         for renderer in self._renderers.values():
             renderer.close()
         self._renderers.clear()

@@ -17,7 +17,7 @@ def sim():
 
 def run(sim, seconds, wheels, arm=None):
     for i in range(round(seconds / sim.control_dt)):
-        sim.step(arm if i == 0 else None, wheels)
+        sim.write(arm if i == 0 else None, wheels)
 
 
 def test_control_period_is_whole_substeps(sim):

@@ -1,0 +1,72 @@
+"""numpy <-> sensor_msgs Image / CompressedImage, without cv_bridge (not on PyPI).
+
+Messages are built through their constructors from bytes: assigning a large array to `.data`
+after construction is orders of magnitude slower in rclpy.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+
+
+def to_image(rgb: np.ndarray, stamp, frame_id: str) -> Image:
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+    h, w, _ = rgb.shape
+    img = Image(height=h, width=w, encoding="rgb8", is_bigendian=0, step=w * 3,
+                data=np.ascontiguousarray(rgb).tobytes())
+    img.header.stamp = stamp
+    img.header.frame_id = frame_id
+    return img
+
+
+def from_image(msg: Image) -> np.ndarray:
+    """An RGB uint8 array (H, W, 3) from rgb8, bgr8 or mono8 images."""
+    channels = _CHANNELS.get(msg.encoding)
+    if channels is None:
+        raise ValueError(f"unsupported image encoding {msg.encoding!r}; expected one of {', '.join(_CHANNELS)}")
+    if msg.step < msg.width * channels or len(msg.data) < msg.step * msg.height:
+        raise ValueError(f"image data ({len(msg.data)} bytes, step {msg.step}) too short for "
+                         f"{msg.width}x{msg.height} {msg.encoding}")
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    pixels = rows[:, : msg.width * channels].reshape(msg.height, msg.width, channels)
+    if msg.encoding == "bgr8":
+        return pixels[..., ::-1].copy()
+    if msg.encoding == "mono8":
+        return np.repeat(pixels, 3, axis=2)
+    return pixels.copy()
+
+
+def to_compressed(rgb: np.ndarray, stamp, frame_id: str, quality: int = 90) -> CompressedImage:
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    msg = CompressedImage(format="rgb8; jpeg compressed bgr8", data=buf.tobytes())
+    msg.header.stamp = stamp
+    msg.header.frame_id = frame_id
+    return msg
+
+
+def from_compressed(msg: CompressedImage) -> np.ndarray:
+    arr = cv2.imdecode(np.frombuffer(bytes(msg.data), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if arr is None:
+        raise ValueError(f"could not decode the compressed image ({msg.format!r}, {len(msg.data)} bytes)")
+    return arr[..., ::-1].copy()
+
+
+def camera_info(width: int, height: int, fovy_deg: float, stamp, frame_id: str) -> CameraInfo:
+    """Pinhole intrinsics of an ideal camera with the given vertical field of view."""
+    fy = height / (2.0 * np.tan(np.radians(fovy_deg) / 2.0))
+    fx = fy  # square pixels
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    info = CameraInfo(width=width, height=height, distortion_model="plumb_bob", d=[0.0] * 5,
+                      k=[fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
+                      r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+                      p=[fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0])
+    info.header.stamp = stamp
+    info.header.frame_id = frame_id
+    return info
