@@ -66,6 +66,10 @@ INTERFACE = NodeInterface(
         Param("odom_frame", "odom", "Frame of /odom."),
         Param("base_frame", "base_link", "Child frame of /odom."),
         Param("publish_tf", True, "Publish odom->base_link on /tf (needs tf2_msgs)."),
+        Param("port", "/dev/ttyACM0", "Feetech: serial port of the LeKiwi bus."),
+        Param("robot_id", "lekiwi", "Feetech: LeRobot robot id, which names the calibration file."),
+        Param("calibration_dir", "", "Feetech: folder of <robot_id>.json; empty: LeRobot's default."),
+        Param("torque_off_on_shutdown", True, "Turn servo torque off when the node stops."),
         Param("seed", 0, "Sim: seed of the scene layout; read again on every /sim/reset."),
         Param("obstacle", False, "Sim: obstacle between robot and cube; read again on every /sim/reset."),
         Param("sim_speed", 1.0, "Sim: speed as a multiple of real time; 0 runs as fast as possible."),
@@ -168,6 +172,10 @@ class DriverNode(Node):
             from .sim_backend import SimBackend  # heavy import (mujoco) only where needed
 
             return SimBackend(control_dt=self.period)
+        if name == "feetech":
+            from .feetech_backend import FeetechBackend
+
+            return FeetechBackend(self.p.port, self.p.robot_id, self.p.calibration_dir)
         raise ValueError(f"unknown backend {name!r}; expected 'sim' or 'feetech'")
 
     def _init_sim(self) -> None:
@@ -250,7 +258,15 @@ class DriverNode(Node):
         self.last_tick = now_wall
         stamp_s = self._now()
         stamp = time_msg(stamp_s) if self.is_sim else self.get_clock().now().to_msg()
-        state = self.backend.read()
+        try:
+            state = self.backend.read()
+        except RuntimeError as exc:  # the bus failed this cycle: stop the wheels, publish nothing stale
+            self.get_logger().error(f"cannot read the robot: {exc}", throttle_duration_sec=1.0)
+            try:
+                self.backend.stop_base()
+            except RuntimeError:
+                pass
+            return
         self.odom.update(state.wheel_velocity, self.period)
         if self.is_sim:
             self.clock_pub.publish(ClockMsg(clock=stamp))
@@ -259,7 +275,10 @@ class DriverNode(Node):
             self._publish_ground_truth(stamp)
             if self.cameras and self.ticks % self.camera_every == 0:
                 self._publish_cameras(stamp)
-        self.backend.write(self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall))
+        try:
+            self.backend.write(self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall))
+        except RuntimeError as exc:
+            self.get_logger().error(f"cannot command the robot: {exc}", throttle_duration_sec=1.0)
         self.ticks += 1
 
     def _next_arm_target(self, present: np.ndarray, now: float) -> np.ndarray:
@@ -367,10 +386,12 @@ class DriverNode(Node):
                         for d in statuses]
         self.diag_pub.publish(array)
 
-    def shutdown(self, torque_off: bool = True) -> None:
+    def shutdown(self) -> None:
         """Stop the base and release the backend (torque off unless told otherwise)."""
-        self.backend.stop_base()
-        self.backend.close(torque_off)
+        try:
+            self.backend.close(self.p.torque_off_on_shutdown)
+        except RuntimeError as exc:
+            self.get_logger().error(f"could not stop the robot cleanly: {exc}")
 
 
 def main(args=None) -> int:

@@ -171,6 +171,7 @@ class SimBackend:
         return renderer.render()
 
     def close(self, torque_off: bool = True) -> None:
+        self.stop_base()
         for renderer in self._renderers.values():
             renderer.close()
         self._renderers.clear()
