@@ -73,12 +73,35 @@ SIM_ARGS = (
 # Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.
 ROBOT_INPUTS = frozenset({"/arm/command", "/cmd_vel"})
 
+ROBOT_ARGS = (
+    LaunchArg("port", "/dev/ttyACM0", "Serial port of the LeKiwi bus."),
+    LaunchArg("robot_id", "lekiwi", "LeRobot robot id (names the calibration file)."),
+    LaunchArg("calibration_dir", "", "Folder of <robot_id>.json; empty: LeRobot's default."),
+    LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
+)
+
+
+def _robot_driver(a: dict[str, Any]) -> NodeSpec:
+    return NodeSpec(
+        "kiwi_driver", "driver", "driver",
+        parameters={"backend": "feetech", "port": str(a["port"]), "robot_id": str(a["robot_id"]),
+                    "calibration_dir": str(a["calibration_dir"]), "rate_hz": float(a["rate_hz"])},
+    )
+
+
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
         "sim",
         "The MuJoCo sim of LeKiwi behind the robot's topics.",
         SIM_ARGS,
         lambda a: [_sim_driver(a)],
+        external_inputs=ROBOT_INPUTS,
+    ),
+    "robot": Graph(
+        "robot",
+        "The real LeKiwi: the driver on the Feetech bus.",
+        ROBOT_ARGS,
+        lambda a: [_robot_driver(a)],
         external_inputs=ROBOT_INPUTS,
     ),
 }

@@ -1,0 +1,7 @@
+"""ros2 launch kiwi_bringup robot.launch.py [port:=/dev/ttyACM0] [robot_id:=lekiwi] [calibration_dir:=] [rate_hz:=30]"""
+
+from kiwi_bringup.launch_support import generate_for
+
+
+def generate_launch_description():
+    return generate_for("robot")
