@@ -1,0 +1,119 @@
+"""Driver benchmark: sim speed with and without cameras, and the driver's tick period at 30 Hz.
+
+    .venv/bin/python benchmarks/driver_bench.py [--ticks 600] [--seconds 10]
+
+Part 1 runs the sim backend as fast as it goes, in this process, for the same number of control
+ticks: physics only, then physics plus what the driver does per camera frame (render both cameras
+at LeRobot's sizes, build the Image and JPEG CompressedImage messages). Part 2 starts the real
+driver node (sim, 30 Hz) as its own process, with and without cameras, and reads its tick
+periods from /diagnostics (measured inside the node) and the arrival periods of /joint_states
+here (what a subscriber sees).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("ROS_DOMAIN_ID", "77")
+
+
+def sim_speed(ticks: int, cameras: bool) -> float:
+    from builtin_interfaces.msg import Time
+
+    from kiwi_description import constants as c
+    from kiwi_description import kinematics as kin
+    from kiwi_driver.images import to_compressed, to_image
+    from kiwi_driver.sim_backend import SimBackend
+
+    sim = SimBackend()
+    sim.reset(1, obstacle=True)
+    wheels = kin.body_to_wheel_speeds(0.1, 0.0, 0.2)
+    start = time.perf_counter()
+    for _ in range(ticks):
+        sim.write(None, wheels)
+        if cameras:
+            for name, spec in c.CAMERAS.items():
+                rgb = sim.render(name, spec.width, spec.height)
+                to_image(rgb, Time(), name)
+                to_compressed(rgb, Time(), name)
+    wall = time.perf_counter() - start
+    sim.close()
+    return ticks * sim.control_dt / wall
+
+
+def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import JointState
+
+    proc = subprocess.Popen([sys.executable, "-m", "kiwi_driver.driver_node", "--ros-args", "-p",
+                             f"cameras:={'true' if cameras else 'false'}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    rclpy.init()
+    node = rclpy.create_node("driver_bench")
+    arrivals, timing = [], {}
+
+    def on_diag(msg):
+        for s in msg.status:
+            if s.name == "driver: timing":
+                timing.update({kv.key: float(kv.value) for kv in s.values})
+
+    node.create_subscription(JointState, "/joint_states", lambda _m: arrivals.append(time.perf_counter()), 10)
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
+    deadline = time.monotonic() + 60
+    while not arrivals and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    arrivals.clear()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    timing.clear()
+    while not timing and time.monotonic() < end + 3:  # the next 1 Hz diagnostics (last 300 ticks)
+        rclpy.spin_once(node, timeout_sec=0.05)
+    node.destroy_node()
+    rclpy.shutdown()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    periods = np.diff(arrivals) * 1000.0
+    return {
+        "node_p50": timing.get("period_p50_ms", float("nan")),
+        "node_p99": timing.get("period_p99_ms", float("nan")),
+        "sub_p50": float(np.percentile(periods, 50)),
+        "sub_p99": float(np.percentile(periods, 99)),
+        "sub_max": float(periods.max()),
+        "late": int(np.sum(periods > 50.0)),
+        "n": len(periods),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=600)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs; MUJOCO_GL={os.environ['MUJOCO_GL']}")
+    print(f"\n1. sim speed, {args.ticks} ticks of 1/30 s (x real time, higher is better)")
+    without = sim_speed(args.ticks, cameras=False)
+    with_cams = sim_speed(args.ticks, cameras=True)
+    print(f"   physics only                              {without:8.1f} x")
+    print(f"   physics + 2 cameras (640x480, 480x640)    {with_cams:8.1f} x")
+    print(f"   ratio                                     {without / with_cams:8.1f}")
+    print(f"\n2. driver node (sim) at 30 Hz for {args.seconds:g} s: tick period in ms (target 33.33)")
+    print("   cameras   node p50  node p99 | subscriber p50   p99    max  late(>50 ms)  n")
+    for cams in (False, True):
+        r = driver_periods(args.seconds, cams)
+        print(f"   {'on ' if cams else 'off'}       {r['node_p50']:8.2f}  {r['node_p99']:8.2f} | "
+              f"{r['sub_p50']:14.2f} {r['sub_p99']:6.2f} {r['sub_max']:6.2f} {r['late']:8d} {r['n']:6d}")
+
+
+if __name__ == "__main__":
+    main()
