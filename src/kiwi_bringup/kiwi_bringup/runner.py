@@ -118,7 +118,7 @@ class GraphRunner:
         self._lock = threading.Lock()
         self.running: list[_Running] = []
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
         with self._lock:
             print(f"kiwi: {text}", file=self.out, flush=True)
 
@@ -137,7 +137,7 @@ class GraphRunner:
             running.pump = threading.Thread(target=_pump, args=(running, self.out, self._lock), daemon=True)
             running.pump.start()
             self.running.append(running)
-            self._say(f"started {fully_qualified_name(spec)} ({spec.package}/{spec.executable}, pid {proc.pid})")
+            self.say(f"started {fully_qualified_name(spec)} ({spec.package}/{spec.executable}, pid {proc.pid})")
 
     def wait(self, poll_s: float = 0.1) -> int:
         """Block until a node exits or a stop is asked for; stop everything; return the exit code."""
@@ -154,9 +154,9 @@ class GraphRunner:
             if failed.pump:
                 failed.pump.join(timeout=1.0)
             code = failed.proc.returncode
-            self._say(f"node {fully_qualified_name(failed.spec)} {describe_exit(code)}; stopping the others")
+            self.say(f"node {fully_qualified_name(failed.spec)} {describe_exit(code)}; stopping the others")
             if failed.tail:
-                self._say("its last output:\n    " + "\n    ".join(failed.tail))
+                self.say("its last output:\n    " + "\n    ".join(failed.tail))
         self.shutdown()
         if failed:
             return failed.proc.returncode or 1
@@ -177,11 +177,11 @@ class GraphRunner:
                 alive = [r for r in alive if r.proc.poll() is None]
                 time.sleep(0.05)
             if alive and sig != signal.SIGKILL:
-                self._say(f"{', '.join(r.spec.name for r in alive)} ignored {sig.name}")
+                self.say(f"{', '.join(r.spec.name for r in alive)} ignored {sig.name}")
         for r in self.running:
             if r.pump:
                 r.pump.join(timeout=1.0)
-        self._say("all nodes stopped")
+        self.say("all nodes stopped")
 
 
 def run_graph(specs: list[NodeSpec], out: TextIO = sys.stdout) -> int:
@@ -189,7 +189,7 @@ def run_graph(specs: list[NodeSpec], out: TextIO = sys.stdout) -> int:
     runner = GraphRunner(specs, out=out)
 
     def on_signal(signum, _frame):
-        runner._say(f"{signal.Signals(signum).name}: stopping")
+        runner.say(f"{signal.Signals(signum).name}: stopping")
         runner.stop()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

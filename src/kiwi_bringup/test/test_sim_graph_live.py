@@ -45,3 +45,5 @@ def test_sim_graph_publishes_over_dds(start_nodes, ros_probe):
         assert name in actual
     subscribed = dict(node.get_subscriber_names_and_types_by_node("driver", "/"))
     assert {t.name for t in DRIVER.subscribes} <= set(subscribed)
+    services = dict(node.get_service_names_and_types_by_node("driver", "/"))
+    assert set(DRIVER.services) <= set(services)

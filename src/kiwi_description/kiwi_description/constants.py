@@ -31,7 +31,6 @@ GRIPPER_JOINT = "arm_gripper"
 MOTOR_IDS: dict[str, int] = {name: i + 1 for i, name in enumerate(ALL_JOINTS)}
 STS3215_MODEL_NUMBER = 777
 STEPS_PER_REV = 4096
-DEFAULT_BAUDRATE = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -74,11 +74,6 @@ def wheel_raw_to_body(raw) -> tuple[float, float, float]:
     return vx, vy, math.degrees(wz)
 
 
-def saturate_twist(vx: float, vy: float, wz: float, max_raw: float = MAX_WHEEL_RAW) -> tuple[float, float, float]:
-    """The twist the base can actually make: the command after the wheels' uniform clamp."""
-    return wheel_speeds_to_body(clamp_wheel_speeds(body_to_wheel_speeds(vx, vy, wz), max_raw))
-
-
 def body_to_world(vx: float, vy: float, yaw: float) -> tuple[float, float]:
     """Rotate a body-frame planar velocity into the world (odom) frame."""
     c, s = math.cos(yaw), math.sin(yaw)

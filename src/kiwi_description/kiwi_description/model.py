@@ -146,6 +146,3 @@ def cameras() -> tuple[Camera, ...]:
                up=(0.0, 0.0, 1.0), spec=c.CAMERAS["wrist"]),
     )
 
-
-def joint_names(kind: str | None = None) -> list[str]:
-    return [j.name for j in joints() if kind is None or j.kind == kind]

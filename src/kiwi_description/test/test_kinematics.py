@@ -65,11 +65,6 @@ def test_pure_rotation_turns_all_wheels_equally():
     assert np.allclose(speeds, 0.125 / 0.05)
 
 
-def test_saturate_twist_keeps_direction():
-    vx, vy, wz = kin.saturate_twist(1.0, 0.0, 0.0)
-    assert vx == pytest.approx(0.2657, abs=5e-4) and abs(vy) < 1e-9 and abs(wz) < 1e-9
-
-
 def test_integrate_pose_straight_and_circle():
     assert kin.integrate_pose(0, 0, math.pi / 2, 0.1, 0.0, 0.0, 2.0) == pytest.approx((0.0, 0.2, math.pi / 2), abs=1e-12)
     # A full circle in one step returns to the start.

@@ -39,6 +39,7 @@ from kiwi_description.node_interface import NodeInterface, Param, Topic, declare
 
 from .backend import Backend, Diagnostic
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
+from .images import camera_info, to_compressed, to_image
 from .odometry import WheelOdometry
 
 try:  # tf2_msgs is not on PyPI; full ROS installs have it
@@ -253,11 +254,11 @@ class DriverNode(Node):
 
     def _tick(self) -> None:
         now_wall = time.monotonic()
-        if self.last_tick is not None:
-            self.tick_periods.append(now_wall - self.last_tick)
+        elapsed = None if self.last_tick is None else now_wall - self.last_tick
+        if elapsed is not None:
+            self.tick_periods.append(elapsed)
         self.last_tick = now_wall
-        stamp_s = self._now()
-        stamp = time_msg(stamp_s) if self.is_sim else self.get_clock().now().to_msg()
+        stamp = time_msg(self.backend.time) if self.is_sim else self.get_clock().now().to_msg()
         try:
             state = self.backend.read()
         except RuntimeError as exc:  # the bus failed this cycle: stop the wheels, publish nothing stale
@@ -267,7 +268,8 @@ class DriverNode(Node):
             except RuntimeError:
                 pass
             return
-        self.odom.update(state.wheel_velocity, self.period)
+        # The sim advances exactly one period per tick; real time between reads is what it is.
+        self.odom.update(state.wheel_velocity, self.period if self.is_sim or elapsed is None else elapsed)
         if self.is_sim:
             self.clock_pub.publish(ClockMsg(clock=stamp))
         self._publish_state(state, stamp)
@@ -351,8 +353,6 @@ class DriverNode(Node):
         return msg
 
     def _publish_cameras(self, stamp: Time) -> None:
-        from .images import camera_info, to_compressed, to_image
-
         for cam, ((width, height), (raw_pub, jpeg_pub, info_pub)) in self.cameras.items():
             rgb = self.backend.render(cam, width, height)
             frame = f"{cam}_camera_optical_frame"

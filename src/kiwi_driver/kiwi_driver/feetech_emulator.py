@@ -15,6 +15,8 @@ import threading
 import time
 import tty
 
+from kiwi_description.constants import STS3215_MODEL_NUMBER
+
 HEADER = b"\xff\xff"
 BROADCAST_ID = 0xFE
 PING, READ, WRITE, REG_WRITE, ACTION, SYNC_READ, SYNC_WRITE = 0x01, 0x02, 0x03, 0x04, 0x05, 0x82, 0x83
@@ -48,7 +50,7 @@ class Servo:
     def __init__(self, servo_id: int, position: int = 2048):
         self.mem = bytearray(256)
         self.mem[FIRMWARE_MAJOR], self.mem[FIRMWARE_MINOR] = 3, 10
-        self.put(MODEL_NUMBER, 777)
+        self.put(MODEL_NUMBER, STS3215_MODEL_NUMBER)
         self.mem[ID] = servo_id
         self.put(MAX_POSITION, 4095)
         self.mem[PRESENT_VOLTAGE], self.mem[PRESENT_TEMPERATURE] = 120, 31  # 12.0 V, 31 C

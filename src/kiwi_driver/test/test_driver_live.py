@@ -84,9 +84,7 @@ def test_driver_moves_turns_stops_and_rejects_bad_input(start_nodes, ros_probe):
     assert math.degrees(listen.pose(listen.odom)[2] - yaw0) == pytest.approx(90.0, abs=8.0)
 
     # Commands stop (no explicit zero): the watchdog stops the base within cmd_timeout (+ 2 ticks).
-    from geometry_msgs.msg import Twist as T
-
-    moving = T()
+    moving = Twist()
     moving.linear.x = 0.1
     for _ in range(10):
         cmd_vel.publish(moving)
