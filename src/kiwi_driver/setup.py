@@ -19,6 +19,7 @@ setup(
     entry_points={
         "console_scripts": [
             "driver = kiwi_driver.driver_node:main",
+            "camera = kiwi_driver.camera_node:main",
         ],
     },
 )

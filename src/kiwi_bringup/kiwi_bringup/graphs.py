@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 import yaml
 
+from kiwi_description import constants as c
+
 
 @dataclass(frozen=True)
 class LaunchArg:
@@ -78,7 +80,23 @@ ROBOT_ARGS = (
     LaunchArg("robot_id", "lekiwi", "LeRobot robot id (names the calibration file)."),
     LaunchArg("calibration_dir", "", "Folder of <robot_id>.json; empty: LeRobot's default."),
     LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
+    LaunchArg("cameras", "true", "Start the front and wrist camera nodes.", ("true", "false")),
+    LaunchArg("front_device", "/dev/video0", "Front camera: V4L2 index or path."),
+    LaunchArg("wrist_device", "/dev/video2", "Wrist camera: V4L2 index or path."),
 )
+
+def _camera(name: str, device: str) -> NodeSpec:
+    spec = c.CAMERAS[name]
+    return NodeSpec(
+        "kiwi_driver", "camera", f"{name}_camera", namespace=f"camera/{name}",
+        parameters={"camera": name, "device": str(device), "width": spec.width, "height": spec.height,
+                    "fps": spec.fps, "rotation": spec.rotation_deg},
+    )
+
+
+def _robot(a: dict[str, Any]) -> list[NodeSpec]:
+    cameras = [_camera(cam, a[f"{cam}_device"]) for cam in c.CAMERAS] if a["cameras"] else []
+    return [_robot_driver(a), *cameras]
 
 
 def _robot_driver(a: dict[str, Any]) -> NodeSpec:
@@ -99,9 +117,9 @@ GRAPHS: dict[str, Graph] = {
     ),
     "robot": Graph(
         "robot",
-        "The real LeKiwi: the driver on the Feetech bus.",
+        "The real LeKiwi: the driver on the Feetech bus and the two V4L2 cameras.",
         ROBOT_ARGS,
-        lambda a: [_robot_driver(a)],
+        _robot,
         external_inputs=ROBOT_INPUTS,
     ),
 }

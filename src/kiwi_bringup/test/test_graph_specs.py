@@ -1,7 +1,6 @@
 """Every graph's specs: executables exist, parameters are declared, inputs have publishers."""
 
 import importlib
-import itertools
 
 import pytest
 
@@ -23,8 +22,12 @@ def argument_variants(graph):
             yield {arg.name: choice}
 
 
-def remap(name, remappings):
-    return dict(remappings).get(name, name)
+def resolve(name, spec):
+    """A topic as the node uses it -> its name in the graph (namespace, then remappings)."""
+    if not name.startswith("/"):
+        ns = spec.namespace.strip("/")
+        name = f"/{ns}/{name}" if ns else f"/{name}"
+    return dict(spec.remappings).get(name, name)
 
 
 CASES = [(g, v) for g in GRAPHS.values() for v in argument_variants(g)]
@@ -40,8 +43,8 @@ def test_spec_is_consistent(graph, overrides):
         interface = node_interface(spec)  # raises if the executable does not exist
         undeclared = set(spec.parameters) - interface.param_names() - {"use_sim_time"}
         assert not undeclared, f"{spec.name} sets parameters its node does not declare: {undeclared}"
-        published |= {remap(t.name, spec.remappings) for t in interface.publishes}
-        subscribed += [(spec.name, remap(t.name, spec.remappings)) for t in interface.subscribes]
+        published |= {resolve(t.name, spec) for t in interface.publishes}
+        subscribed += [(spec.name, resolve(t.name, spec)) for t in interface.subscribes]
     orphans = [(n, t) for n, t in subscribed if t not in published | graph.external_inputs]
     assert not orphans, f"subscribed topics nobody in '{graph.name}' publishes: {orphans}"
 

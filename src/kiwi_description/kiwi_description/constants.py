@@ -102,11 +102,12 @@ class CameraSpec:
     height: int
     fps: float
     fovy_deg: float
+    rotation_deg: int  # clockwise, applied after capture (LeRobot's Cv2Rotation)
 
 
 CAMERAS: dict[str, CameraSpec] = {
-    "front": CameraSpec("front", 640, 480, 30.0, 60.0),
-    "wrist": CameraSpec("wrist", 480, 640, 30.0, 70.0),
+    "front": CameraSpec("front", 640, 480, 30.0, 60.0, 180),
+    "wrist": CameraSpec("wrist", 480, 640, 30.0, 70.0, 90),
 }
 # Front camera on the chassis, looking forward and down at the workspace in front of the arm.
 FRONT_CAMERA_XYZ = (0.12, 0.0, BASE_HEIGHT + 0.05)

@@ -48,3 +48,33 @@ def declare_params(node, interface: NodeInterface) -> SimpleNamespace:
         node.declare_parameter(p.name, p.default, ParameterDescriptor(description=p.description))
         values[p.name] = node.get_parameter(p.name).value
     return SimpleNamespace(**values)
+
+
+def run_node(make_node, prog: str, args=None, setup_errors=(ValueError, RuntimeError, ConnectionError)) -> int:
+    """The `main` of every Kiwi node: init, build, spin until Ctrl-C, clean up.
+
+    A node that cannot start for a reason in `setup_errors` prints one clear line and exits 2; on
+    the way out its `shutdown()` (if any) runs before the node is destroyed.
+    """
+    import sys
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args)
+    try:
+        node = make_node()
+    except setup_errors as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if hasattr(node, "shutdown"):
+            node.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -20,13 +20,11 @@ import time
 from collections import deque
 
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, TransformStamped, Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -35,7 +33,7 @@ from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params
+from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .backend import Backend, Diagnostic
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
@@ -395,22 +393,7 @@ class DriverNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = DriverNode()
-    except (ValueError, RuntimeError, ConnectionError) as exc:
-        print(f"driver: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(DriverNode, "driver", args)
 
 
 if __name__ == "__main__":
