@@ -1,0 +1,211 @@
+"""The scripted expert for the sim: drive to the cube (around the obstacle, left or right), grasp it
+from above and lift it. Pure functions of the ground-truth state, so the same code drives the
+demonstrations and answers "what would you do here?" for any state (the DAgger oracle).
+
+The only memory is the detour side, which a caller draws at random per episode; for a state
+already beside the obstacle the side it is on wins, so a relabelled state keeps its own mode.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+
+# Shoulder-lift axis in the arm's vertical plane (forward from the pan axis, up from the floor).
+SHOULDER_XZ = (c.SHOULDER_FORWARD, c.BASE_HEIGHT + c.SHOULDER_HEIGHT)
+GRASP_DEPTH = 0.083  # palm above the cube centre when the jaws close: tips 5 mm above the floor, m
+PREGRASP_DEPTH = 0.12
+LIFT_DEPTH = 0.16
+GRIPPER_OPEN = math.radians(60.0)
+GRIPPER_CLOSED = c.ARM_LIMITS[c.GRIPPER_JOINT].lower
+GRASP_X = 0.25  # where the cube should end up in the base frame before grasping, m
+LIFTED_Z = 0.045  # cube centre height that counts as lifted (it rests at CUBE_SIZE / 2)
+
+# Driving.
+MAX_SPEED = 0.2  # m/s
+MAX_TURN = math.radians(60.0)  # rad/s
+POSITION_GAIN = 1.5
+YAW_GAIN = 2.0
+ALIGNED_POSITION = 0.03  # m: the arm's reach absorbs the rest
+ALIGNED_YAW = math.radians(8.0)
+# Detour: robot (chassis radius 0.14 m) passes the obstacle's side with this lateral offset.
+DETOUR_OFFSET = c.OBSTACLE_SIZE[1] / 2 + c.BASE_BODY_RADIUS + 0.08
+DETOUR_BEFORE = 0.25  # first waypoint this far before the obstacle's centre, m
+DETOUR_AFTER = 0.12  # second waypoint this far past it
+
+
+@dataclass(frozen=True)
+class WorldState:
+    """Ground truth the expert acts on (world frame, metres and radians)."""
+
+    robot: tuple[float, float, float]  # x, y, yaw
+    cube: tuple[float, float, float]  # x, y, z
+    cube_yaw: float
+    obstacle: tuple[float, float] | None
+    arm: tuple[float, ...]  # present arm positions, ARM_JOINTS order
+
+
+@dataclass(frozen=True)
+class ExpertAction:
+    twist: tuple[float, float, float]  # body frame: m/s, m/s, rad/s
+    arm: tuple[float, ...]  # targets, ARM_JOINTS order (rad)
+    phase: str
+
+
+def quat_yaw(wxyz) -> float:
+    """Yaw of a (w, x, y, z) quaternion."""
+    w, x, y, z = wxyz
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def planar_arm_ik(reach: float, depth: float, z: float = c.CUBE_SIZE / 2) -> tuple[float, float, float]:
+    """(lift, elbow, wrist_flex) that put the palm `depth` above the point `reach` ahead of the pan
+    axis at height z, gripper pointing straight down (elbow up)."""
+    wx, wz = reach - SHOULDER_XZ[0], z + depth + c.WRIST_LENGTH - SHOULDER_XZ[1]
+    r = math.hypot(wx, wz)
+    l1, l2 = c.UPPER_ARM_LENGTH, c.FOREARM_LENGTH
+    if not abs(l1 - l2) < r < l1 + l2:
+        raise ValueError(f"point {reach:.3f} m ahead, {depth:.3f} m up is out of the arm's reach")
+    elbow_interior = math.acos((l1 * l1 + l2 * l2 - r * r) / (2 * l1 * l2))
+    shoulder_offset = math.acos((l1 * l1 + r * r - l2 * l2) / (2 * l1 * r))
+    lift = math.atan2(wx, wz) - shoulder_offset  # from vertical, forward positive
+    elbow = (math.pi - elbow_interior) - math.pi / 2  # the forearm is horizontal at elbow 0
+    wrist = math.pi / 2 - lift - elbow  # the three pitches add up to pointing down
+    return lift, elbow, wrist
+
+
+def arm_pose(cube_in_base: tuple[float, float], cube_yaw_in_base: float, depth: float,
+             gripper: float) -> tuple[float, ...]:
+    """Arm targets over the cube: pan towards it, wrist roll matching its faces (mod 90 deg)."""
+    mx, my = cube_in_base[0] - c.ARM_MOUNT_XYZ[0], cube_in_base[1] - c.ARM_MOUNT_XYZ[1]
+    pan = math.atan2(my, mx)
+    reach = min(max(math.hypot(mx, my), 0.12), 0.25)  # within reach at every depth used
+    lift, elbow, wrist = planar_arm_ik(reach, depth)
+    roll = (cube_yaw_in_base - pan + math.pi / 4) % (math.pi / 2) - math.pi / 4
+    targets = (pan, lift, elbow, wrist, roll, gripper)
+    return tuple(c.ARM_LIMITS[name].clamp(v) for name, v in zip(c.ARM_JOINTS, targets))
+
+
+def detour_side(state: WorldState, default_side: int) -> int:
+    """+1 passes the obstacle on the left (+y), -1 on the right; a robot already off to one side
+    keeps that side."""
+    if state.obstacle is None:
+        return default_side
+    offset = state.robot[1] - state.obstacle[1]
+    return (1 if offset > 0 else -1) if abs(offset) > 0.05 else default_side
+
+
+def base_goal(state: WorldState, side: int) -> tuple[float, float, float, str]:
+    """Where the base should head now: (x, y, yaw, phase) in the world."""
+    rx, ry, _ = state.robot
+    cx, cy, _ = state.cube
+    facing = math.atan2(cy - ry, cx - rx)
+    if state.obstacle is not None:
+        ox, oy = state.obstacle
+        lateral = oy + side * DETOUR_OFFSET
+        if rx < ox - DETOUR_BEFORE + 0.03 and abs(ry - lateral) > 0.05:
+            return ox - DETOUR_BEFORE, lateral, 0.0, "detour"
+        if rx < ox + DETOUR_AFTER:
+            return ox + DETOUR_AFTER + 0.05, lateral, 0.0, "detour"
+    gx, gy = cx - GRASP_X * math.cos(facing), cy - GRASP_X * math.sin(facing)
+    return gx, gy, facing, "approach"
+
+
+def drive_towards(robot: tuple[float, float, float], goal: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Proportional holonomic controller, saturated: body-frame twist towards a world pose."""
+    x, y, yaw = robot
+    ex, ey = goal[0] - x, goal[1] - y
+    vx, vy = kin.world_to_body(POSITION_GAIN * ex, POSITION_GAIN * ey, yaw)
+    speed = math.hypot(vx, vy)
+    if speed > MAX_SPEED:
+        vx, vy = vx * MAX_SPEED / speed, vy * MAX_SPEED / speed
+    wz = float(np.clip(YAW_GAIN * kin.wrap_angle(goal[2] - yaw), -MAX_TURN, MAX_TURN))
+    return vx, vy, wz
+
+
+def _in_base(state: WorldState) -> tuple[tuple[float, float], float]:
+    rx, ry, ryaw = state.robot
+    cube_b = kin.world_to_body(state.cube[0] - rx, state.cube[1] - ry, ryaw)
+    return cube_b, kin.wrap_angle(state.cube_yaw - ryaw)
+
+
+def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
+    """Driving towards the grasp pose (around the obstacle); also whether the base is there."""
+    rx, ry, ryaw = state.robot
+    gx, gy, gyaw, phase = base_goal(state, detour_side(state, side))
+    aligned = (phase == "approach" and math.hypot(gx - rx, gy - ry) < ALIGNED_POSITION
+               and abs(kin.wrap_angle(gyaw - ryaw)) < ALIGNED_YAW)
+    pregrasp = arm_pose((GRASP_X, 0.0), 0.0, PREGRASP_DEPTH, GRIPPER_OPEN)
+    return ExpertAction(drive_towards(state.robot, (gx, gy, gyaw)), pregrasp, phase), aligned
+
+
+class Expert:
+    """One episode of the expert: drive, then lower, close, lift, on a few-tick schedule.
+
+    The grasp is a timed sequence (jaws must not close before the arm is down); driving is a pure
+    function of the state. `act` can be called on any state, including ones a policy reached: a
+    base far from the grasp pose always goes back to driving, a held cube is always lifted.
+    """
+
+    LOWER_TICKS = (15, 45)  # at least / at most, at 30 Hz
+    CLOSE_TICKS = (8, 45)  # at least / at most; in between, until the jaws stop moving
+    LIFT_TICKS = 45
+
+    def __init__(self, side: int = 1):
+        self.side = side
+        self.phase = "drive"
+        self.ticks_in_phase = 0
+        self.last_gripper: float | None = None
+        self.grasped_at = ((GRASP_X, 0.0), 0.0)  # the cube in the base frame when the jaws closed
+
+    def _go(self, phase: str) -> None:
+        if phase != self.phase:
+            self.phase, self.ticks_in_phase = phase, 0
+
+    def act(self, state: WorldState) -> ExpertAction:
+        self.ticks_in_phase += 1
+        cube_b, cube_yaw_b = _in_base(state)
+        still = (0.0, 0.0, 0.0)
+        gripper = state.arm[c.ARM_JOINTS.index(c.GRIPPER_JOINT)]
+        gripper_moving = self.last_gripper is None or abs(gripper - self.last_gripper) > math.radians(0.5)
+        self.last_gripper = gripper
+        held = gripper < math.radians(30.0) and state.cube[2] > c.CUBE_SIZE / 2 + 0.005
+        if held and self.phase in ("drive", "lift", "done"):
+            self._go("done" if state.cube[2] > LIFTED_Z else "lift")
+            return ExpertAction(still, arm_pose(*self.grasped_at, LIFT_DEPTH, GRIPPER_CLOSED), self.phase)
+
+        drive, aligned = drive_action(state, self.side)
+        far = math.hypot(cube_b[0] - GRASP_X, cube_b[1]) > 3 * ALIGNED_POSITION
+        if self.phase == "drive" or (far and not held):
+            self._go("lower" if aligned else "drive")
+            if self.phase == "drive":
+                return drive
+
+        if self.phase == "lower":
+            target = arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_OPEN)
+            down = abs(state.arm[1] - target[1]) < math.radians(5.0)
+            lo, hi = self.LOWER_TICKS
+            if self.ticks_in_phase >= hi or (down and self.ticks_in_phase >= lo):
+                self._go("close")
+            else:
+                return ExpertAction(still, target, "lower")
+        if self.phase == "close":
+            lo, hi = self.CLOSE_TICKS
+            if self.ticks_in_phase >= hi or (not gripper_moving and self.ticks_in_phase >= lo):
+                self.grasped_at = (cube_b, cube_yaw_b)
+                self._go("lift")
+            else:
+                return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
+        if self.phase in ("lift", "done"):
+            if state.cube[2] > LIFTED_Z:
+                self._go("done")
+            elif self.ticks_in_phase >= self.LIFT_TICKS:  # missed: open and try again
+                self._go("drive")
+                return drive
+            return ExpertAction(still, arm_pose(*self.grasped_at, LIFT_DEPTH, GRIPPER_CLOSED), self.phase)
+        raise AssertionError(f"unknown phase {self.phase}")

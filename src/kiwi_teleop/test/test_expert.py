@@ -1,0 +1,81 @@
+"""The scripted expert: its arm IK against MuJoCo's kinematics, and whole episodes in the sim."""
+
+import math
+
+import mujoco
+import numpy as np
+import pytest
+
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+from kiwi_driver.sim_backend import SimBackend
+from kiwi_teleop.expert import GRASP_DEPTH, Expert, WorldState, planar_arm_ik, quat_yaw
+
+
+@pytest.fixture(scope="module")
+def sim():
+    backend = SimBackend()
+    yield backend
+    backend.close()
+
+
+def world_state(sim) -> WorldState:
+    pos, quat = sim.cube_pose()
+    obstacle = sim.obstacle_position()
+    return WorldState(sim.base_pose(), tuple(pos), quat_yaw(quat),
+                      tuple(obstacle[:2]) if obstacle[2] > 0 else None, tuple(sim.arm_positions()))
+
+
+def test_ik_puts_the_palm_where_asked(sim):
+    sim.reset(0, False)
+    lift, elbow, wrist = planar_arm_ik(0.20, GRASP_DEPTH)
+    qpos = sim.data.qpos
+    for name, value in zip(c.ARM_JOINTS, (0.0, lift, elbow, wrist, 0.0, 0.0)):
+        qpos[sim.model.joint(name).qposadr[0]] = value
+    mujoco.mj_forward(sim.model, sim.data)
+    palm = sim.data.body("gripper_link")
+    expected = (c.ARM_MOUNT_XYZ[0] + 0.20, 0.0, c.CUBE_SIZE / 2 + GRASP_DEPTH)
+    np.testing.assert_allclose(palm.xpos, expected, atol=1e-3)
+    # Pointing straight down: the palm's x axis (along the jaws) is -z in the world.
+    np.testing.assert_allclose(palm.xmat.reshape(3, 3)[:, 0], (0.0, 0.0, -1.0), atol=1e-6)
+    with pytest.raises(ValueError, match="out of the arm's reach"):
+        planar_arm_ik(0.5, GRASP_DEPTH)
+
+
+def run_episode(sim, seed, obstacle, side, max_ticks=600):
+    sim.reset(seed, obstacle)
+    expert, lateral = Expert(side), []
+    max_step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ  # as the driver clamps
+    for _ in range(max_ticks):
+        action = expert.act(world_state(sim))
+        if action.phase == "done":
+            return True, lateral
+        present = sim.arm_positions()
+        sim.write(present + np.clip(np.array(action.arm) - present, -max_step, max_step),
+                  kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)))
+        lateral.append(sim.base_pose()[1])
+    return False, lateral
+
+
+@pytest.mark.parametrize("seed, obstacle, side", [(2, False, 1), (1, True, 1), (1, True, -1)])
+def test_expert_picks_up_the_cube(sim, seed, obstacle, side):
+    done, lateral = run_episode(sim, seed, obstacle, side)
+    assert done, "the expert did not lift the cube within 20 s"
+    assert sim.cube_pose()[0][2] > 0.045
+    if obstacle:  # it went round on the side it was given
+        extreme = max(lateral) if side > 0 else min(lateral)
+        assert side * extreme > 0.25, f"passed at y={extreme:.2f}"
+
+
+def test_expert_relabels_a_state_beside_the_obstacle_by_the_side_it_is_on(sim):
+    sim.reset(1, True)
+    obstacle = sim.obstacle_position()
+    state = world_state(sim)
+    beside = WorldState((obstacle[0] - 0.2, obstacle[1] - 0.3, 0.0), state.cube, state.cube_yaw,
+                        state.obstacle, state.arm)
+    vx, vy, _ = Expert(side=+1).act(beside).twist
+    assert vx > 0 and vy <= 0.05, "a robot already right of the obstacle keeps right"
+
+
+def test_quat_yaw():
+    assert quat_yaw((math.cos(0.3), 0.0, 0.0, math.sin(0.3))) == pytest.approx(0.6)
