@@ -18,6 +18,9 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "expert = kiwi_teleop.expert_node:main",
+            "keyboard = kiwi_teleop.keyboard_node:main",
+            "mux = kiwi_teleop.mux_node:main",
         ],
     },
 )

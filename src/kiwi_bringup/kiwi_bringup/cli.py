@@ -2,12 +2,14 @@
 
     kiwi launch GRAPH [name:=value ...]   run a graph's nodes (what `ros2 launch` does on a full install)
     kiwi graphs                          list the graphs and their arguments
+    kiwi convert BAGS... --out DIR       episode bags -> a LeRobotDataset v3
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .graphs import GRAPHS, GraphError, build_graph, parse_assignments
 from .runner import RunnerError, node_command, run_graph
@@ -31,6 +33,25 @@ def _cmd_launch(args) -> int:
     return run_graph(specs)
 
 
+def _cmd_convert(args) -> int:
+    from kiwi_description.features import Mapping
+    from kiwi_recorder.convert import ConvertError, convert
+
+    bags = []
+    for path in args.bags:  # a folder of episode bags, or bag folders themselves
+        children = sorted(d for d in path.iterdir() if d.is_dir() and any(d.glob("*.mcap"))) if path.is_dir() else []
+        bags += children if children and not any(path.glob("*.mcap")) else [path]
+    try:
+        summary = convert(bags, args.out, fps=args.fps, repo_id=args.repo_id,
+                          mapping=Mapping.load(args.mapping) if args.mapping else None,
+                          use_videos=not args.no_videos)
+    except ConvertError as exc:
+        print(f"kiwi convert: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {summary['episodes']} episodes, {summary['frames']} frames at {summary['fps']:g} fps")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiwi", description="Kiwi: teach LeKiwi by demonstration.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_launch)
     p = sub.add_parser("graphs", help="list graphs and their arguments")
     p.set_defaults(func=_cmd_graphs)
+    p = sub.add_parser("convert", help="episode bags (rosbag2 MCAP) -> LeRobotDataset v3")
+    p.add_argument("bags", nargs="+", type=Path, help="bag folders, or folders of them")
+    p.add_argument("--out", type=Path, required=True, help="new dataset folder")
+    p.add_argument("--fps", type=float, default=None, help="frame rate (default: the mapping's, 30)")
+    p.add_argument("--repo-id", default="kiwi/lekiwi", help="dataset repo id (local only)")
+    p.add_argument("--mapping", type=Path, default=None, help="mapping JSON (default: LeRobot's LeKiwi)")
+    p.add_argument("--no-videos", action="store_true", help="store images as PNG instead of MP4")
+    p.set_defaults(func=_cmd_convert)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

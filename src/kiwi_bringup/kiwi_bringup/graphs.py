@@ -107,6 +107,55 @@ def _robot_driver(a: dict[str, Any]) -> NodeSpec:
     )
 
 
+TELEOP_SOURCES = ("keyboard", "expert")
+# The policy's inputs to the mux: absent while a person teleoperates, present in the policy graph.
+POLICY_INPUTS = frozenset({"/policy/arm/command", "/policy/cmd_vel"})
+
+
+def _merge_args(*groups: tuple[LaunchArg, ...]) -> tuple[LaunchArg, ...]:
+    merged: dict[str, LaunchArg] = {}
+    for group in groups:
+        for arg in group:
+            merged.setdefault(arg.name, arg)
+    return tuple(merged.values())
+
+
+TELEOP_ARGS = _merge_args((
+    LaunchArg("teleop", "keyboard", "Who drives: the terminal keyboard or the sim's scripted expert.", TELEOP_SOURCES),
+    LaunchArg("sim", "true", "Drive the MuJoCo sim (true) or the real robot (false).", ("true", "false")),
+    LaunchArg("expert_seed", "0", "Seed of the expert's detour sides."),
+), SIM_ARGS, ROBOT_ARGS)
+RECORD_ARGS = TELEOP_ARGS + (
+    LaunchArg("out_dir", "data/bags", "Folder for the episode bags."),
+    LaunchArg("task", "pick up the cube", "Task string stored with each episode."),
+)
+
+
+def _with_sim_time(spec: NodeSpec, sim: bool) -> NodeSpec:
+    """Nodes other than the sim driver follow /clock in the sim."""
+    if not sim:
+        return spec
+    return NodeSpec(spec.package, spec.executable, spec.name, {**spec.parameters, "use_sim_time": True},
+                    spec.remappings, spec.namespace)
+
+
+def _teleop(a: dict[str, Any]) -> list[NodeSpec]:
+    sim = bool(a["sim"])
+    if a["teleop"] == "expert" and not sim:
+        raise GraphError("teleop:=expert drives the sim only (it reads the sim's ground truth); use sim:=true")
+    robot = [_sim_driver(a)] if sim else _robot(a)
+    source = NodeSpec("kiwi_teleop", str(a["teleop"]), str(a["teleop"]),
+                      parameters={"seed": int(a["expert_seed"])} if a["teleop"] == "expert" else {})
+    mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "teleop"})
+    return robot + [_with_sim_time(n, sim) for n in (source, mux)]
+
+
+def _record(a: dict[str, Any]) -> list[NodeSpec]:
+    recorder = NodeSpec("kiwi_recorder", "recorder", "recorder",
+                        parameters={"out_dir": str(a["out_dir"]), "task": str(a["task"])})
+    return _teleop(a) + [_with_sim_time(recorder, bool(a["sim"]))]
+
+
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
         "sim",
@@ -121,6 +170,20 @@ GRAPHS: dict[str, Graph] = {
         ROBOT_ARGS,
         _robot,
         external_inputs=ROBOT_INPUTS,
+    ),
+    "teleop": Graph(
+        "teleop",
+        "A person (keyboard) or the scripted expert drives the sim or the robot through the mux.",
+        TELEOP_ARGS,
+        _teleop,
+        external_inputs=POLICY_INPUTS,
+    ),
+    "record": Graph(
+        "record",
+        "The teleop graph plus the recorder: one MCAP bag per episode (start/save/discard services).",
+        RECORD_ARGS,
+        _record,
+        external_inputs=POLICY_INPUTS,
     ),
 }
 

@@ -1,0 +1,105 @@
+"""The one mapping between ROS topics and LeRobot's LeKiwi dataset features.
+
+Recorder, converter and policy node all read it; the converter stores it in the dataset
+(`meta/kiwi_mapping.json`) so a policy is deployed with the mapping it was trained on.
+Feature names, order, dtypes and units are LeRobot's LeKiwi schema (`lekiwi.py` `_state_ft`,
+`hw_to_dataset_features`); `intervention` is our addition.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import constants as c
+from . import kinematics as kin
+from .units import joint_lerobot_to_rad, joint_rad_to_lerobot
+
+MOTOR_NAMES = tuple(f"{joint}.pos" for joint in c.ARM_JOINTS) + ("x.vel", "y.vel", "theta.vel")
+MAPPING_FILE = "kiwi_mapping.json"
+INTERVENTION = "intervention"
+
+
+def image_feature(camera: str) -> str:
+    return f"observation.images.{camera}"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    fps: float = c.CONTROL_RATE_HZ
+    robot_type: str = "lekiwi"
+    # Observation: arm positions and wheel velocities (-> measured body twist, as LeRobot's LeKiwi).
+    state_topic: str = "/joint_states"
+    # Action: what the mux sends the driver.
+    arm_command_topic: str = "/arm/command"
+    cmd_vel_topic: str = "/cmd_vel"
+    intervention_topic: str = "/intervention"
+    # camera -> topic (CompressedImage when the name ends in /compressed, else Image).
+    cameras: dict[str, str] = field(default_factory=lambda: {
+        cam: f"/camera/{cam}/image_raw/compressed" for cam in c.CAMERAS})
+    # camera -> (height, width) as stored in the dataset.
+    image_shapes: dict[str, tuple[int, int]] = field(default_factory=lambda: {
+        cam: (spec.height, spec.width) for cam, spec in c.CAMERAS.items()})
+
+    def topics(self) -> list[str]:
+        return [self.state_topic, self.arm_command_topic, self.cmd_vel_topic, self.intervention_topic,
+                *self.cameras.values()]
+
+    def features(self, use_videos: bool = True) -> dict:
+        """LeRobot features, in LeRobot's LeKiwi order, plus `intervention`."""
+        vector = {"dtype": "float32", "shape": (len(MOTOR_NAMES),), "names": list(MOTOR_NAMES)}
+        feats = {"action": dict(vector), "observation.state": dict(vector)}
+        for cam in self.cameras:
+            h, w = self.image_shapes[cam]
+            feats[image_feature(cam)] = {"dtype": "video" if use_videos else "image", "shape": (h, w, 3),
+                                         "names": ["height", "width", "channels"]}
+            if use_videos:
+                feats[image_feature(cam)]["info"] = {"is_depth_map": False}
+        feats[INTERVENTION] = {"dtype": "float32", "shape": (1,), "names": [INTERVENTION]}
+        return feats
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Mapping":
+        data = json.loads(text)
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown mapping fields: {', '.join(sorted(unknown))}")
+        if "image_shapes" in data:
+            data["image_shapes"] = {k: tuple(v) for k, v in data["image_shapes"].items()}
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path) -> "Mapping":
+        return cls.from_json(Path(path).read_text())
+
+
+def state_vector(arm_positions: dict[str, float], wheel_velocities) -> np.ndarray:
+    """`observation.state`: arm positions (rad, by name) and wheel speeds (rad/s; left, back,
+    right) -> LeRobot units (deg, gripper 0..100, m/s, m/s, deg/s)."""
+    vx, vy, wz = kin.wheel_speeds_to_body(wheel_velocities)
+    return np.array([joint_rad_to_lerobot(j, arm_positions[j]) for j in c.ARM_JOINTS]
+                    + [vx, vy, math.degrees(wz)], dtype=np.float32)
+
+
+def action_vector(arm_targets: dict[str, float], twist: tuple[float, float, float]) -> np.ndarray:
+    """`action`: arm targets (rad, by name) and a body twist (m/s, m/s, rad/s) -> LeRobot units."""
+    vx, vy, wz = twist
+    return np.array([joint_rad_to_lerobot(j, arm_targets[j]) for j in c.ARM_JOINTS]
+                    + [vx, vy, math.degrees(wz)], dtype=np.float32)
+
+
+def split_action(action) -> tuple[dict[str, float], tuple[float, float, float]]:
+    """The inverse of `action_vector`: arm targets (rad, by name) and a twist (m/s, rad/s)."""
+    values = [float(v) for v in action]
+    if len(values) != len(MOTOR_NAMES):
+        raise ValueError(f"an action has {len(MOTOR_NAMES)} values ({', '.join(MOTOR_NAMES)}), got {len(values)}")
+    arm = {j: joint_lerobot_to_rad(j, v) for j, v in zip(c.ARM_JOINTS, values)}
+    vx, vy, wz_deg = values[len(c.ARM_JOINTS):]
+    return arm, (vx, vy, math.radians(wz_deg))

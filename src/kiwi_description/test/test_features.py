@@ -1,0 +1,49 @@
+import math
+
+import numpy as np
+import pytest
+
+from kiwi_description import constants as c
+from kiwi_description.features import MOTOR_NAMES, Mapping, action_vector, split_action, state_vector
+
+
+def test_names_are_lerobots_lekiwi_order():
+    assert MOTOR_NAMES == ("arm_shoulder_pan.pos", "arm_shoulder_lift.pos", "arm_elbow_flex.pos",
+                           "arm_wrist_flex.pos", "arm_wrist_roll.pos", "arm_gripper.pos",
+                           "x.vel", "y.vel", "theta.vel")
+
+
+def test_features_match_lerobots_lekiwi_schema():
+    f = Mapping().features()
+    assert list(f) == ["action", "observation.state", "observation.images.front",
+                       "observation.images.wrist", "intervention"]
+    assert f["observation.images.front"]["shape"] == (480, 640, 3)
+    assert f["observation.images.wrist"]["shape"] == (640, 480, 3)
+    assert f["action"] == {"dtype": "float32", "shape": (9,), "names": list(MOTOR_NAMES)}
+
+
+def test_state_units():
+    arm = {j: 0.0 for j in c.ARM_JOINTS} | {"arm_elbow_flex": math.radians(30.0),
+                                           c.GRIPPER_JOINT: c.ARM_LIMITS[c.GRIPPER_JOINT].upper}
+    # Wheel speeds of a pure 30 deg/s turn: LeRobot's theta.vel is in deg/s.
+    from kiwi_description import kinematics as kin
+    state = state_vector(arm, kin.body_to_wheel_speeds(0.1, 0.0, math.radians(30.0)))
+    assert state.dtype == np.float32
+    np.testing.assert_allclose(state, [0, 0, 30, 0, 0, 100, 0.1, 0, 30], atol=1e-4)
+
+
+def test_action_round_trip():
+    arm = {j: 0.1 * i for i, j in enumerate(c.ARM_JOINTS)}
+    vec = action_vector(arm, (0.2, -0.1, 0.5))
+    back_arm, twist = split_action(vec)
+    assert twist == pytest.approx((0.2, -0.1, 0.5), abs=1e-6)
+    assert all(back_arm[j] == pytest.approx(arm[j], abs=1e-5) for j in arm)
+    with pytest.raises(ValueError, match="9 values"):
+        split_action(vec[:6])
+
+
+def test_mapping_json_round_trip_and_unknown_fields():
+    m = Mapping(fps=15.0)
+    assert Mapping.from_json(m.to_json()) == m
+    with pytest.raises(ValueError, match="unknown mapping fields: bogus"):
+        Mapping.from_json('{"bogus": 1}')

@@ -1,0 +1,159 @@
+"""rosbag2 MCAP bags through `rosbags` (pure Python; bags interchangeable with `ros2 bag record`).
+
+`EpisodeBag` writes one episode. rosbags' MCAP writer keeps up to 1 MiB in its open chunk and
+writes the summary and `metadata.yaml` only on close, so `flush()` closes the chunk and flushes the
+file (the recorder calls it every second): a killed recorder loses at most that last second, and
+`recover_bag` turns the unfinished file into a normal bag.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import yaml
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
+
+TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
+MCAP_MAGIC = b"\x89MCAP0\r\n"
+_SCHEMA, _CHANNEL, _MESSAGE, _CHUNK = 0x03, 0x04, 0x05, 0x06
+
+
+class BagError(RuntimeError):
+    """A bag that cannot be written or read; the message names the bag and the problem."""
+
+
+def _typestore_with(msgtypes) -> None:
+    missing = [t for t in msgtypes if t not in TYPESTORE.fielddefs]
+    if missing:
+        raise BagError(f"message types unknown to the Jazzy type store: {', '.join(missing)}")
+
+
+class EpisodeBag:
+    def __init__(self, path: Path, topics: dict[str, str], custom_data: dict[str, str] | None = None):
+        """Open a new bag folder `path` (must not exist) for `topics` {name: 'pkg/msg/Type'}."""
+        _typestore_with(topics.values())
+        self.path = Path(path)
+        try:
+            self.writer = Writer(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
+            self.writer.open()
+        except (OSError, FileExistsError) as exc:
+            raise BagError(f"cannot create the bag {self.path}: {exc}") from exc
+        for key, value in (custom_data or {}).items():
+            self.writer.set_custom_data(key, value)
+        self.connections = {topic: self.writer.add_connection(topic, msgtype, typestore=TYPESTORE)
+                            for topic, msgtype in topics.items()}
+        self.count = 0
+
+    def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
+        try:
+            self.writer.write(self.connections[topic], stamp_ns, data)
+        except OSError as exc:
+            raise BagError(f"cannot write to {self.path}: {exc}") from exc
+        self.count += 1
+
+    def flush(self) -> None:
+        storage = self.writer.storage  # rosbags' McapWriter: finish the open chunk, then flush
+        try:
+            if storage.chunk.bio.tell():
+                storage.close_chunk()
+            storage.bio.flush()
+        except OSError as exc:
+            raise BagError(f"cannot write to {self.path}: {exc}") from exc
+
+    def set_custom_data(self, key: str, value: str) -> None:
+        self.writer.set_custom_data(key, value)
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except OSError as exc:
+            raise BagError(f"cannot finish the bag {self.path}: {exc}") from exc
+
+
+def custom_data(path: Path) -> dict[str, str]:
+    """The `custom_data` of a finished bag's metadata.yaml (rosbag2 format; empty if none)."""
+    info = yaml.safe_load((Path(path) / "metadata.yaml").read_text()) or {}
+    return dict((info.get("rosbag2_bagfile_information") or {}).get("custom_data") or {})
+
+
+def is_finished(path: Path) -> bool:
+    return (Path(path) / "metadata.yaml").is_file()
+
+
+def _records(data: bytes):
+    """(opcode, body) of each complete MCAP record, stopping at a truncated one."""
+    pos = len(MCAP_MAGIC)
+    while pos + 9 <= len(data):
+        opcode, length = data[pos], struct.unpack_from("<Q", data, pos + 1)[0]
+        if pos + 9 + length > len(data):
+            return
+        yield opcode, data[pos + 9:pos + 9 + length]
+        pos += 9 + length
+
+
+def _string(body: bytes, pos: int) -> tuple[str, int]:
+    n = struct.unpack_from("<I", body, pos)[0]
+    return body[pos + 4:pos + 4 + n].decode(), pos + 4 + n
+
+
+def _unfinished_messages(mcap: Path):
+    """Channels and messages of an MCAP file cut short (rosbags layout: everything in chunks)."""
+    data = mcap.read_bytes()
+    if not data.startswith(MCAP_MAGIC):
+        raise BagError(f"{mcap} is not an MCAP file")
+    channels: dict[int, tuple[str, str]] = {}
+    schemas: dict[int, str] = {}
+
+    def parse(records):
+        for opcode, body in records:
+            if opcode == _SCHEMA:
+                sid = struct.unpack_from("<H", body)[0]
+                schemas[sid], _ = _string(body, 2)
+            elif opcode == _CHANNEL:
+                cid, sid = struct.unpack_from("<HH", body)
+                topic, _ = _string(body, 4)
+                channels[cid] = (topic, schemas.get(sid, ""))
+            elif opcode == _MESSAGE:
+                cid, _seq, log_time = struct.unpack_from("<HIQ", body)
+                yield cid, log_time, body[22:]
+            elif opcode == _CHUNK:
+                compression, pos = _string(body, 28)
+                if compression:
+                    raise BagError(f"{mcap}: compressed chunks ({compression}) cannot be recovered")
+                size = struct.unpack_from("<Q", body, pos)[0]
+                inner = body[pos + 8:pos + 8 + size]
+                yield from parse(_records(MCAP_MAGIC + inner))
+
+    messages = list(parse(_records(data)))
+    return channels, messages
+
+
+def recover_bag(src: Path, dst: Path) -> int:
+    """Rewrite the unfinished bag `src` (no metadata.yaml: its recorder was killed) as a normal bag
+    at `dst`; returns the number of messages recovered."""
+    files = sorted(Path(src).glob("*.mcap"))
+    if len(files) != 1:
+        raise BagError(f"{src}: expected one .mcap file in an unfinished bag, found {len(files)}")
+    channels, messages = _unfinished_messages(files[0])
+    bag = EpisodeBag(dst, {topic: msgtype for topic, msgtype in channels.values()},
+                     {"recovered_from": str(src)})
+    for cid, log_time, payload in messages:
+        bag.write(channels[cid][0], log_time, payload)
+    bag.close()
+    return len(messages)
+
+
+def open_reader(path: Path) -> Reader:
+    """A rosbags Reader, with the reason in the error when the bag cannot be opened."""
+    try:
+        reader = Reader(Path(path))
+        reader.open()
+    except Exception as exc:  # rosbags raises several types for a missing or corrupt bag
+        raise BagError(f"cannot read the bag {path}: {exc}") from exc
+    return reader
+
+
+def deserialize(data: bytes, msgtype: str):
+    return TYPESTORE.deserialize_cdr(data, msgtype)

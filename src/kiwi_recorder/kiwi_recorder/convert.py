@@ -1,0 +1,229 @@
+"""Bags -> LeRobotDataset v3, written through LeRobot's own dataset writer.
+
+Each bag becomes one episode, resampled to `fps` on a fixed grid: every stream is taken "as of"
+each frame time (the newest message stamped at or before it). Stamps are the header stamps where
+a message has one, else the bag's receive time. The grid starts when the joint states and every
+camera have a first message and ends at the earliest last message among them. Values follow the
+mapping (LeRobot's LeKiwi units). All bags are read and checked before anything is written, and
+the dataset is written to a temporary folder renamed at the end, so a bad bag converts nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kiwi_description import constants as c
+from kiwi_description.features import (INTERVENTION, MAPPING_FILE, Mapping, action_vector, image_feature,
+                                       state_vector)
+
+from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
+
+STAMP_TOLERANCE = 1e-6  # s
+CMD_TIMEOUT_S = c.CMD_TIMEOUT_S  # the driver stops the base after this; so does the recorded action
+
+
+class ConvertError(RuntimeError):
+    pass
+
+
+@dataclass
+class Stream:
+    stamps: np.ndarray  # seconds, sorted
+    values: list
+
+    def asof(self, times: np.ndarray) -> np.ndarray:
+        """Index of the newest message at or before each time (-1: none yet). Stamps within
+        STAMP_TOLERANCE after a frame time count as at it: grid times are sums of floats, stamps
+        are rounded nanoseconds, and a message stamped on the tick must not fall to the next frame."""
+        return np.searchsorted(self.stamps, times + STAMP_TOLERANCE, side="right") - 1
+
+
+def frame_times(start: float, end: float, fps: float) -> np.ndarray:
+    """The fixed grid start, start + 1/fps, ... up to end."""
+    if end < start:
+        return np.zeros(0)
+    count = int(math.floor((end - start) * fps + 1e-6)) + 1
+    return start + np.arange(count) / fps
+
+
+def _stamp(msg, log_time_ns: int) -> float:
+    header = getattr(msg, "header", None)
+    if header is not None and (header.stamp.sec or header.stamp.nanosec):
+        return header.stamp.sec + header.stamp.nanosec * 1e-9
+    return log_time_ns * 1e-9
+
+
+@dataclass
+class Episode:
+    path: Path
+    task: str
+    times: np.ndarray
+    state: np.ndarray
+    action: np.ndarray
+    intervention: np.ndarray
+    images: dict[str, list]  # camera -> per frame: the message holding that frame
+
+
+def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict[str, str]]:
+    reader = open_reader(path)
+    try:
+        metadata = custom_data(path)
+        wanted = set(mapping.topics())
+        connections = [conn for conn in reader.connections if conn.topic in wanted]
+        raw: dict[str, list] = {t: [] for t in wanted}
+        for conn, log_time, data in reader.messages(connections=connections):
+            try:
+                msg = deserialize(data, conn.msgtype)
+            except Exception as exc:
+                raise ConvertError(f"{path}: a message on {conn.topic} cannot be decoded: {exc}") from exc
+            raw[conn.topic].append((_stamp(msg, log_time), msg))
+    except BagError as exc:
+        raise ConvertError(str(exc)) from exc
+    except ConvertError:
+        raise
+    except Exception as exc:  # corrupt chunks and the like surface here
+        raise ConvertError(f"{path}: cannot read the bag: {exc}") from exc
+    finally:
+        reader.close()
+    streams = {}
+    for topic, items in raw.items():
+        items.sort(key=lambda item: item[0])
+        streams[topic] = Stream(np.array([s for s, _ in items]), [m for _, m in items])
+    return streams, metadata
+
+
+def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
+    streams, metadata = _read_streams(path, mapping)
+    required = [mapping.state_topic, *mapping.cameras.values()]
+    missing = [t for t in required if not len(streams[t].stamps)]
+    if missing:
+        raise ConvertError(f"{path}: no messages on {', '.join(missing)} (topics in the bag: "
+                           f"{', '.join(t for t, s in streams.items() if len(s.stamps)) or 'none'})")
+    start = max(streams[t].stamps[0] for t in required)
+    end = min(streams[t].stamps[-1] for t in required)
+    times = frame_times(start, end, fps)
+    if len(times) < 2:
+        raise ConvertError(f"{path}: the joint states and cameras overlap for less than two frames")
+
+    joints = streams[mapping.state_topic]
+    states, presents = [], []
+    for i in joints.asof(times):
+        msg = joints.values[i]
+        position, velocity = dict(zip(msg.name, msg.position)), dict(zip(msg.name, msg.velocity))
+        try:
+            arm = {j: position[j] for j in c.ARM_JOINTS}
+            states.append(state_vector(arm, [velocity[w] for w in c.WHEEL_JOINTS]))
+        except KeyError as exc:
+            raise ConvertError(f"{path}: {mapping.state_topic} lacks joint {exc}") from exc
+        presents.append(arm)
+
+    actions = _actions(streams[mapping.arm_command_topic], streams[mapping.cmd_vel_topic], times, presents)
+    flags = streams[mapping.intervention_topic]
+    idx = flags.asof(times)
+    intervention = np.array([[float(flags.values[i].data) if i >= 0 else 0.0] for i in idx], dtype=np.float32)
+    images = {cam: [streams[topic].values[i] for i in streams[topic].asof(times)]
+              for cam, topic in mapping.cameras.items()}
+    return Episode(path, metadata.get("task", "") or "", times, np.stack(states), actions, intervention, images)
+
+
+def _actions(arm_cmds: Stream, twists: Stream, times: np.ndarray, presents: list[dict]) -> np.ndarray:
+    """Action per frame: arm targets held per joint (the present position before any command),
+    and the last twist, zero once older than the driver's command timeout."""
+    out = []
+    targets: dict[str, float] = {}
+    next_cmd = 0
+    twist_idx = twists.asof(times)
+    for k, t in enumerate(times):
+        while next_cmd < len(arm_cmds.stamps) and arm_cmds.stamps[next_cmd] <= t + STAMP_TOLERANCE:
+            msg = arm_cmds.values[next_cmd]
+            targets.update({n: p for n, p in zip(msg.name, msg.position) if n in c.ARM_JOINTS})
+            next_cmd += 1
+        arm = presents[k] | targets
+        i = twist_idx[k]
+        if i >= 0 and t - twists.stamps[i] <= CMD_TIMEOUT_S:
+            m = twists.values[i]
+            m = getattr(m, "twist", m)  # TwistStamped or Twist
+            twist = (m.linear.x, m.linear.y, m.angular.z)
+        else:
+            twist = (0.0, 0.0, 0.0)
+        out.append(action_vector(arm, twist))
+    return np.stack(out)
+
+
+def decode_image(msg, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    from kiwi_driver.images import from_compressed, from_image
+
+    rgb = from_compressed(msg) if hasattr(msg, "format") else from_image(msg)
+    if rgb.shape[:2] != shape:
+        rgb = cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def _prepare(bags: list[Path], workdir: Path) -> list[Path]:
+    """Bag folders ready to read: unfinished ones (recorder killed) are recovered into workdir."""
+    ready = []
+    for bag in bags:
+        if not bag.is_dir():
+            raise ConvertError(f"{bag}: not a bag folder")
+        if is_finished(bag):
+            ready.append(bag)
+            continue
+        try:
+            recovered = recover_bag(bag, workdir / bag.name)
+        except BagError as exc:
+            raise ConvertError(str(exc)) from exc
+        print(f"{bag}: unfinished bag (recorder stopped mid-episode); recovered {recovered} messages")
+        ready.append(workdir / bag.name)
+    return ready
+
+
+def convert(bags: list[Path], out: Path, fps: float | None = None, repo_id: str = "kiwi/lekiwi",
+            mapping: Mapping | None = None, use_videos: bool = True, default_task: str = "pick up the cube",
+            progress: bool = True) -> dict:
+    """Convert `bags` (one episode each) into a new dataset at `out`; returns a summary."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    from tqdm import tqdm
+
+    out = Path(out)
+    if out.exists():
+        raise ConvertError(f"{out} exists; give a new folder")
+    if not bags:
+        raise ConvertError("no bags given")
+    mapping = mapping or Mapping()
+    fps = fps or mapping.fps
+    with tempfile.TemporaryDirectory(prefix="kiwi-convert-") as tmp:
+        ready = _prepare([Path(b) for b in bags], Path(tmp))
+        episodes = [read_episode(b, mapping, fps) for b in tqdm(ready, desc="reading bags", disable=not progress)]
+        staging = out.with_name(out.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            dataset = LeRobotDataset.create(repo_id, int(round(fps)), mapping.features(use_videos), root=staging,
+                                            robot_type=mapping.robot_type, use_videos=use_videos)
+            total = sum(len(e.times) for e in episodes)
+            with tqdm(total=total, desc="writing frames", unit="frame", disable=not progress) as bar:
+                for episode in episodes:
+                    task = episode.task or default_task
+                    for k in range(len(episode.times)):
+                        frame = {"observation.state": episode.state[k], "action": episode.action[k],
+                                 INTERVENTION: episode.intervention[k], "task": task}
+                        for cam, msgs in episode.images.items():
+                            frame[image_feature(cam)] = decode_image(msgs[k], mapping.image_shapes[cam])
+                        dataset.add_frame(frame)
+                        bar.update()
+                    dataset.save_episode()
+            dataset.finalize()
+            (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
+            staging.rename(out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return {"episodes": len(episodes), "frames": total, "fps": fps,
+            "seconds": float(sum(e.times[-1] - e.times[0] + 1 / fps for e in episodes))}

@@ -1,0 +1,170 @@
+"""`recorder`: one rosbag2 MCAP per episode, started, saved and discarded by services.
+
+Services (std_srvs/Trigger): `/recorder/start` (the task is the `task` parameter, read at start),
+`/recorder/save` (outcome success), `/recorder/save_failure` (outcome failure), `/recorder/discard`.
+Each episode is a bag folder `<out_dir>/episode_NNNN` with the mapping's topics plus `extra_topics`,
+received serialized (no decode/encode on the way) and logged at receive time on the node's clock
+(sim time in the sim), as `ros2 bag record` does. The bag's custom metadata holds task, outcome,
+robot and the topic<->feature mapping. The bag is flushed every `flush_period` seconds, so a killed
+recorder loses at most that much of the current episode (`kiwi convert` recovers the rest);
+finished episodes are closed bags and are never touched again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from std_srvs.srv import Trigger
+
+from kiwi_description.features import Mapping
+from kiwi_description.node_interface import NodeInterface, Param, declare_params, run_node
+
+from .bag import BagError, EpisodeBag
+
+INTERFACE = NodeInterface(
+    params=(
+        Param("out_dir", "data/bags", "Folder for the episode bags."),
+        Param("task", "pick up the cube", "Task string stored with the next episode."),
+        Param("robot", "lekiwi", "Robot name stored with each episode."),
+        Param("extra_topics", ["/odom", "/sim/ground_truth/robot", "/sim/ground_truth/cube",
+                               "/sim/ground_truth/obstacle"],
+              "Topics recorded besides the mapping's, when they exist."),
+        Param("mapping", "", "Mapping JSON file; empty: LeRobot's LeKiwi mapping."),
+        Param("flush_period", 1.0, "Seconds between flushes of the open bag."),
+    ),
+    services=("/recorder/start", "/recorder/save", "/recorder/save_failure", "/recorder/discard"),
+)
+RELIABLE = QoSProfile(depth=100)
+
+
+def get_message(msgtype: str):
+    """'pkg/msg/Type' -> the message class (rosidl_runtime_py is not on PyPI)."""
+    package, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.{kind}"), name)
+
+
+class RecorderNode(Node):
+    def __init__(self) -> None:
+        super().__init__("recorder")
+        p = self.p = declare_params(self, INTERFACE)
+        self.mapping = Mapping.load(Path(p.mapping)) if p.mapping else Mapping()
+        self.out_dir = Path(p.out_dir).expanduser()
+        self.bag: EpisodeBag | None = None
+        self.subscriptions_ = []
+        self.create_service(Trigger, "/recorder/start", self._on_start)
+        self.create_service(Trigger, "/recorder/save", lambda rq, rs: self._on_finish(rs, "success"))
+        self.create_service(Trigger, "/recorder/save_failure", lambda rq, rs: self._on_finish(rs, "failure"))
+        self.create_service(Trigger, "/recorder/discard", self._on_discard)
+        self.create_timer(p.flush_period, self._flush)
+        self.get_logger().info(f"recording to {self.out_dir}")
+
+    def _next_episode_dir(self) -> Path:
+        taken = [int(d.name.split("_")[1]) for d in self.out_dir.glob("episode_*") if d.name.split("_")[1].isdigit()]
+        return self.out_dir / f"episode_{max(taken, default=-1) + 1:04d}"
+
+    def _topic_types(self) -> dict[str, str]:
+        wanted = self.mapping.topics() + list(self.p.extra_topics)
+        available = dict(self.get_topic_names_and_types())
+        return {t: available[t][0] for t in wanted if t in available}
+
+    def _on_start(self, _request, response):
+        if self.bag is not None:
+            response.success, response.message = False, f"already recording {self.bag.path.name}; save or discard it"
+            return response
+        topics = self._topic_types()
+        missing = [t for t in self.mapping.topics() if t not in topics]
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            path = self._next_episode_dir()
+            task = self.get_parameter("task").value
+            self.bag = EpisodeBag(path, topics, {"task": task, "robot": self.p.robot, "outcome": "unfinished",
+                                                 "mapping": self.mapping.to_json()})
+        except (BagError, OSError) as exc:
+            self.get_logger().error(f"cannot start an episode: {exc}")
+            response.success, response.message = False, f"cannot start an episode: {exc}"
+            return response
+        for topic, msgtype in topics.items():
+            self._subscribe(topic, msgtype)
+        response.success = True
+        response.message = f"recording {path.name}: {len(topics)} topics" + (
+            f"; not published now, so not recorded: {', '.join(missing)}" if missing else "")
+        (self.get_logger().warning if missing else self.get_logger().info)(response.message)
+        return response
+
+    def _subscribe(self, topic: str, msgtype: str) -> None:
+        qos = qos_profile_sensor_data if "/camera/" in topic else RELIABLE
+        self.subscriptions_.append(self.create_subscription(
+            get_message(msgtype), topic, lambda data, t=topic: self._on_message(t, data), qos, raw=True))
+
+    def _on_message(self, topic: str, data: bytes) -> None:
+        if self.bag is None:
+            return
+        try:
+            self.bag.write(topic, self.get_clock().now().nanoseconds, data)
+        except BagError as exc:
+            self._fail(exc)
+
+    def _flush(self) -> None:
+        if self.bag is not None:
+            try:
+                self.bag.flush()
+            except BagError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        """Writing failed (disk full, folder gone): stop recording loudly, keep what is on disk."""
+        self.get_logger().error(f"recording stopped: {exc}. The episode so far stays in {self.bag.path} "
+                                "(recoverable with kiwi convert)")
+        self._unsubscribe()
+        self.bag = None
+
+    def _unsubscribe(self) -> None:
+        for sub in self.subscriptions_:
+            self.destroy_subscription(sub)
+        self.subscriptions_ = []
+
+    def _close(self, outcome: str) -> Path:
+        bag, self.bag = self.bag, None
+        self._unsubscribe()
+        bag.set_custom_data("outcome", outcome)
+        bag.close()
+        return bag.path
+
+    def _on_finish(self, response, outcome: str):
+        if self.bag is None:
+            response.success, response.message = False, "not recording"
+            return response
+        count = self.bag.count
+        try:
+            path = self._close(outcome)
+        except BagError as exc:
+            response.success, response.message = False, str(exc)
+            self.get_logger().error(str(exc))
+            return response
+        response.success, response.message = True, f"saved {path} ({count} messages, {outcome})"
+        self.get_logger().info(response.message)
+        return response
+
+    def _on_discard(self, _request, response):
+        if self.bag is None:
+            response.success, response.message = False, "not recording"
+            return response
+        path = self._close("discarded")
+        shutil.rmtree(path, ignore_errors=True)
+        response.success, response.message = True, f"discarded {path.name}"
+        self.get_logger().info(response.message)
+        return response
+
+    def shutdown(self) -> None:
+        """Ctrl-C mid-episode: close the bag so it is complete, marked unfinished."""
+        if self.bag is not None:
+            path = self._close("unfinished")
+            self.get_logger().warning(f"stopped mid-episode: {path} kept, outcome 'unfinished'")
+
+
+def main(args=None) -> int:
+    return run_node(RecorderNode, "recorder", args)

@@ -1,0 +1,140 @@
+"""Issue 4's end-to-end check: the scripted expert drives the sim through the real record graph,
+three episodes are recorded, converted with `kiwi convert`, loaded by LeRobot and trained on."""
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiwi_description import constants as c
+from kiwi_description.features import MOTOR_NAMES
+
+pytestmark = pytest.mark.integration
+FPS = 30
+EPISODE_S = 2.5
+
+
+def call(probe, client, request, timeout=20.0):
+    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
+    future = client.call_async(request)
+    assert probe.spin_until(future.done, timeout), f"{client.srv_name} did not answer"
+    return future.result()
+
+
+def record_episodes(probe, n):
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+    from sensor_msgs.msg import JointState
+    from std_srvs.srv import Trigger
+
+    node = probe.node
+    states = []
+    node.create_subscription(JointState, "/joint_states", states.append, 10)
+    assert probe.spin_until(lambda: states, 90), "the sim did not come up"
+    driver_params = AsyncParameterClient(node, "driver")
+    assert driver_params.wait_for_services(20.0)
+    reset, expert_reset = node.create_client(Trigger, "/sim/reset"), node.create_client(Trigger, "/expert/reset")
+    start, save = node.create_client(Trigger, "/recorder/start"), node.create_client(Trigger, "/recorder/save")
+    messages = []
+    for episode in range(n):
+        future = driver_params.set_parameters([Parameter("seed", value=10 + episode),
+                                               Parameter("obstacle", value=episode == 2)])
+        assert probe.spin_until(future.done, 10)
+        assert call(probe, reset, Trigger.Request()).success
+        assert call(probe, expert_reset, Trigger.Request()).success
+        response = call(probe, start, Trigger.Request())
+        assert response.success, response.message
+        assert "not published" not in response.message, response.message
+        probe.spin_for(EPISODE_S)
+        response = call(probe, save, Trigger.Request())
+        assert response.success, response.message
+        messages.append(response.message)
+    return messages
+
+
+def bag_messages(bag: Path, topic: str):
+    """{header stamp (ns): message} of one topic in a bag."""
+    from kiwi_recorder.bag import deserialize, open_reader
+
+    reader = open_reader(bag)
+    conns = [x for x in reader.connections if x.topic == topic]
+    msgs = [deserialize(d, x.msgtype) for x, _, d in reader.messages(connections=conns)]
+    reader.close()
+    return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m for m in msgs}
+
+
+def test_record_convert_load_and_train(tmp_path, start_nodes, ros_probe):
+    bags = tmp_path / "bags"
+    start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "record", "teleop:=expert",
+                 f"out_dir:={bags}", "task:=pick up the red cube"])
+    saved = record_episodes(ros_probe, 3)
+    episode_dirs = sorted(bags.glob("episode_*"))
+    assert len(episode_dirs) == 3, saved
+
+    out = tmp_path / "dataset"
+    run = subprocess.run([sys.executable, "-m", "kiwi_bringup.cli", "convert", str(bags), "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    from lerobot.utils.feature_utils import hw_to_dataset_features
+
+    ds = LeRobotDataset("kiwi/test", root=out)
+    # LeRobot's own LeKiwi schema, built by LeRobot's helper from LeKiwi's feature lists.
+    motors = {name: float for name in MOTOR_NAMES}
+    cameras = {cam: (spec.height, spec.width, 3) for cam, spec in c.CAMERAS.items()}
+    expected = {**hw_to_dataset_features(motors, "action"),
+                **hw_to_dataset_features({**motors, **cameras}, "observation")}
+    for key, feature in expected.items():
+        got = ds.meta.features[key]
+        assert (got["dtype"], tuple(got["shape"]), got["names"]) == \
+            (feature["dtype"], tuple(feature["shape"]), feature["names"]), key
+    user_keys = [k for k in ds.meta.features if k not in ("timestamp", "frame_index", "episode_index", "index",
+                                                           "task_index")]
+    assert user_keys == [*expected, "intervention"] or set(user_keys) == {*expected, "intervention"}
+    assert ds.meta.features["intervention"]["dtype"] == "float32"
+    assert ds.meta.total_episodes == 3 and ds.fps == FPS
+    assert (out / "meta" / "kiwi_mapping.json").is_file()
+
+    # Frame count = duration x fps within one frame; the duration from the bag's own joint states.
+    for index, bag in enumerate(episode_dirs):
+        stamps = sorted(bag_messages(bag, "/joint_states"))
+        duration = (stamps[-1] - stamps[0]) * 1e-9
+        length = ds.meta.episodes[index]["length"]
+        assert abs(length - duration * FPS) <= 1, (bag.name, length, duration)
+
+    # Spot check: frame 20 of episode 1 is the bag's joint state at that time, in LeRobot units.
+    first = ds.meta.episodes[1]["dataset_from_index"]
+    frame = ds[first + 20]
+    joint_states = bag_messages(episode_dirs[1], "/joint_states")
+    # The grid starts where the joint states and both cameras have a first message.
+    start = max(min(bag_messages(episode_dirs[1], topic)) for topic in
+                ("/joint_states", "/camera/front/image_raw/compressed", "/camera/wrist/image_raw/compressed"))
+    msg = joint_states[min(joint_states, key=lambda s: abs(s - start - 20 * 1e9 / FPS))]
+    position = dict(zip(msg.name, msg.position))
+    gripper = c.ARM_LIMITS[c.GRIPPER_JOINT]
+    expected_arm = [math.degrees(position[j]) for j in c.ARM_JOINTS[:-1]] + \
+        [(position[c.GRIPPER_JOINT] - gripper.lower) / (gripper.upper - gripper.lower) * 100]
+    np.testing.assert_allclose(frame["observation.state"][:6].numpy(), expected_arm, atol=1e-3)
+    assert frame["observation.images.front"].shape == (3, 480, 640)
+    assert frame["task"] == "pick up the red cube"
+    # The expert drove: the recorded actions move the base.
+    assert float(ds.hf_dataset["action"][first + 20][6]) > 0.05
+
+    # lerobot-train runs a few steps on it on the CPU.
+    train_dir = tmp_path / "train"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
+    run = subprocess.run([
+        str(Path(sys.executable).with_name("lerobot-train")), "--dataset.repo_id=kiwi/test", f"--dataset.root={out}",
+        "--policy.type=act", "--policy.device=cpu", "--policy.push_to_hub=false",
+        "--policy.pretrained_backbone_weights=null", "--policy.dim_model=32", "--policy.dim_feedforward=64",
+        "--policy.n_encoder_layers=1", "--policy.n_decoder_layers=1", "--policy.chunk_size=5",
+        "--policy.n_action_steps=5", "--policy.use_vae=false", f"--output_dir={train_dir}",
+        "--steps=2", "--batch_size=2", "--num_workers=0", "--log_freq=1", "--save_freq=2", "--wandb.enable=false"],
+        capture_output=True, text=True, timeout=900, env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert (train_dir / "checkpoints" / "last" / "pretrained_model" / "model.safetensors").is_file()

@@ -1,0 +1,111 @@
+"""`keyboard`: drive LeKiwi from the terminal (raw mode: works over SSH, no X11 or Wayland hooks).
+
+Keys are in `keyboard.py` (LeRobot's LeKiwi base keys and speed levels, arm jog, episode keys).
+Publishes at `rate_hz`: `/teleop/cmd_vel`, `/teleop/arm/command` (once a jog key was used; the
+targets start from the present `/joint_states`), `/teleop/engaged`. Episode keys call the
+recorder's services. Run it in its own terminal: `ros2 run kiwi_teleop keyboard`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import sys
+import termios
+import threading
+import time
+import tty
+
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_srvs.srv import Trigger
+
+from kiwi_description import constants as c
+from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+
+from .keyboard import HELP, KeyboardState
+from .sources import TOPICS, CommandPublisher
+
+INTERFACE = NodeInterface(
+    params=(
+        Param("rate_hz", c.CONTROL_RATE_HZ, "Publishing rate (Hz)."),
+        Param("hold_s", 0.5, "Seconds a motion key keeps moving after its last press (terminal repeat delay)."),
+        Param("jog_step_deg", 3.0, "Arm jog per key press (degrees; gripper: jaw degrees)."),
+    ),
+    publishes=TOPICS,
+    subscribes=(Topic("/joint_states", "sensor_msgs/msg/JointState"),),
+)
+
+
+class KeyboardNode(Node):
+    def __init__(self) -> None:
+        super().__init__("keyboard")
+        p = declare_params(self, INTERFACE)
+        if not os.isatty(sys.stdin.fileno()):
+            raise RuntimeError("the keyboard teleop needs a terminal on stdin (run it with `ros2 run` in one)")
+        self.keys = KeyboardState(hold_s=p.hold_s, jog_step=math.radians(p.jog_step_deg))
+        self.lock = threading.Lock()
+        self.out = CommandPublisher(self)
+        self.recorder = {name: self.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save", "discard")}
+        self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
+        self.create_timer(1.0 / p.rate_hz, self._publish)
+        self.fd = sys.stdin.fileno()
+        self.saved_tty = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd)  # keys arrive one by one, unechoed; Ctrl-C still interrupts
+        self.running = True
+        self.thread = threading.Thread(target=self._read_keys, daemon=True)
+        self.thread.start()
+        print(HELP, flush=True)
+
+    def _on_joint_states(self, msg: JointState) -> None:
+        with self.lock:
+            if not self.keys.arm:
+                position = dict(zip(msg.name, msg.position))
+                if all(j in position for j in c.ARM_JOINTS):
+                    self.keys.arm = {j: position[j] for j in c.ARM_JOINTS}
+
+    def _read_keys(self) -> None:
+        while self.running:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if not ready:
+                continue
+            data = os.read(self.fd, 64).decode(errors="ignore")
+            if not data:  # terminal closed
+                self.running = False
+                break
+            for key in data:
+                with self.lock:
+                    action = self.keys.press(key.lower(), time.monotonic())
+                if action:
+                    self._call_recorder(action)
+                if self.keys.quit:
+                    self.running = False
+                    os.kill(os.getpid(), 2)  # as Ctrl-C: the node shuts down cleanly
+                    return
+
+    def _call_recorder(self, name: str) -> None:
+        client = self.recorder[name]
+        if not client.service_is_ready():
+            print(f"\r[keyboard] no recorder: /recorder/{name} is not available", flush=True)
+            return
+        future = client.call_async(Trigger.Request())
+        future.add_done_callback(lambda f: print(f"\r[keyboard] {name}: {f.result().message}", flush=True))
+
+    def _publish(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            twist, engaged = self.keys.twist(now), self.keys.engaged(now)
+            arm = dict(self.keys.arm) if self.keys.jogged else None
+        self.out.twist(*twist)
+        if arm:
+            self.out.arm(arm)
+        self.out.engaged(engaged)
+
+    def shutdown(self) -> None:
+        self.running = False
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved_tty)
+
+
+def main(args=None) -> int:
+    return run_node(KeyboardNode, "keyboard", args)
