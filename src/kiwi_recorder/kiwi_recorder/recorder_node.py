@@ -168,3 +168,9 @@ class RecorderNode(Node):
 
 def main(args=None) -> int:
     return run_node(RecorderNode, "recorder", args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -91,3 +91,9 @@ class ExpertNode(Node):
 
 def main(args=None) -> int:
     return run_node(ExpertNode, "expert", args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

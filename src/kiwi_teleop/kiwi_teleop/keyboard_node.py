@@ -109,3 +109,7 @@ class KeyboardNode(Node):
 
 def main(args=None) -> int:
     return run_node(KeyboardNode, "keyboard", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -101,3 +101,9 @@ class MuxNode(Node):
 
 def main(args=None) -> int:
     return run_node(MuxNode, "mux", args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

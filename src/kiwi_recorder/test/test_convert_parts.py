@@ -1,0 +1,79 @@
+"""Resampling, action alignment and bag recovery, without ROS nodes."""
+
+import os
+import signal
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from kiwi_recorder.convert import Stream, _actions, frame_times
+from kiwi_description import constants as c
+
+
+def test_frame_times_cover_the_span_at_fps():
+    times = frame_times(10.0, 12.0, 30.0)
+    assert len(times) == 61 and times[0] == 10.0 and times[-1] == pytest.approx(12.0)
+    assert len(frame_times(1.0, 0.5, 30.0)) == 0
+
+
+def test_asof_holds_and_tolerates_rounded_stamps():
+    stream = Stream(np.array([1.0, 2.0, 3.0000000004]), ["a", "b", "c"])
+    idx = stream.asof(np.array([0.5, 1.0, 2.5, 3.0]))
+    assert list(idx) == [-1, 0, 1, 2], "a stamp rounded past the tick still belongs to it"
+
+
+def _twist(vx):
+    return SimpleNamespace(linear=SimpleNamespace(x=vx, y=0.0), angular=SimpleNamespace(z=0.0))
+
+
+def test_actions_hold_arm_targets_and_time_out_the_base():
+    present = {j: 0.0 for j in c.ARM_JOINTS}
+    arm = Stream(np.array([1.0]), [SimpleNamespace(name=["arm_elbow_flex"], position=[np.radians(30.0)])])
+    twists = Stream(np.array([1.0]), [_twist(0.2)])
+    actions = _actions(arm, twists, np.array([0.5, 1.0, 1.4, 2.0]), [present] * 4)
+    assert actions[0, 2] == 0.0 and actions[0, 6] == 0.0, "before any command: present pose, no motion"
+    assert actions[1, 2] == pytest.approx(30.0) and actions[1, 6] == pytest.approx(0.2)
+    assert actions[2, 6] == pytest.approx(0.2)
+    assert actions[3, 2] == pytest.approx(30.0) and actions[3, 6] == 0.0, "the base command timed out"
+
+
+WRITER = """
+import os, signal, sys
+from rclpy.serialization import serialize_message
+from std_msgs.msg import String
+from kiwi_recorder.bag import EpisodeBag
+bag = EpisodeBag(sys.argv[1], {"/chatter": "std_msgs/msg/String"})
+for i in range(300):
+    bag.write("/chatter", 1000 + i, serialize_message(String(data=str(i))))
+    if i == 199:
+        bag.flush()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_recorder_leaves_a_recoverable_bag(tmp_path):
+    from kiwi_recorder.bag import deserialize, is_finished, open_reader, recover_bag
+
+    proc = subprocess.run([sys.executable, "-c", WRITER, str(tmp_path / "bag")], env=os.environ.copy())
+    assert proc.returncode == -signal.SIGKILL
+    assert not is_finished(tmp_path / "bag")
+    # Everything up to the last flush survives.
+    assert recover_bag(tmp_path / "bag", tmp_path / "fixed") == 200
+    reader = open_reader(tmp_path / "fixed")
+    values = [deserialize(d, conn.msgtype).data for conn, _, d in reader.messages()]
+    reader.close()
+    assert values == [str(i) for i in range(200)]
+
+
+def test_a_corrupt_bag_is_named(tmp_path):
+    from kiwi_recorder.convert import ConvertError, convert
+
+    bad = tmp_path / "episode_0000"
+    bad.mkdir()
+    (bad / "episode_0000.mcap").write_bytes(b"not an mcap file")
+    with pytest.raises(ConvertError, match="episode_0000.*not an MCAP file"):
+        convert([bad], tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
