@@ -8,6 +8,7 @@ file (the recorder calls it every second): a killed recorder loses at most that 
 
 from __future__ import annotations
 
+import importlib
 import struct
 from pathlib import Path
 
@@ -155,5 +156,15 @@ def open_reader(path: Path) -> Reader:
     return reader
 
 
+def message_class(msgtype: str):
+    """'pkg/msg/Type' -> the rclpy message class (rosidl_runtime_py is not on PyPI)."""
+    package, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.{kind}"), name)
+
+
 def deserialize(data: bytes, msgtype: str):
-    return TYPESTORE.deserialize_cdr(data, msgtype)
+    """CDR bytes -> an rclpy message. rclpy, not rosbags: rmw pads some messages (JointState with
+    an empty effort) beyond their exact CDR size, which rosbags' strict decoder rejects."""
+    from rclpy.serialization import deserialize_message
+
+    return deserialize_message(bytes(data), message_class(msgtype))

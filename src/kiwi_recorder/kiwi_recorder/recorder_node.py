@@ -12,7 +12,6 @@ finished episodes are closed bags and are never touched again.
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from std_srvs.srv import Trigger
 from kiwi_description.features import Mapping
 from kiwi_description.node_interface import NodeInterface, Param, declare_params, run_node
 
-from .bag import BagError, EpisodeBag
+from .bag import BagError, EpisodeBag, message_class
 
 INTERFACE = NodeInterface(
     params=(
@@ -39,12 +38,6 @@ INTERFACE = NodeInterface(
     services=("/recorder/start", "/recorder/save", "/recorder/save_failure", "/recorder/discard"),
 )
 RELIABLE = QoSProfile(depth=100)
-
-
-def get_message(msgtype: str):
-    """'pkg/msg/Type' -> the message class (rosidl_runtime_py is not on PyPI)."""
-    package, kind, name = msgtype.split("/")
-    return getattr(importlib.import_module(f"{package}.{kind}"), name)
 
 
 class RecorderNode(Node):
@@ -98,7 +91,7 @@ class RecorderNode(Node):
     def _subscribe(self, topic: str, msgtype: str) -> None:
         qos = qos_profile_sensor_data if "/camera/" in topic else RELIABLE
         self.subscriptions_.append(self.create_subscription(
-            get_message(msgtype), topic, lambda data, t=topic: self._on_message(t, data), qos, raw=True))
+            message_class(msgtype), topic, lambda data, t=topic: self._on_message(t, data), qos, raw=True))
 
     def _on_message(self, topic: str, data: bytes) -> None:
         if self.bag is None:

@@ -77,3 +77,15 @@ def test_a_corrupt_bag_is_named(tmp_path):
     with pytest.raises(ConvertError, match="episode_0000.*not an MCAP file"):
         convert([bad], tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_rmw_padded_messages_decode():
+    # rmw pads a JointState with an empty effort 4 bytes past its CDR size; rosbags' decoder rejects that.
+    from rclpy.serialization import serialize_message
+    from sensor_msgs.msg import JointState
+
+    from kiwi_recorder.bag import deserialize
+
+    msg = JointState(name=list(c.ALL_JOINTS), position=[0.1] * 9, velocity=[0.2] * 9)
+    back = deserialize(serialize_message(msg), "sensor_msgs/msg/JointState")
+    assert list(back.name) == list(c.ALL_JOINTS) and list(back.velocity) == [0.2] * 9

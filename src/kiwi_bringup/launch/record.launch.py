@@ -1,0 +1,7 @@
+"""ros2 launch kiwi_bringup record.launch.py [teleop:=keyboard|expert] [sim:=true] ... (see `kiwi graphs`)"""
+
+from kiwi_bringup.launch_support import generate_for
+
+
+def generate_launch_description():
+    return generate_for("record")
