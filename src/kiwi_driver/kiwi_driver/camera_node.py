@@ -16,16 +16,15 @@ import threading
 import time
 
 import cv2
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from kiwi_description import constants as c
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
+from .backend import Diagnostic, diagnostic_array
 from .capture import capture_size, check_rotation, parse_device, shape_frame
-from .images import camera_info, to_compressed, to_image
+from .images import CameraPublisher, camera_topics
 
 INTERFACE = NodeInterface(
     params=(
@@ -40,12 +39,7 @@ INTERFACE = NodeInterface(
         Param("jpeg_quality", 90, "JPEG quality of the compressed image."),
         Param("reconnect_period", 1.0, "Seconds between attempts to reopen a missing device."),
     ),
-    publishes=(
-        Topic("image_raw", "sensor_msgs/msg/Image"),
-        Topic("image_raw/compressed", "sensor_msgs/msg/CompressedImage"),
-        Topic("camera_info", "sensor_msgs/msg/CameraInfo"),
-        Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
-    ),
+    publishes=camera_topics() + (Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),),
 )
 
 
@@ -58,11 +52,8 @@ class CameraNode(Node):
         if p.width <= 0 or p.height <= 0 or p.fps <= 0:
             raise ValueError(f"width, height and fps must be positive, got {p.width}x{p.height} @ {p.fps}")
         spec = c.CAMERAS.get(p.camera)
-        self.fovy = p.fovy_deg or (spec.fovy_deg if spec else 60.0)
-        self.frame_id = f"{p.camera}_camera_optical_frame"
-        self.raw_pub = self.create_publisher(Image, "image_raw", qos_profile_sensor_data)
-        self.jpeg_pub = self.create_publisher(CompressedImage, "image_raw/compressed", qos_profile_sensor_data)
-        self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        fovy = p.fovy_deg or (spec.fovy_deg if spec else 60.0)
+        self.images = CameraPublisher(self, "", f"{p.camera}_camera_optical_frame", fovy, p.jpeg_quality)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.status = "starting"
         self.connected = False
@@ -76,7 +67,7 @@ class CameraNode(Node):
 
     def _open(self):
         p = self.p
-        cap = cv2.VideoCapture(self.device, cv2.CAP_V4L2) if isinstance(self.device, int) else cv2.VideoCapture(self.device)
+        cap = cv2.VideoCapture(self.device, cv2.CAP_V4L2 if isinstance(self.device, int) else cv2.CAP_ANY)
         if not cap.isOpened():
             cap.release()
             return None
@@ -127,22 +118,14 @@ class CameraNode(Node):
             self.resized = True
             self.get_logger().warning(f"{self.device!r} gives {bgr.shape[1]}x{bgr.shape[0]} frames, not the "
                                       f"requested size: resizing to {p.width}x{p.height}")
-        stamp = self.get_clock().now().to_msg()
-        self.raw_pub.publish(to_image(rgb, stamp, self.frame_id))
-        self.jpeg_pub.publish(to_compressed(rgb, stamp, self.frame_id, p.jpeg_quality))
-        self.info_pub.publish(camera_info(p.width, p.height, self.fovy, stamp, self.frame_id))
+        self.images.publish(rgb, self.get_clock().now().to_msg())
         self.frames += 1
 
     def _publish_diagnostics(self) -> None:
         level = 0 if self.connected and not self.resized else (1 if self.connected else 2)
-        status = DiagnosticStatus(level=bytes([level]), name=f"camera: {self.p.camera}", message=self.status,
-                                  hardware_id=str(self.device),
-                                  values=[KeyValue(key="frames", value=str(self.frames)),
-                                          KeyValue(key="reconnects", value=str(self.reconnects)),
-                                          KeyValue(key="resized", value=str(self.resized))])
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(array)
+        status = Diagnostic(level, self.p.camera, self.status, {"frames": str(self.frames),
+                            "reconnects": str(self.reconnects), "resized": str(self.resized)}, str(self.device))
+        self.diag_pub.publish(diagnostic_array("camera", [status], self.get_clock().now().to_msg()))
 
     def shutdown(self) -> None:
         self.stopping.set()

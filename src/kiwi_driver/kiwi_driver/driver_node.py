@@ -21,23 +21,22 @@ from collections import deque
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, TransformStamped, Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, JointState
+from sensor_msgs.msg import JointState
 from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
-from .backend import Backend, Diagnostic
+from .backend import Backend, Diagnostic, diagnostic_array
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
-from .images import camera_info, to_compressed, to_image
+from .images import CameraPublisher, camera_topics
 from .odometry import WheelOdometry
 
 try:  # tf2_msgs is not on PyPI; full ROS installs have it
@@ -45,13 +44,7 @@ try:  # tf2_msgs is not on PyPI; full ROS installs have it
 except ImportError:
     TFMessage = None
 
-CAMERA_TOPICS = tuple(
-    Topic(f"/camera/{cam}/{suffix}", kind)
-    for cam in c.CAMERAS
-    for suffix, kind in (("image_raw", "sensor_msgs/msg/Image"),
-                         ("image_raw/compressed", "sensor_msgs/msg/CompressedImage"),
-                         ("camera_info", "sensor_msgs/msg/CameraInfo"))
-)
+CAMERA_TOPICS = tuple(topic for cam in c.CAMERAS for topic in camera_topics(f"/camera/{cam}/"))
 
 INTERFACE = NodeInterface(
     params=(
@@ -190,15 +183,10 @@ class DriverNode(Node):
             if not 0 < p.camera_rate_hz <= p.rate_hz:
                 raise ValueError(f"camera_rate_hz must be in (0, rate_hz], got {p.camera_rate_hz}")
             self.camera_every = max(1, round(p.rate_hz / p.camera_rate_hz))
-            for cam in c.CAMERAS:
+            for cam, spec in c.CAMERAS.items():
                 size = (getattr(p, f"{cam}_width"), getattr(p, f"{cam}_height"))
-                pubs = (
-                    self.create_publisher(Image, f"/camera/{cam}/image_raw", qos_profile_sensor_data),
-                    self.create_publisher(CompressedImage, f"/camera/{cam}/image_raw/compressed",
-                                          qos_profile_sensor_data),
-                    self.create_publisher(CameraInfo, f"/camera/{cam}/camera_info", qos_profile_sensor_data),
-                )
-                self.cameras[cam] = (size, pubs)
+                self.cameras[cam] = (size, CameraPublisher(self, f"/camera/{cam}/", f"{cam}_camera_optical_frame",
+                                                           spec.fovy_deg, p.jpeg_quality))
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -351,12 +339,8 @@ class DriverNode(Node):
         return msg
 
     def _publish_cameras(self, stamp: Time) -> None:
-        for cam, ((width, height), (raw_pub, jpeg_pub, info_pub)) in self.cameras.items():
-            rgb = self.backend.render(cam, width, height)
-            frame = f"{cam}_camera_optical_frame"
-            raw_pub.publish(to_image(rgb, stamp, frame))
-            jpeg_pub.publish(to_compressed(rgb, stamp, frame, self.p.jpeg_quality))
-            info_pub.publish(camera_info(width, height, c.CAMERAS[cam].fovy_deg, stamp, frame))
+        for cam, ((width, height), publisher) in self.cameras.items():
+            publisher.publish(self.backend.render(cam, width, height), stamp)
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
@@ -376,13 +360,7 @@ class DriverNode(Node):
                 "period_p99_ms": f"{np.percentile(periods, 99):.2f}",
                 "target_period_ms": f"{self.period * 1000:.2f}",
             }))
-        array = DiagnosticArray()
-        array.header.stamp = self.get_clock().now().to_msg()
-        array.status = [DiagnosticStatus(level=bytes([d.level]), name=f"driver: {d.name}", message=d.message,
-                                         hardware_id=d.hardware_id,
-                                         values=[KeyValue(key=k, value=v) for k, v in d.values.items()])
-                        for d in statuses]
-        self.diag_pub.publish(array)
+        self.diag_pub.publish(diagnostic_array("driver", statuses, self.get_clock().now().to_msg()))
 
     def shutdown(self) -> None:
         """Stop the base and release the backend (torque off unless told otherwise)."""

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from kiwi_description.node_interface import Topic
+
 _CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 
 
@@ -70,3 +72,30 @@ def camera_info(width: int, height: int, fovy_deg: float, stamp, frame_id: str) 
     info.header.stamp = stamp
     info.header.frame_id = frame_id
     return info
+
+
+# What a camera publishes, relative to its prefix ('' for a node in the camera's namespace).
+CAMERA_STREAMS = (("image_raw", "sensor_msgs/msg/Image", Image),
+                  ("image_raw/compressed", "sensor_msgs/msg/CompressedImage", CompressedImage),
+                  ("camera_info", "sensor_msgs/msg/CameraInfo", CameraInfo))
+
+
+def camera_topics(prefix: str = "") -> tuple[Topic, ...]:
+    return tuple(Topic(prefix + name, kind) for name, kind, _ in CAMERA_STREAMS)
+
+
+class CameraPublisher:
+    """Image, JPEG and CameraInfo of one camera, with sensor-data QoS (sim driver and camera node)."""
+
+    def __init__(self, node, prefix: str, frame_id: str, fovy_deg: float, jpeg_quality: int):
+        from rclpy.qos import qos_profile_sensor_data
+
+        self.raw, self.jpeg, self.info = (node.create_publisher(cls, prefix + name, qos_profile_sensor_data)
+                                          for name, _, cls in CAMERA_STREAMS)
+        self.frame_id, self.fovy_deg, self.jpeg_quality = frame_id, fovy_deg, jpeg_quality
+
+    def publish(self, rgb: np.ndarray, stamp) -> None:
+        height, width, _ = rgb.shape
+        self.raw.publish(to_image(rgb, stamp, self.frame_id))
+        self.jpeg.publish(to_compressed(rgb, stamp, self.frame_id, self.jpeg_quality))
+        self.info.publish(camera_info(width, height, self.fovy_deg, stamp, self.frame_id))
