@@ -28,7 +28,7 @@ from kiwi_driver.images import to_compressed  # noqa: E402
 from kiwi_driver.sim_backend import SimBackend  # noqa: E402
 from kiwi_recorder.bag import EpisodeBag  # noqa: E402
 from kiwi_recorder.convert import convert  # noqa: E402
-from kiwi_teleop.expert import Expert, WorldState, quat_yaw  # noqa: E402
+from kiwi_teleop.expert import Expert, WorldState  # noqa: E402
 
 
 def record(path: Path, seconds: float, mapping: Mapping) -> None:
@@ -49,10 +49,7 @@ def record(path: Path, seconds: float, mapping: Mapping) -> None:
         for cam, topic in mapping.cameras.items():
             spec = c.CAMERAS[cam]
             bag.write(topic, ns, serialize_message(to_compressed(sim.render(cam, spec.width, spec.height), stamp, cam)))
-        pos, quat = sim.cube_pose()
-        obstacle = sim.obstacle_position()
-        action = expert.act(WorldState(sim.base_pose(), tuple(pos), quat_yaw(quat),
-                                       tuple(obstacle[:2]) if obstacle[2] > 0 else None, tuple(state.arm_position)))
+        action = expert.act(WorldState.from_sim(sim))
         cmd = JointState(name=list(c.ARM_JOINTS), position=[float(v) for v in action.arm])
         cmd.header.stamp = stamp
         bag.write(mapping.arm_command_topic, ns, serialize_message(cmd))

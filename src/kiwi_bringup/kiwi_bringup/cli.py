@@ -35,12 +35,9 @@ def _cmd_launch(args) -> int:
 
 def _cmd_convert(args) -> int:
     from kiwi_description.features import Mapping
-    from kiwi_recorder.convert import ConvertError, convert
+    from kiwi_recorder.convert import ConvertError, convert, find_bags
 
-    bags = []
-    for path in args.bags:  # a folder of episode bags, or bag folders themselves
-        children = sorted(d for d in path.iterdir() if d.is_dir() and any(d.glob("*.mcap"))) if path.is_dir() else []
-        bags += children if children and not any(path.glob("*.mcap")) else [path]
+    bags = [bag for path in args.bags for bag in find_bags(path)]
     try:
         summary = convert(bags, args.out, fps=args.fps, repo_id=args.repo_id,
                           mapping=Mapping.load(args.mapping) if args.mapping else None,

@@ -85,6 +85,7 @@ ROBOT_ARGS = (
     LaunchArg("wrist_device", "/dev/video2", "Wrist camera: V4L2 index or path."),
 )
 
+
 def _camera(name: str, device: str) -> NodeSpec:
     spec = c.CAMERAS[name]
     return NodeSpec(

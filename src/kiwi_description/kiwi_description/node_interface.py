@@ -8,6 +8,7 @@ running nodes. Lives here because every Kiwi package already depends on kiwi_des
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -56,8 +57,6 @@ def run_node(make_node, prog: str, args=None, setup_errors=(ValueError, RuntimeE
     A node that cannot start for a reason in `setup_errors` prints one clear line and exits 2; on
     the way out its `shutdown()` (if any) runs before the node is destroyed.
     """
-    import sys
-
     import rclpy
     from rclpy.executors import ExternalShutdownException
 

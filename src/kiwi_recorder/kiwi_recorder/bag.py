@@ -9,6 +9,7 @@ file (the recorder calls it every second): a killed recorder loses at most that 
 from __future__ import annotations
 
 import importlib
+import shutil
 import struct
 from pathlib import Path
 
@@ -25,7 +26,7 @@ class BagError(RuntimeError):
     """A bag that cannot be written or read; the message names the bag and the problem."""
 
 
-def _typestore_with(msgtypes) -> None:
+def _check_known_types(msgtypes) -> None:
     missing = [t for t in msgtypes if t not in TYPESTORE.fielddefs]
     if missing:
         raise BagError(f"message types unknown to the Jazzy type store: {', '.join(missing)}")
@@ -34,7 +35,7 @@ def _typestore_with(msgtypes) -> None:
 class EpisodeBag:
     def __init__(self, path: Path, topics: dict[str, str], custom_data: dict[str, str] | None = None):
         """Open a new bag folder `path` (must not exist) for `topics` {name: 'pkg/msg/Type'}."""
-        _typestore_with(topics.values())
+        _check_known_types(topics.values())
         self.path = Path(path)
         try:
             self.writer = Writer(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
@@ -71,6 +72,11 @@ class EpisodeBag:
             self.writer.close()
         except OSError as exc:
             raise BagError(f"cannot finish the bag {self.path}: {exc}") from exc
+
+    def discard(self) -> None:
+        """Close without finishing (no summary, no metadata) and delete the bag folder."""
+        self.writer.abort()
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def custom_data(path: Path) -> dict[str, str]:

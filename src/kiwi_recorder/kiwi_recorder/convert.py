@@ -16,11 +16,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from kiwi_description import constants as c
 from kiwi_description.features import (INTERVENTION, MAPPING_FILE, Mapping, action_vector, image_feature,
                                        state_vector)
+
+from kiwi_driver.images import from_compressed, from_image
 
 from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
 
@@ -157,14 +160,19 @@ def _actions(arm_cmds: Stream, twists: Stream, times: np.ndarray, presents: list
 
 
 def decode_image(msg, shape: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    from kiwi_driver.images import from_compressed, from_image
-
     rgb = from_compressed(msg) if hasattr(msg, "format") else from_image(msg)
     if rgb.shape[:2] != shape:
         rgb = cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return rgb
+
+
+def find_bags(path: Path) -> list[Path]:
+    """A bag folder itself, or the bag folders inside a folder of episodes (sorted)."""
+    if path.is_dir() and not any(path.glob("*.mcap")):
+        children = sorted(d for d in path.iterdir() if d.is_dir() and any(d.glob("*.mcap")))
+        if children:
+            return children
+    return [path]
 
 
 def _prepare(bags: list[Path], workdir: Path) -> list[Path]:

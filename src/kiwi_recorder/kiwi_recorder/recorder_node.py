@@ -12,7 +12,6 @@ finished episodes are closed bags and are never touched again.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from rclpy.node import Node
@@ -56,7 +55,8 @@ class RecorderNode(Node):
         self.get_logger().info(f"recording to {self.out_dir}")
 
     def _next_episode_dir(self) -> Path:
-        taken = [int(d.name.split("_")[1]) for d in self.out_dir.glob("episode_*") if d.name.split("_")[1].isdigit()]
+        suffixes = (d.name.removeprefix("episode_") for d in self.out_dir.glob("episode_*"))
+        taken = [int(n) for n in suffixes if n.isdigit()]
         return self.out_dir / f"episode_{max(taken, default=-1) + 1:04d}"
 
     def _topic_types(self) -> dict[str, str]:
@@ -120,9 +120,14 @@ class RecorderNode(Node):
             self.destroy_subscription(sub)
         self.subscriptions_ = []
 
-    def _close(self, outcome: str) -> Path:
+    def _take_bag(self) -> EpisodeBag:
+        """Stop recording; the caller finishes or discards the bag."""
         bag, self.bag = self.bag, None
         self._unsubscribe()
+        return bag
+
+    def _close(self, outcome: str) -> Path:
+        bag = self._take_bag()
         bag.set_custom_data("outcome", outcome)
         bag.close()
         return bag.path
@@ -146,9 +151,9 @@ class RecorderNode(Node):
         if self.bag is None:
             response.success, response.message = False, "not recording"
             return response
-        path = self._close("discarded")
-        shutil.rmtree(path, ignore_errors=True)
-        response.success, response.message = True, f"discarded {path.name}"
+        bag = self._take_bag()
+        bag.discard()
+        response.success, response.message = True, f"discarded {bag.path.name}"
         self.get_logger().info(response.message)
         return response
 

@@ -89,3 +89,12 @@ def test_rmw_padded_messages_decode():
     msg = JointState(name=list(c.ALL_JOINTS), position=[0.1] * 9, velocity=[0.2] * 9)
     back = deserialize(serialize_message(msg), "sensor_msgs/msg/JointState")
     assert list(back.name) == list(c.ALL_JOINTS) and list(back.velocity) == [0.2] * 9
+
+
+def test_a_discarded_episode_leaves_nothing(tmp_path):
+    from kiwi_recorder.bag import EpisodeBag
+
+    bag = EpisodeBag(tmp_path / "episode_0000", {"/chatter": "std_msgs/msg/String"})
+    bag.write("/chatter", 1, b"\x00\x01\x00\x00\x02\x00\x00\x00x\x00")
+    bag.discard()
+    assert not (tmp_path / "episode_0000").exists()

@@ -49,6 +49,14 @@ class WorldState:
     obstacle: tuple[float, float] | None
     arm: tuple[float, ...]  # present arm positions, ARM_JOINTS order
 
+    @classmethod
+    def from_sim(cls, sim) -> "WorldState":
+        """The state of a kiwi_driver SimBackend (its obstacle is parked under the floor when absent)."""
+        pos, quat = sim.cube_pose()
+        obstacle = sim.obstacle_position()
+        return cls(sim.base_pose(), tuple(pos), quat_yaw(quat), tuple(obstacle[:2]) if obstacle[2] > 0 else None,
+                   tuple(sim.arm_positions()))
+
 
 @dataclass(frozen=True)
 class ExpertAction:

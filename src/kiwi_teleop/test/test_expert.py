@@ -19,13 +19,6 @@ def sim():
     backend.close()
 
 
-def world_state(sim) -> WorldState:
-    pos, quat = sim.cube_pose()
-    obstacle = sim.obstacle_position()
-    return WorldState(sim.base_pose(), tuple(pos), quat_yaw(quat),
-                      tuple(obstacle[:2]) if obstacle[2] > 0 else None, tuple(sim.arm_positions()))
-
-
 def test_ik_puts_the_palm_where_asked(sim):
     sim.reset(0, False)
     lift, elbow, wrist = planar_arm_ik(0.20, GRASP_DEPTH)
@@ -47,7 +40,7 @@ def run_episode(sim, seed, obstacle, side, max_ticks=600):
     expert, lateral = Expert(side), []
     max_step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ  # as the driver clamps
     for _ in range(max_ticks):
-        action = expert.act(world_state(sim))
+        action = expert.act(WorldState.from_sim(sim))
         if action.phase == "done":
             return True, lateral
         present = sim.arm_positions()
@@ -70,7 +63,7 @@ def test_expert_picks_up_the_cube(sim, seed, obstacle, side):
 def test_expert_relabels_a_state_beside_the_obstacle_by_the_side_it_is_on(sim):
     sim.reset(1, True)
     obstacle = sim.obstacle_position()
-    state = world_state(sim)
+    state = WorldState.from_sim(sim)
     beside = WorldState((obstacle[0] - 0.2, obstacle[1] - 0.3, 0.0), state.cube, state.cube_yaw,
                         state.obstacle, state.arm)
     vx, vy, _ = Expert(side=+1).act(beside).twist
