@@ -19,7 +19,10 @@ setup(
     entry_points={
         "console_scripts": [
             "expert = kiwi_teleop.expert_node:main",
+            "gamepad = kiwi_teleop.gamepad_node:main",
+            "joy = kiwi_teleop.joy_node:main",
             "keyboard = kiwi_teleop.keyboard_node:main",
+            "leader = kiwi_teleop.leader_node:main",
             "mux = kiwi_teleop.mux_node:main",
         ],
     },

@@ -108,7 +108,7 @@ def _robot_driver(a: dict[str, Any]) -> NodeSpec:
     )
 
 
-TELEOP_SOURCES = ("keyboard", "expert")
+TELEOP_SOURCES = ("keyboard", "gamepad", "leader", "expert")
 # The policy's inputs to the mux: absent while a person teleoperates, present in the policy graph.
 POLICY_INPUTS = frozenset({"/policy/arm/command", "/policy/cmd_vel"})
 
@@ -122,9 +122,13 @@ def _merge_args(*groups: tuple[LaunchArg, ...]) -> tuple[LaunchArg, ...]:
 
 
 TELEOP_ARGS = _merge_args((
-    LaunchArg("teleop", "keyboard", "Who drives: the terminal keyboard or the sim's scripted expert.", TELEOP_SOURCES),
+    LaunchArg("teleop", "keyboard", "Who drives: the terminal keyboard, a gamepad, the SO-101 leader arm (with the "
+              "keyboard for the base, as in LeRobot), or the sim's scripted expert.", TELEOP_SOURCES),
     LaunchArg("sim", "true", "Drive the MuJoCo sim (true) or the real robot (false).", ("true", "false")),
     LaunchArg("expert_seed", "0", "Seed of the expert's detour sides."),
+    LaunchArg("joy_device", "/dev/input/js0", "teleop:=gamepad: the pad's Linux joystick device."),
+    LaunchArg("leader_port", "/dev/ttyACM1", "teleop:=leader: serial port of the leader arm."),
+    LaunchArg("leader_id", "leader", "teleop:=leader: LeRobot id of the leader's calibration."),
 ), SIM_ARGS, ROBOT_ARGS)
 RECORD_ARGS = TELEOP_ARGS + (
     LaunchArg("out_dir", "data/bags", "Folder for the episode bags."),
@@ -145,10 +149,22 @@ def _teleop(a: dict[str, Any]) -> list[NodeSpec]:
     if a["teleop"] == "expert" and not sim:
         raise GraphError("teleop:=expert drives the sim only (it reads the sim's ground truth); use sim:=true")
     robot = [_sim_driver(a)] if sim else _robot(a)
-    source = NodeSpec("kiwi_teleop", str(a["teleop"]), str(a["teleop"]),
-                      parameters={"seed": int(a["expert_seed"])} if a["teleop"] == "expert" else {})
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "teleop"})
-    return robot + [_with_sim_time(n, sim) for n in (source, mux)]
+    return robot + [_with_sim_time(n, sim) for n in (*_teleop_sources(a), mux)]
+
+
+def _teleop_sources(a: dict[str, Any]) -> list[NodeSpec]:
+    kind = a["teleop"]
+    if kind == "expert":
+        return [NodeSpec("kiwi_teleop", "expert", "expert", parameters={"seed": int(a["expert_seed"])})]
+    if kind == "gamepad":
+        return [NodeSpec("kiwi_teleop", "joy", "joy", parameters={"dev": str(a["joy_device"])}),
+                NodeSpec("kiwi_teleop", "gamepad", "gamepad")]
+    if kind == "leader":
+        leader = NodeSpec("kiwi_teleop", "leader", "leader",
+                          parameters={"port": str(a["leader_port"]), "leader_id": str(a["leader_id"])})
+        return [leader, NodeSpec("kiwi_teleop", "keyboard", "keyboard")]
+    return [NodeSpec("kiwi_teleop", "keyboard", "keyboard")]
 
 
 def _record(a: dict[str, Any]) -> list[NodeSpec]:
@@ -174,7 +190,7 @@ GRAPHS: dict[str, Graph] = {
     ),
     "teleop": Graph(
         "teleop",
-        "A person (keyboard) or the scripted expert drives the sim or the robot through the mux.",
+        "A person (keyboard, gamepad, leader arm) or the scripted expert drives the sim or the robot through the mux.",
         TELEOP_ARGS,
         _teleop,
         external_inputs=POLICY_INPUTS,

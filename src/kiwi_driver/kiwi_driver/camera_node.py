@@ -20,9 +20,9 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
 from kiwi_description import constants as c
+from kiwi_description.diagnostics import Diagnostic, diagnostic_array
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
-from .backend import Diagnostic, diagnostic_array
 from .capture import capture_size, check_rotation, parse_device, shape_frame
 from .images import CameraPublisher, camera_topics
 

@@ -32,9 +32,10 @@ from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
+from kiwi_description.diagnostics import Diagnostic, diagnostic_array
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
-from .backend import Backend, Diagnostic, diagnostic_array
+from .backend import Backend
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
 from .images import CameraPublisher, camera_topics
 from .odometry import WheelOdometry

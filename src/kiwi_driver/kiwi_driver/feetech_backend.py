@@ -9,9 +9,7 @@ reopened. Per-servo voltage and temperature go to diagnostics.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -19,116 +17,49 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description import units
 
-from .backend import Diagnostic, RobotState
+from kiwi_description.diagnostics import Diagnostic
+
+from .backend import RobotState
+from .feetech_bus import BUS_ERRORS, ServoBus, calibration_path, last_line, load_calibration
 
 ARM_P, ARM_I, ARM_D = 16, 0, 32
 STEPS_TO_RAD = 2.0 * np.pi / c.STEPS_PER_REV
 
 
-class BusError(RuntimeError):
-    """The bus did not answer as it should; the message says what failed."""
-
-
-def calibration_path(robot_id: str, calibration_dir: str = "") -> Path:
-    if calibration_dir:
-        return Path(calibration_dir).expanduser() / f"{robot_id}.json"
-    from lerobot.utils.constants import HF_LEROBOT_CALIBRATION
-
-    return HF_LEROBOT_CALIBRATION / "robots" / "lekiwi" / f"{robot_id}.json"
-
-
-def load_calibration(path: Path, robot_id: str) -> dict:
-    """LeRobot's calibration file -> {motor name: MotorCalibration}, checked for all nine motors."""
-    from lerobot.motors import MotorCalibration
-
-    how = (f"calibrate with: lerobot-calibrate --robot.type=lekiwi --robot.id={robot_id} "
-           f"--robot.port=<port> (on the robot)")
-    if not path.is_file():
-        raise BusError(f"no calibration for robot id '{robot_id}' at {path}; {how}")
-    try:
-        raw = json.loads(path.read_text())
-        calibration = {name: MotorCalibration(**raw[name]) for name in c.ALL_JOINTS}
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise BusError(f"calibration file {path} is not a LeKiwi calibration ({exc!r}); {how}") from exc
-    wrong_ids = {n: cal.id for n, cal in calibration.items() if cal.id != c.MOTOR_IDS[n]}
-    if wrong_ids:
-        raise BusError(f"calibration {path} has unexpected motor ids {wrong_ids}; expected {c.MOTOR_IDS}")
-    return calibration
+def configure_lekiwi(bus) -> None:
+    """LeRobot's LeKiwi.configure: arm in position mode with its PID, wheels in velocity mode."""
+    bus.disable_torque()
+    bus.configure_motors()
+    for name in c.ARM_JOINTS:
+        bus.write("Operating_Mode", name, 0)
+        bus.write("P_Coefficient", name, ARM_P)
+        bus.write("I_Coefficient", name, ARM_I)
+        bus.write("D_Coefficient", name, ARM_D)
+    for name in c.WHEEL_JOINTS:
+        bus.write("Operating_Mode", name, 1)
+    bus.enable_torque()
 
 
 class FeetechBackend:
     def __init__(self, port: str, robot_id: str, calibration_dir: str = "", num_retry: int = 2,
                  max_failures: int = 3):
         from lerobot.motors import Motor, MotorNormMode
-        from lerobot.motors.feetech import FeetechMotorsBus
 
         self.port = port
         self.num_retry = num_retry
-        self.max_failures = max_failures
-        self.calibration = load_calibration(calibration_path(robot_id, calibration_dir), robot_id)
+        how = (f"calibrate with: lerobot-calibrate --robot.type=lekiwi --robot.id={robot_id} "
+               f"--robot.port=<port> (on the robot)")
+        calibration = load_calibration(calibration_path(robot_id, calibration_dir), c.MOTOR_IDS, how)
         motors = {}
         for name in c.ALL_JOINTS:
             mode = (MotorNormMode.RANGE_0_100 if name == c.GRIPPER_JOINT
                     else MotorNormMode.RANGE_M100_100 if name in c.WHEEL_JOINTS else MotorNormMode.DEGREES)
             motors[name] = Motor(c.MOTOR_IDS[name], "sts3215", mode)
-        self.bus = FeetechMotorsBus(port=port, motors=motors, calibration=self.calibration)
-        self.failures = 0  # consecutive failed cycles
-        self.errors = 0
-        self.reconnects = 0
-        self.last_error = ""
+        self.servos = ServoBus(port, motors, calibration, configure_lekiwi, "the LeKiwi bus",
+                               "lerobot-calibrate --robot.type=lekiwi", max_failures)
+        self.bus = self.servos.bus
         self.wheel_position = np.zeros(3)
         self._last_read = None
-        self._connect()
-
-    # --- connection ------------------------------------------------------------------------------
-
-    def _connect(self) -> None:
-        try:
-            self.bus.connect()
-        except (ConnectionError, RuntimeError, OSError) as exc:
-            raise BusError(f"cannot open the LeKiwi bus on {self.port}: {exc}".strip()) from exc
-        if not self.bus.is_calibrated:
-            self.bus.disconnect(disable_torque=False)
-            raise BusError("the servos' calibration (homing offsets, limits) differs from the calibration file; "
-                           "recalibrate with lerobot-calibrate --robot.type=lekiwi, which writes both")
-        self._configure()
-
-    def _configure(self) -> None:
-        bus = self.bus
-        bus.disable_torque()
-        bus.configure_motors()
-        for name in c.ARM_JOINTS:
-            bus.write("Operating_Mode", name, 0)
-            bus.write("P_Coefficient", name, ARM_P)
-            bus.write("I_Coefficient", name, ARM_I)
-            bus.write("D_Coefficient", name, ARM_D)
-        for name in c.WHEEL_JOINTS:
-            bus.write("Operating_Mode", name, 1)
-        bus.enable_torque()
-
-    def _reconnect(self) -> None:
-        self.reconnects += 1
-        try:
-            if self.bus.is_connected:
-                self.bus.port_handler.closePort()
-            self._connect()
-            self.failures = 0
-        except BusError as exc:
-            self.last_error = str(exc)
-
-    def _cycle(self, fn):
-        """Run one bus operation; count failures and reopen the port after too many in a row."""
-        try:
-            result = fn()
-        except (ConnectionError, RuntimeError, OSError) as exc:
-            self.failures += 1
-            self.errors += 1
-            self.last_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-            if self.failures >= self.max_failures:
-                self._reconnect()
-            raise BusError(self.last_error) from exc
-        self.failures = 0
-        return result
 
     # --- Backend ---------------------------------------------------------------------------------
 
@@ -139,7 +70,7 @@ class FeetechBackend:
                                      num_retry=self.num_retry)
             return pos, vel
 
-        pos, vel = self._cycle(read_all)
+        pos, vel = self.servos.cycle(read_all)
         now = time.monotonic()
         wheel_velocity = kin.raw_to_wheel_speeds([vel[n] for n in c.WHEEL_JOINTS])
         if self._last_read is not None:
@@ -161,7 +92,7 @@ class FeetechBackend:
                 self.bus.sync_write("Goal_Position", goal)
             self.bus.sync_write("Goal_Velocity", raw)
 
-        self._cycle(write_all)
+        self.servos.cycle(write_all)
 
     def stop_base(self) -> None:
         self.bus.sync_write("Goal_Velocity", dict.fromkeys(c.WHEEL_JOINTS, 0), num_retry=5)
@@ -171,18 +102,15 @@ class FeetechBackend:
             try:
                 self.stop_base()
             finally:
-                self.bus.disconnect(disable_torque=torque_off)
+                self.servos.close(torque_off)
 
     def diagnostics(self) -> list[Diagnostic]:
-        level = 0 if self.failures == 0 else 2
-        out = [Diagnostic(level, "bus", "ok" if level == 0 else f"failing: {self.last_error}", {
-            "port": self.port, "errors": str(self.errors), "reconnects": str(self.reconnects),
-            "last_error": self.last_error}, hardware_id=self.port)]
+        out = [self.servos.diagnostic()]
         try:
             volts = self.bus.sync_read("Present_Voltage", normalize=False, num_retry=self.num_retry)
             temps = self.bus.sync_read("Present_Temperature", normalize=False, num_retry=self.num_retry)
-        except (ConnectionError, RuntimeError, OSError) as exc:
-            return out + [Diagnostic(3, "servos", f"no telemetry: {str(exc).strip().splitlines()[-1]}")]
+        except BUS_ERRORS as exc:
+            return out + [Diagnostic(3, "servos", f"no telemetry: {last_line(exc)}")]
         for name in c.ALL_JOINTS:
             v, t = volts[name] / 10.0, temps[name]
             lvl = 2 if t >= 70 or v < 6.0 else 1 if t >= 60 or v < 6.5 else 0

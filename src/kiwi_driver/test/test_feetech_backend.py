@@ -10,7 +10,8 @@ import pytest
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_driver import feetech_emulator as fe
-from kiwi_driver.feetech_backend import BusError, FeetechBackend
+from kiwi_driver.feetech_backend import FeetechBackend
+from kiwi_driver.feetech_bus import BusError
 
 ROBOT_ID = "test_kiwi"
 
@@ -121,13 +122,13 @@ def test_faults_are_errors_and_the_bus_recovers(calibration_dir, emulator):
         backend.read()
     emulator.corrupt.clear()
     backend.read()
-    assert backend.failures == 0 and backend.errors == 1
+    assert backend.servos.failures == 0 and backend.servos.errors == 1
 
     emulator.silent.add(3)  # a servo disappears
     for _ in range(3):
         with pytest.raises(BusError, match="no status packet|Missing motor IDs:\n  - 3"):
             backend.read()
-    assert backend.reconnects >= 1
+    assert backend.servos.reconnects >= 1
     diags = {d.name: d for d in backend.diagnostics()}
     assert diags["bus"].level == 2 and "failing" in diags["bus"].message
     emulator.silent.clear()  # ... and comes back

@@ -19,13 +19,12 @@ import tty
 
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
-from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .keyboard import HELP, KeyboardState
-from .sources import TOPICS, CommandPublisher
+from .sources import TOPICS, CommandPublisher, RecorderClient, arm_positions
 
 INTERFACE = NodeInterface(
     params=(
@@ -47,7 +46,7 @@ class KeyboardNode(Node):
         self.keys = KeyboardState(hold_s=p.hold_s, jog_step=math.radians(p.jog_step_deg))
         self.lock = threading.Lock()
         self.out = CommandPublisher(self)
-        self.recorder = {name: self.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save", "discard")}
+        self.recorder = RecorderClient(self)
         self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
         self.create_timer(1.0 / p.rate_hz, self._publish)
         self.fd = sys.stdin.fileno()
@@ -61,9 +60,7 @@ class KeyboardNode(Node):
     def _on_joint_states(self, msg: JointState) -> None:
         with self.lock:
             if not self.keys.arm:
-                position = dict(zip(msg.name, msg.position))
-                if all(j in position for j in c.ARM_JOINTS):
-                    self.keys.arm = {j: position[j] for j in c.ARM_JOINTS}
+                self.keys.arm = arm_positions(msg) or {}
 
     def _read_keys(self) -> None:
         while self.running:
@@ -78,19 +75,11 @@ class KeyboardNode(Node):
                 with self.lock:
                     action = self.keys.press(key.lower(), time.monotonic())
                 if action:
-                    self._call_recorder(action)
+                    self.recorder.call(action)
                 if self.keys.quit:
                     self.running = False
                     os.kill(os.getpid(), 2)  # as Ctrl-C: the node shuts down cleanly
                     return
-
-    def _call_recorder(self, name: str) -> None:
-        client = self.recorder[name]
-        if not client.service_is_ready():
-            print(f"\r[keyboard] no recorder: /recorder/{name} is not available", flush=True)
-            return
-        future = client.call_async(Trigger.Request())
-        future.add_done_callback(lambda f: print(f"\r[keyboard] {name}: {f.result().message}", flush=True))
 
     def _publish(self) -> None:
         now = time.monotonic()

@@ -10,7 +10,9 @@ from __future__ import annotations
 from geometry_msgs.msg import Twist
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
 
+from kiwi_description import constants as c
 from kiwi_description.node_interface import Topic
 
 TOPICS = (
@@ -39,3 +41,28 @@ class CommandPublisher:
 
     def engaged(self, value: bool) -> None:
         self.engaged_pub.publish(Bool(data=bool(value)))
+
+
+def arm_positions(msg: JointState) -> dict[str, float] | None:
+    """The arm joints' positions in a /joint_states message (None if any is missing): where jog
+    targets start, so the arm does not move when a person first touches a control."""
+    position = dict(zip(msg.name, msg.position))
+    if not all(j in position for j in c.ARM_JOINTS):
+        return None
+    return {j: position[j] for j in c.ARM_JOINTS}
+
+
+class RecorderClient:
+    """Calls the recorder's episode services (start, save, discard) without waiting on them."""
+
+    def __init__(self, node):
+        self.node = node
+        self.clients = {name: node.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save", "discard")}
+
+    def call(self, name: str) -> None:
+        client, log = self.clients[name], self.node.get_logger()
+        if not client.service_is_ready():
+            log.warning(f"no recorder: /recorder/{name} is not available")
+            return
+        future = client.call_async(Trigger.Request())
+        future.add_done_callback(lambda f: log.info(f"{name}: {f.result().message}"))
