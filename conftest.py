@@ -81,3 +81,48 @@ def start_nodes(ros_domain):
             proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, f"{proc.args} exited with {proc.returncode}:\n{out}"
+
+
+def _call(probe, client, request, timeout=20.0):
+    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
+    future = client.call_async(request)
+    assert probe.spin_until(future.done, timeout), f"{client.srv_name} did not answer"
+    return future.result()
+
+
+def _record_expert_episodes(probe, n: int, seconds: float, first_seed: int = 10):
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+    from sensor_msgs.msg import JointState
+    from std_srvs.srv import Trigger
+
+    node = probe.node
+    states = []
+    node.create_subscription(JointState, "/joint_states", states.append, 10)
+    assert probe.spin_until(lambda: states, 90), "the sim did not come up"
+    driver_params = AsyncParameterClient(node, "driver")
+    assert driver_params.wait_for_services(20.0)
+    reset, expert_reset = node.create_client(Trigger, "/sim/reset"), node.create_client(Trigger, "/expert/reset")
+    start, save = node.create_client(Trigger, "/recorder/start"), node.create_client(Trigger, "/recorder/save")
+    messages = []
+    for episode in range(n):
+        future = driver_params.set_parameters([Parameter("seed", value=first_seed + episode),
+                                               Parameter("obstacle", value=episode % 3 == 2)])
+        assert probe.spin_until(future.done, 10)
+        assert _call(probe, reset, Trigger.Request()).success
+        assert _call(probe, expert_reset, Trigger.Request()).success
+        response = _call(probe, start, Trigger.Request())
+        assert response.success, response.message
+        assert "not published" not in response.message, response.message
+        probe.spin_for(seconds)
+        response = _call(probe, save, Trigger.Request())
+        assert response.success, response.message
+        messages.append(response.message)
+    return messages
+
+
+@pytest.fixture
+def record_expert_episodes():
+    """record_expert_episodes(probe, n, seconds): with `kiwi launch record teleop:=expert` running,
+    record n episodes (seeds 10.., every third with the obstacle) through the real services."""
+    return _record_expert_episodes

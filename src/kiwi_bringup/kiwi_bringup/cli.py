@@ -3,6 +3,7 @@
     kiwi launch GRAPH [name:=value ...]   run a graph's nodes (what `ros2 launch` does on a full install)
     kiwi graphs                          list the graphs and their arguments
     kiwi convert BAGS... --out DIR       episode bags -> a LeRobotDataset v3
+    kiwi train DATASET --policy act --out DIR   lerobot-train, offline, CPU-sized
 """
 
 from __future__ import annotations
@@ -38,15 +39,38 @@ def _cmd_convert(args) -> int:
     from kiwi_recorder.convert import ConvertError, convert, find_bags
 
     bags = [bag for path in args.bags for bag in find_bags(path)]
+    mapping = Mapping.load(args.mapping) if args.mapping else Mapping()
+    if args.image_size:
+        mapping = mapping.with_image_size(*args.image_size)
     try:
-        summary = convert(bags, args.out, fps=args.fps, repo_id=args.repo_id,
-                          mapping=Mapping.load(args.mapping) if args.mapping else None,
+        summary = convert(bags, args.out, fps=args.fps, repo_id=args.repo_id, mapping=mapping,
                           use_videos=not args.no_videos)
     except ConvertError as exc:
         print(f"kiwi convert: {exc}; nothing was written", file=sys.stderr)
         return 1
     print(f"wrote {args.out}: {summary['episodes']} episodes, {summary['frames']} frames at {summary['fps']:g} fps")
     return 0
+
+
+def _cmd_train(args) -> int:
+    from kiwi_policy.train import TrainError, train
+
+    try:
+        pretrained = train(args.dataset, args.policy, args.out, steps=args.steps, batch_size=args.batch_size,
+                           seed=args.seed, extra=args.lerobot_args)
+    except TrainError as exc:
+        print(f"kiwi train: {exc}", file=sys.stderr)
+        return 1
+    print(f"checkpoint: {pretrained}")
+    return 0
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, e.g. 96x128, got {text!r}") from None
+    return height, width
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +90,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repo-id", default="kiwi/lekiwi", help="dataset repo id (local only)")
     p.add_argument("--mapping", type=Path, default=None, help="mapping JSON (default: LeRobot's LeKiwi)")
     p.add_argument("--no-videos", action="store_true", help="store images as PNG instead of MP4")
+    p.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
+                   help="store every camera at this size (e.g. 96x96 for CPU training; Diffusion needs one size)")
     p.set_defaults(func=_cmd_convert)
+    p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
+    p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
+    p.add_argument("--policy", default="act", help="policy type: act or diffusion")
+    p.add_argument("--out", type=Path, default=None, help="new output folder (default: data/models/<policy>)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seed", type=int, default=1000)
+    p.set_defaults(func=_cmd_train)
+    p.epilog = "More lerobot-train arguments go after --, e.g. -- --policy.chunk_size=50"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough = []
+    if "--" in argv:  # everything after -- goes to lerobot-train untouched
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
+    args.lerobot_args = passthrough
+    if args.command == "train":
+        from kiwi_policy.checkpoint import models_root
+
+        args.out = args.out or models_root() / args.policy
     try:
         return args.func(args)
     except (GraphError, RunnerError) as exc:

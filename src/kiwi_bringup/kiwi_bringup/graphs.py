@@ -111,6 +111,8 @@ def _robot_driver(a: dict[str, Any]) -> NodeSpec:
 TELEOP_SOURCES = ("keyboard", "gamepad", "leader", "expert")
 # The policy's inputs to the mux: absent while a person teleoperates, present in the policy graph.
 POLICY_INPUTS = frozenset({"/policy/arm/command", "/policy/cmd_vel"})
+# The human's inputs to the mux: a person may run a teleop source beside the policy graph.
+TELEOP_INPUTS = frozenset({"/teleop/arm/command", "/teleop/cmd_vel", "/teleop/engaged"})
 
 
 def _merge_args(*groups: tuple[LaunchArg, ...]) -> tuple[LaunchArg, ...]:
@@ -167,6 +169,29 @@ def _teleop_sources(a: dict[str, Any]) -> list[NodeSpec]:
     return [NodeSpec("kiwi_teleop", "keyboard", "keyboard")]
 
 
+POLICY_ARGS = _merge_args((
+    LaunchArg("model", "act", "Policy type (its default location, data/models/<type>) or a checkpoint path."),
+    LaunchArg("scheduler", "latest", "How overlapping chunks combine.", ("latest", "ensemble", "average")),
+    LaunchArg("control_hz", "0", "Command rate (Hz); 0: the dataset's fps."),
+    LaunchArg("torch_threads", "1", "Torch threads for inference."),
+    LaunchArg("task", "pick up the cube", "Task string given to the policy."),
+    LaunchArg("teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)),
+), TELEOP_ARGS)
+
+
+def _policy(a: dict[str, Any]) -> list[NodeSpec]:
+    sim = bool(a["sim"])
+    if a["teleop"] == "expert" and not sim:
+        raise GraphError("teleop:=expert takes over in the sim only; use sim:=true")
+    robot = [_sim_driver(a)] if sim else _robot(a)
+    policy = NodeSpec("kiwi_policy", "policy", "policy", parameters={
+        "model": str(a["model"]), "scheduler": str(a["scheduler"]), "control_hz": float(a["control_hz"]),
+        "torch_threads": int(a["torch_threads"]), "task": str(a["task"])})
+    mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "shared"})
+    sources = [] if a["teleop"] == "none" else _teleop_sources(a)
+    return robot + [_with_sim_time(n, sim) for n in (policy, mux, *sources)]
+
+
 def _record(a: dict[str, Any]) -> list[NodeSpec]:
     recorder = NodeSpec("kiwi_recorder", "recorder", "recorder",
                         parameters={"out_dir": str(a["out_dir"]), "task": str(a["task"])})
@@ -194,6 +219,13 @@ GRAPHS: dict[str, Graph] = {
         TELEOP_ARGS,
         _teleop,
         external_inputs=POLICY_INPUTS,
+    ),
+    "policy": Graph(
+        "policy",
+        "A trained LeRobot policy drives the sim or the robot through the mux; a person can take over.",
+        POLICY_ARGS,
+        _policy,
+        external_inputs=TELEOP_INPUTS,
     ),
     "record": Graph(
         "record",

@@ -55,7 +55,7 @@ def test_unknown_executable_is_reported():
 
 
 def test_unknown_graph_and_argument_are_named():
-    with pytest.raises(GraphError, match="graphs: sim, robot, teleop, record"):
+    with pytest.raises(GraphError, match="graphs: sim, robot, teleop, policy, record"):
         build_graph("nope")
     with pytest.raises(GraphError, match="its arguments are: seed"):
         build_graph("sim", {"sed": "1"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,10 @@ class Mapping:
         feats[INTERVENTION] = {"dtype": "float32", "shape": (1,), "names": [INTERVENTION]}
         return feats
 
+    def with_image_size(self, height: int, width: int) -> "Mapping":
+        """The same mapping with every camera stored at height x width."""
+        return replace(self, image_shapes={cam: (height, width) for cam in self.cameras})
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
@@ -86,6 +90,14 @@ def state_vector(arm_positions: dict[str, float], wheel_velocities) -> np.ndarra
     vx, vy, wz = kin.wheel_speeds_to_body(wheel_velocities)
     return np.array([joint_rad_to_lerobot(j, arm_positions[j]) for j in c.ARM_JOINTS]
                     + [vx, vy, math.degrees(wz)], dtype=np.float32)
+
+
+def joint_state_observation(names, positions, velocities) -> tuple[np.ndarray, dict[str, float]]:
+    """A /joint_states message's fields -> (`observation.state`, arm positions in rad by name).
+    A missing joint raises KeyError naming it."""
+    position, velocity = dict(zip(names, positions)), dict(zip(names, velocities))
+    arm = {j: position[j] for j in c.ARM_JOINTS}
+    return state_vector(arm, [velocity[w] for w in c.WHEEL_JOINTS]), arm
 
 
 def action_vector(arm_targets: dict[str, float], twist: tuple[float, float, float]) -> np.ndarray:

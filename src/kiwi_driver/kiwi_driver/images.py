@@ -60,6 +60,15 @@ def from_compressed(msg: CompressedImage) -> np.ndarray:
     return arr[..., ::-1].copy()
 
 
+def decode_image(msg, shape: tuple[int, int]) -> np.ndarray:
+    """An Image or CompressedImage -> RGB (H, W, 3) uint8 at `shape` (H, W), resized if needed
+    (area interpolation: the same for recorded frames and live policy inputs)."""
+    rgb = from_compressed(msg) if hasattr(msg, "format") else from_image(msg)
+    if rgb.shape[:2] != tuple(shape):
+        rgb = cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return rgb
+
+
 def camera_info(width: int, height: int, fovy_deg: float, stamp, frame_id: str) -> CameraInfo:
     """Pinhole intrinsics of an ideal camera with the given vertical field of view."""
     fy = height / (2.0 * np.tan(np.radians(fovy_deg) / 2.0))

@@ -16,14 +16,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from kiwi_description import constants as c
 from kiwi_description.features import (INTERVENTION, MAPPING_FILE, Mapping, action_vector, image_feature,
-                                       state_vector)
-
-from kiwi_driver.images import from_compressed, from_image
+                                       joint_state_observation)
+from kiwi_driver.images import decode_image
 
 from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
 
@@ -118,12 +116,11 @@ def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     states, presents = [], []
     for i in joints.asof(times):
         msg = joints.values[i]
-        position, velocity = dict(zip(msg.name, msg.position)), dict(zip(msg.name, msg.velocity))
         try:
-            arm = {j: position[j] for j in c.ARM_JOINTS}
-            states.append(state_vector(arm, [velocity[w] for w in c.WHEEL_JOINTS]))
+            state, arm = joint_state_observation(msg.name, msg.position, msg.velocity)
         except KeyError as exc:
             raise ConvertError(f"{path}: {mapping.state_topic} lacks joint {exc}") from exc
+        states.append(state)
         presents.append(arm)
 
     actions = _actions(streams[mapping.arm_command_topic], streams[mapping.cmd_vel_topic], times, presents)
@@ -157,13 +154,6 @@ def _actions(arm_cmds: Stream, twists: Stream, times: np.ndarray, presents: list
             twist = (0.0, 0.0, 0.0)
         out.append(action_vector(arm, twist))
     return np.stack(out)
-
-
-def decode_image(msg, shape: tuple[int, int]) -> np.ndarray:
-    rgb = from_compressed(msg) if hasattr(msg, "format") else from_image(msg)
-    if rgb.shape[:2] != shape:
-        rgb = cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-    return rgb
 
 
 def find_bags(path: Path) -> list[Path]:

@@ -18,44 +18,6 @@ FPS = 30
 EPISODE_S = 2.5
 
 
-def call(probe, client, request, timeout=20.0):
-    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
-    future = client.call_async(request)
-    assert probe.spin_until(future.done, timeout), f"{client.srv_name} did not answer"
-    return future.result()
-
-
-def record_episodes(probe, n):
-    from rclpy.parameter import Parameter
-    from rclpy.parameter_client import AsyncParameterClient
-    from sensor_msgs.msg import JointState
-    from std_srvs.srv import Trigger
-
-    node = probe.node
-    states = []
-    node.create_subscription(JointState, "/joint_states", states.append, 10)
-    assert probe.spin_until(lambda: states, 90), "the sim did not come up"
-    driver_params = AsyncParameterClient(node, "driver")
-    assert driver_params.wait_for_services(20.0)
-    reset, expert_reset = node.create_client(Trigger, "/sim/reset"), node.create_client(Trigger, "/expert/reset")
-    start, save = node.create_client(Trigger, "/recorder/start"), node.create_client(Trigger, "/recorder/save")
-    messages = []
-    for episode in range(n):
-        future = driver_params.set_parameters([Parameter("seed", value=10 + episode),
-                                               Parameter("obstacle", value=episode == 2)])
-        assert probe.spin_until(future.done, 10)
-        assert call(probe, reset, Trigger.Request()).success
-        assert call(probe, expert_reset, Trigger.Request()).success
-        response = call(probe, start, Trigger.Request())
-        assert response.success, response.message
-        assert "not published" not in response.message, response.message
-        probe.spin_for(EPISODE_S)
-        response = call(probe, save, Trigger.Request())
-        assert response.success, response.message
-        messages.append(response.message)
-    return messages
-
-
 def bag_messages(bag: Path, topic: str):
     """{header stamp (ns): message} of one topic in a bag."""
     from kiwi_recorder.bag import deserialize, open_reader
@@ -67,11 +29,11 @@ def bag_messages(bag: Path, topic: str):
     return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m for m in msgs}
 
 
-def test_record_convert_load_and_train(tmp_path, start_nodes, ros_probe):
+def test_record_convert_load_and_train(tmp_path, start_nodes, ros_probe, record_expert_episodes):
     bags = tmp_path / "bags"
     start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "record", "teleop:=expert",
                  f"out_dir:={bags}", "task:=pick up the red cube"])
-    saved = record_episodes(ros_probe, 3)
+    saved = record_expert_episodes(ros_probe, 3, EPISODE_S)
     episode_dirs = sorted(bags.glob("episode_*"))
     assert len(episode_dirs) == 3, saved
 

@@ -1,0 +1,134 @@
+"""Find, check and load a LeRobot checkpoint, offline.
+
+`model` is a path (a `pretrained_model/` folder, a checkpoint step folder, or a training output
+folder, whose `checkpoints/last/pretrained_model` is used) or a policy type (`act`, `diffusion`,
+...), which names the default location `$KIWI_MODELS/<type>` (`data/models/<type>` without it),
+where `kiwi train` writes. The robot's mapping comes with the checkpoint (`kiwi train` copies the
+dataset's `kiwi_mapping.json` next to the weights) and the checkpoint's features are checked
+against it before any weight is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiwi_description.features import INTERVENTION, MAPPING_FILE, MOTOR_NAMES, Mapping
+
+DEFAULT_MODELS = Path("data/models")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message says why and what was expected."""
+
+
+def models_root() -> Path:
+    return Path(os.environ.get("KIWI_MODELS", DEFAULT_MODELS))
+
+
+def resolve_model(model: str) -> Path:
+    """`model` (a path or a policy type) -> the `pretrained_model` folder to load."""
+    path = Path(model).expanduser()
+    if not path.exists() and os.sep not in model and not model.startswith("."):
+        path = models_root() / model
+    for candidate in (path, path / "pretrained_model", path / "checkpoints" / "last" / "pretrained_model"):
+        if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
+            return candidate
+    hint = f" (train one with: kiwi train DATASET --policy {model} --out {path})" if path.parent == models_root() else ""
+    raise CheckpointError(f"no LeRobot checkpoint (config.json + model.safetensors) at {path}{hint}")
+
+
+def find_mapping(pretrained: Path) -> Mapping:
+    """The mapping the policy was trained with: next to the weights, else in the training
+    dataset named by train_config.json."""
+    candidates = [pretrained / MAPPING_FILE]
+    train_config = pretrained / "train_config.json"
+    if train_config.is_file():
+        root = json.loads(train_config.read_text()).get("dataset", {}).get("root")
+        if root:
+            candidates.append(Path(root) / "meta" / MAPPING_FILE)
+    for candidate in candidates:
+        if candidate.is_file():
+            return Mapping.load(candidate)
+    raise CheckpointError(f"{pretrained}: no {MAPPING_FILE} with the checkpoint or in its training dataset "
+                          f"(looked at {', '.join(map(str, candidates))}); give the node a `mapping` file")
+
+
+def expected_features(mapping: Mapping) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """What the robot provides, as a policy sees it: name -> (type, shape); images channel-first."""
+    out = {"observation.state": ("STATE", (len(MOTOR_NAMES),)), "action": ("ACTION", (len(MOTOR_NAMES),))}
+    for name, ft in mapping.features().items():
+        if name.startswith("observation.images."):
+            h, w, ch = ft["shape"]
+            out[name] = ("VISUAL", (ch, h, w))
+        elif name.startswith("observation.") and name != "observation.state":
+            out[name] = ("ENV" if name == "observation.environment_state" else "STATE", tuple(ft["shape"]))
+    return out
+
+
+def feature_mismatches(config, mapping: Mapping) -> list[str]:
+    """Every way the checkpoint's input/output features differ from the robot's mapping."""
+    robot = expected_features(mapping)
+    problems = []
+    policy = {**{k: v for k, v in config.input_features.items()}, **config.output_features}
+    for name, ft in policy.items():
+        kind, shape = ft.type.value, tuple(ft.shape)
+        if name == INTERVENTION:
+            continue
+        if name not in robot:
+            problems.append(f"{name} {kind} {shape}: the robot's mapping has no such feature "
+                            f"(it has {', '.join(sorted(robot))})")
+        elif robot[name][1] != shape:
+            problems.append(f"{name}: the checkpoint expects shape {shape}, the mapping gives {robot[name][1]}")
+    if "action" not in config.output_features:
+        problems.append("action: the checkpoint has no `action` output")
+    return problems
+
+
+@dataclass
+class LoadedPolicy:
+    path: Path
+    config: object
+    policy: object
+    preprocessor: object
+    postprocessor: object
+    mapping: Mapping
+
+    @property
+    def n_obs_steps(self) -> int:
+        return int(getattr(self.config, "n_obs_steps", 1) or 1)
+
+    @property
+    def n_action_steps(self) -> int:
+        return int(getattr(self.config, "n_action_steps", 1) or 1)
+
+
+def load_config(pretrained: Path):
+    from lerobot.configs.policies import PreTrainedConfig
+
+    try:
+        return PreTrainedConfig.from_pretrained(pretrained)
+    except Exception as exc:  # draccus/json errors of many kinds: name the file
+        raise CheckpointError(f"{pretrained}/config.json is not a LeRobot policy config: {exc}") from exc
+
+
+def load_policy(model: str, mapping: Mapping | None = None, device: str = "cpu") -> LoadedPolicy:
+    """Resolve, check against the mapping, then load weights and processors (no network)."""
+    from lerobot.policies import get_policy_class, make_pre_post_processors
+
+    pretrained = resolve_model(model)
+    config = load_config(pretrained)
+    mapping = mapping or find_mapping(pretrained)
+    problems = feature_mismatches(config, mapping)
+    if problems:
+        raise CheckpointError(f"checkpoint {pretrained} does not fit the robot's mapping:\n  - " + "\n  - ".join(problems))
+    if hasattr(config, "pretrained_backbone_weights"):
+        config.pretrained_backbone_weights = None  # the weights come from model.safetensors; no download
+    config.device = device
+    policy = get_policy_class(config.type).from_pretrained(pretrained, config=config)
+    policy.eval()
+    pre, post = make_pre_post_processors(config, pretrained_path=pretrained,
+                                         preprocessor_overrides={"device_processor": {"device": device}})
+    return LoadedPolicy(pretrained, config, policy, pre, post, mapping)

@@ -1,0 +1,47 @@
+"""One chunk of actions from the latest observations, the way LeRobot's own inference prepares them.
+
+Each observation (numpy, LeRobot's units and names) goes through LeRobot's
+`prepare_observation_for_inference` and the checkpoint's preprocessor; policies that look at
+`n_obs_steps` > 1 observations (Diffusion) get them stacked on the time axis, the oldest repeated
+while fewer exist (as LeRobot's queues do at an episode's start). `predict_action_chunk` gives
+normalized actions; the postprocessor turns the first `n_action_steps` into LeRobot units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checkpoint import LoadedPolicy
+
+
+class ChunkPredictor:
+    def __init__(self, loaded: LoadedPolicy, task: str = "", threads: int = 1):
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))  # more than the free cores stalls OpenMP (see README)
+        self.loaded = loaded
+        self.task = task
+        self.device = torch.device(loaded.config.device or "cpu")
+
+    def reset(self) -> None:
+        self.loaded.policy.reset()
+
+    def predict(self, observations: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """Observations, oldest first -> actions (n_action_steps, action_dim) in LeRobot units."""
+        import torch
+        from lerobot.policies.utils import prepare_observation_for_inference
+
+        if not observations:
+            raise ValueError("no observation to act on")
+        n = self.loaded.n_obs_steps
+        window = list(observations[-n:])
+        window = [window[0]] * (n - len(window)) + window
+        with torch.inference_mode():
+            steps = [self.loaded.preprocessor(prepare_observation_for_inference(
+                dict(obs), self.device, self.task, self.loaded.mapping.robot_type)) for obs in window]
+            batch = steps[-1] if n == 1 else {
+                key: torch.stack([s[key] for s in steps], dim=1) if isinstance(value, torch.Tensor) else value
+                for key, value in steps[-1].items()}
+            actions = self.loaded.policy.predict_action_chunk(batch)[:, : self.loaded.n_action_steps]
+            actions = self.loaded.postprocessor(actions)
+        return actions[0].detach().cpu().numpy().astype(np.float32)

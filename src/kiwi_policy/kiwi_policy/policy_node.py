@@ -1,0 +1,334 @@
+"""`policy`: a LeRobot policy drives LeKiwi through ROS, with inference off the control path.
+
+- Loading (`checkpoint.py`): `model` is a policy type (default location) or a path; the
+  checkpoint's features are checked against the mapping it was trained with before any weight
+  is loaded; a mismatch stops the node with every difference named.
+- A worker thread builds the observation from the latest /joint_states and camera images
+  (refusing observations older than `max_obs_age`), runs `predict_action_chunk` and hands the
+  chunk, stamped with its observation's time, to the scheduler (`scheduler.py`).
+- A timer at `control_hz` takes one action per tick from the scheduler and publishes it on
+  /policy/arm/command and /policy/cmd_vel (the mux forwards them); when the scheduler runs dry it
+  holds the arm where it was last sent and stops the base. Each chunk goes out whole on
+  /policy/chunk. Services /policy/start, /policy/stop, /policy/reset; a hand-back after a human
+  intervention (/intervention falling) resets the policy too. Diagnostics at 1 Hz.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+
+import numpy as np
+from builtin_interfaces.msg import Duration
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image, JointState
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from kiwi_description.diagnostics import Diagnostic, diagnostic_array
+from kiwi_description.features import Mapping, image_feature, joint_state_observation, split_action
+from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_driver.images import decode_image
+
+from .checkpoint import load_policy
+from .inference import ChunkPredictor
+from .scheduler import MODES, Chunk, ChunkScheduler
+from .trajectory import CHUNK_JOINTS, chunk_trajectory
+
+_DEFAULT_MAPPING = Mapping()
+INTERFACE = NodeInterface(
+    params=(
+        Param("model", "act", "Policy type (loads $KIWI_MODELS/<type>, default data/models/<type>) or a checkpoint path."),
+        Param("mapping", "", "Mapping JSON; empty: the one stored with the checkpoint or its dataset."),
+        Param("device", "cpu", "Torch device."),
+        Param("torch_threads", 1, "Torch threads for inference (1 on small machines: more stalls OpenMP)."),
+        Param("control_hz", 0.0, "Command rate (Hz); 0: the mapping's fps."),
+        Param("scheduler", "latest", f"How overlapping chunks combine: {', '.join(MODES)}."),
+        Param("ensemble_coeff", 0.01, "Temporal ensembling m in exp(-m * k), k = 0 for the oldest chunk."),
+        Param("refill_threshold", 0.5, "Ask for the next chunk when at most this fraction of the newest is left."),
+        Param("max_obs_age", 0.25, "Refuse observations older than this (s)."),
+        Param("task", "pick up the cube", "Task string given to the policy."),
+        Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
+    ),
+    publishes=(
+        Topic("/policy/arm/command", "sensor_msgs/msg/JointState"),
+        Topic("/policy/cmd_vel", "geometry_msgs/msg/Twist"),
+        Topic("/policy/chunk", "trajectory_msgs/msg/JointTrajectory"),
+        Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
+    ),
+    subscribes=(
+        Topic(_DEFAULT_MAPPING.state_topic, "sensor_msgs/msg/JointState"),
+        *(Topic(t, "sensor_msgs/msg/CompressedImage") for t in _DEFAULT_MAPPING.cameras.values()),
+        Topic(_DEFAULT_MAPPING.intervention_topic, "std_msgs/msg/Bool"),
+    ),
+    services=("/policy/start", "/policy/stop", "/policy/reset"),
+)
+
+
+def stamp_seconds(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def percentile(values, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+class PolicyNode(Node):
+    def __init__(self) -> None:
+        super().__init__("policy")
+        p = declare_params(self, INTERFACE)
+        self.loaded = load_policy(p.model, Mapping.load(p.mapping) if p.mapping else None, p.device)
+        self.mapping = self.loaded.mapping
+        self.predictor = ChunkPredictor(self.loaded, p.task, p.torch_threads)
+        self.dt = 1.0 / self.mapping.fps  # the spacing of the policy's actions: the dataset's rate
+        self.period = 1.0 / (p.control_hz or self.mapping.fps)
+        self.max_obs_age = p.max_obs_age
+        self.scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold)
+        self.image_features = [k for k in self.loaded.config.input_features if k.startswith("observation.images.")]
+        self.cameras = {cam: topic for cam, topic in self.mapping.cameras.items() if image_feature(cam) in self.image_features}
+
+        self.lock = threading.Lock()
+        self.latest_state: JointState | None = None
+        self.latest_images: dict[str, object] = {}
+        self.history: deque = deque(maxlen=self.loaded.n_obs_steps)  # per-tick snapshots for n_obs_steps > 1
+        self.running = False
+        self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
+        self.hold_arm: dict[str, float] | None = None
+        self.was_intervention = False
+        self.stats = {"chunks": 0, "stale": 0, "dropped": 0, "dry_ticks": 0, "late_ticks": 0, "ticks": 0, "errors": 0}
+        self.latencies: deque = deque(maxlen=100)
+        self.tick_periods: deque = deque(maxlen=300)
+        self.last_tick_wall: float | None = None
+        self.last_problem = ""
+
+        self.arm_pub = self.create_publisher(JointState, "/policy/arm/command", 10)
+        self.twist_pub = self.create_publisher(Twist, "/policy/cmd_vel", 10)
+        self.chunk_pub = self.create_publisher(JointTrajectory, "/policy/chunk", 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(JointState, self.mapping.state_topic, self._on_state, 10)
+        for cam, topic in self.cameras.items():
+            kind = CompressedImage if topic.endswith("/compressed") else Image
+            self.create_subscription(kind, topic, lambda msg, cam=cam: self._on_image(cam, msg), qos_profile_sensor_data)
+        self.create_subscription(Bool, self.mapping.intervention_topic, self._on_intervention, 10)
+        self.create_service(Trigger, "/policy/start", self._srv_start)
+        self.create_service(Trigger, "/policy/stop", self._srv_stop)
+        self.create_service(Trigger, "/policy/reset", self._srv_reset)
+        self.create_timer(self.period, self._tick)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+        self.wanted = threading.Event()
+        self.alive = True
+        self.worker = threading.Thread(target=self._work, daemon=True)
+        self.worker.start()
+        self.running = bool(p.autostart)
+        self.get_logger().info(
+            f"{self.loaded.config.type} from {self.loaded.path}: inputs {sorted(self.loaded.config.input_features)}, "
+            f"{self.loaded.n_action_steps} actions per chunk at {self.mapping.fps:g} Hz, scheduler {p.scheduler}, "
+            f"control {1 / self.period:g} Hz")
+
+    # --- inputs ----------------------------------------------------------------------------------
+
+    def _on_state(self, msg: JointState) -> None:
+        with self.lock:
+            self.latest_state = msg
+
+    def _on_image(self, cam: str, msg) -> None:
+        with self.lock:
+            self.latest_images[cam] = msg
+
+    def _on_intervention(self, msg: Bool) -> None:
+        if self.was_intervention and not msg.data:
+            self.get_logger().info("hand-back after a human intervention: policy reset")
+            self.reset()
+        self.was_intervention = msg.data
+
+    # --- control ---------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _tick(self) -> None:
+        wall = time.monotonic()
+        if self.last_tick_wall is not None:
+            period = wall - self.last_tick_wall
+            self.tick_periods.append(period)
+            if period > 1.5 * self.period:
+                self.stats["late_ticks"] += 1
+        self.last_tick_wall = wall
+        with self.lock:
+            if self.latest_state is not None:
+                self.history.append((self.latest_state, dict(self.latest_images)))
+            if not self.running or self.latest_state is None:
+                return
+            now = self._now()
+            action = self.scheduler.action(now)
+            if self.scheduler.needs_chunk(now):
+                self.wanted.set()
+            present = self.latest_state
+        self.stats["ticks"] += 1
+        if action is None:
+            self.stats["dry_ticks"] += 1
+            self._hold(present)
+            return
+        arm, twist = split_action(action)
+        self.hold_arm = arm
+        self._publish(arm, twist)
+
+    def _hold(self, present: JointState) -> None:
+        """Dry: keep the arm where it was last sent (or where it is) and stop the base; never zeros."""
+        if self.hold_arm is None:
+            try:
+                _, self.hold_arm = joint_state_observation(present.name, present.position, present.velocity)
+            except KeyError:
+                return
+        self._publish(self.hold_arm, (0.0, 0.0, 0.0))
+
+    def _publish(self, arm: dict[str, float], twist) -> None:
+        msg = JointState(name=list(arm), position=[float(v) for v in arm.values()])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.arm_pub.publish(msg)
+        cmd = Twist()
+        cmd.linear.x, cmd.linear.y, cmd.angular.z = (float(v) for v in twist)
+        self.twist_pub.publish(cmd)
+
+    # --- inference -------------------------------------------------------------------------------
+
+    def _observation(self, state: JointState, images: dict) -> dict[str, np.ndarray]:
+        vector, _ = joint_state_observation(state.name, state.position, state.velocity)
+        obs = {"observation.state": vector}
+        for cam in self.cameras:
+            obs[image_feature(cam)] = decode_image(images[cam], self.mapping.image_shapes[cam])
+        return obs
+
+    def _stale(self, state: JointState, images: dict, now: float) -> str:
+        """Why the newest observation cannot be used ('' if it can)."""
+        ages = {self.mapping.state_topic: now - stamp_seconds(state.header.stamp)}
+        for cam, topic in self.cameras.items():
+            if cam not in images:
+                return f"no image yet on {topic}"
+            ages[topic] = now - stamp_seconds(images[cam].header.stamp)
+        old = {t: a for t, a in ages.items() if a > self.max_obs_age}
+        return ", ".join(f"{t} is {a:.2f} s old" for t, a in old.items())
+
+    def _work(self) -> None:
+        while self.alive and self.context.ok():
+            if not self.wanted.wait(timeout=0.1):
+                continue
+            self.wanted.clear()
+            with self.lock:
+                if not self.running or not self.history:
+                    continue
+                snapshots, generation = list(self.history), self.generation
+            state, images = snapshots[-1]
+            problem = self._stale(state, images, self._now())
+            if problem:
+                self.stats["stale"] += 1
+                self.last_problem = f"observation refused: {problem}"
+                time.sleep(self.period)
+                continue
+            started = time.perf_counter()
+            try:
+                actions = self.predictor.predict([self._observation(s, i) for s, i in snapshots])
+            except Exception as exc:  # a policy error must not kill the node: report and retry
+                self.stats["errors"] += 1
+                self.last_problem = f"inference failed: {exc!r}"
+                self.get_logger().error(self.last_problem, throttle_duration_sec=5.0)
+                time.sleep(0.5)
+                continue
+            self.latencies.append(time.perf_counter() - started)
+            chunk = Chunk(stamp_seconds(state.header.stamp), self.dt, actions)
+            with self.lock:
+                if generation != self.generation:
+                    continue  # reset while inferring
+                self.stats["dropped"] += self.scheduler.add(chunk, self._now())
+                self.stats["chunks"] += 1
+            try:
+                self._publish_chunk(chunk, state.header.stamp)
+            except Exception:
+                if self.context.ok():
+                    raise
+                return  # shutting down (Ctrl-C invalidates the context before the worker stops)
+
+    def _publish_chunk(self, chunk: Chunk, stamp) -> None:
+        positions, velocities = chunk_trajectory(chunk.actions, chunk.dt)
+        msg = JointTrajectory(joint_names=list(CHUNK_JOINTS))
+        msg.header.stamp = stamp
+        msg.header.frame_id = "base_link"
+        for i, (pos, vel) in enumerate(zip(positions, velocities)):
+            t = i * chunk.dt
+            msg.points.append(JointTrajectoryPoint(
+                positions=pos.tolist(), velocities=vel.tolist(),
+                time_from_start=Duration(sec=int(t), nanosec=int(round((t % 1.0) * 1e9)) % 1_000_000_000)))
+        self.chunk_pub.publish(msg)
+
+    # --- services and diagnostics ----------------------------------------------------------------
+
+    def reset(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.scheduler.reset()
+            self.history.clear()
+            self.hold_arm = None
+            self.predictor.reset()
+        self.wanted.set()
+
+    def _srv_start(self, _request, response):
+        self.reset()
+        self.running = True
+        response.success, response.message = True, "policy driving"
+        return response
+
+    def _srv_stop(self, _request, response):
+        self.running = False
+        self.reset()
+        response.success, response.message = True, "policy stopped (no commands; the driver's watchdog stops the base)"
+        return response
+
+    def _srv_reset(self, _request, response):
+        self.reset()
+        response.success, response.message = True, "policy reset"
+        return response
+
+    def _publish_diagnostics(self) -> None:
+        with self.lock:
+            now = self._now()
+            newest = self.scheduler.chunks[-1] if self.scheduler.chunks else None
+            queue = self.scheduler.remaining(now)
+        lat = [v * 1e3 for v in self.latencies]
+        periods = [v * 1e3 for v in self.tick_periods]
+        values = {
+            "inference_ms_p50": f"{percentile(lat, 50):.1f}", "inference_ms_p99": f"{percentile(lat, 99):.1f}",
+            "chunk_age_s": f"{now - newest.t0:.3f}" if newest else "none",
+            "queue_depth": str(queue), "tick_ms_p50": f"{percentile(periods, 50):.2f}",
+            "tick_ms_p99": f"{percentile(periods, 99):.2f}", "missed_ticks": str(self.stats["late_ticks"]),
+            **{k: str(v) for k, v in self.stats.items() if k != "late_ticks"},
+            "running": str(self.running).lower(), "last_problem": self.last_problem,
+        }
+        if not self.running:
+            level, message = 0, "stopped"
+        elif self.stats["chunks"] == 0:
+            level, message = 1, self.last_problem or "waiting for the first chunk"
+        elif queue == 0:
+            level, message = 1, f"dry: holding position ({self.last_problem or 'inference behind'})"
+        else:
+            level, message = 0, "driving"
+        diag = Diagnostic(level, "policy", message, values, hardware_id=str(self.loaded.path))
+        self.diag_pub.publish(diagnostic_array(self.get_name(), [diag], self.get_clock().now().to_msg()))
+
+    def shutdown(self) -> None:
+        self.alive = False
+        self.worker.join(timeout=5.0)
+
+
+def main(args=None) -> int:
+    return run_node(PolicyNode, "policy", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

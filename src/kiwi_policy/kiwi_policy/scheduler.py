@@ -1,0 +1,93 @@
+"""Overlapping action chunks -> one action per control tick. Pure: times in, arrays out.
+
+A chunk is stamped with the time of the observation it was computed from; its action i is meant
+for `t0 + i * dt`. Whatever of it lies in the past when it arrives (inference took that long) is
+never executed. At a tick, every chunk that has an action for that time is a candidate:
+
+- `latest`: the newest chunk's action (LeRobot's default execution, async or not);
+- `ensemble`: ACT's temporal ensembling, weights exp(-m * k) with k = 0 for the oldest chunk (the
+  paper's m = 0.01; a larger m trusts older predictions more);
+- `average`: the candidates' mean.
+
+When no chunk covers the tick the scheduler is dry and returns None; the caller holds position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MODES = ("latest", "ensemble", "average")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    t0: float  # observation time = time of actions[0] (s)
+    dt: float  # spacing of the actions (s)
+    actions: np.ndarray  # (T, D)
+
+    def index_at(self, t: float) -> int:
+        """The action meant for time t (may be out of range)."""
+        return int(math.floor((t - self.t0) / self.dt + 0.5))
+
+    @property
+    def end(self) -> float:
+        return self.t0 + (len(self.actions) - 1) * self.dt
+
+
+@dataclass
+class ChunkScheduler:
+    mode: str = "latest"
+    ensemble_coeff: float = 0.01
+    refill_fraction: float = 0.5  # ask for a chunk when at most this fraction of the newest one is left
+    chunks: list[Chunk] = field(default_factory=list)  # oldest first
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"scheduler mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not 0.0 <= self.refill_fraction <= 1.0:
+            raise ValueError(f"refill_fraction must be in [0, 1], got {self.refill_fraction}")
+
+    def add(self, chunk: Chunk, now: float) -> int:
+        """Take a chunk; returns how many of its actions had already elapsed (dropped)."""
+        if chunk.actions.ndim != 2 or not len(chunk.actions):
+            raise ValueError(f"a chunk is a (T, D) array with T >= 1, got shape {chunk.actions.shape}")
+        elapsed = min(max(chunk.index_at(now), 0), len(chunk.actions))
+        if elapsed < len(chunk.actions):
+            self.chunks.append(chunk)
+        self._prune(now)
+        return elapsed
+
+    def _prune(self, now: float) -> None:
+        self.chunks = [ch for ch in self.chunks if ch.index_at(now) < len(ch.actions)]
+
+    def action(self, now: float) -> np.ndarray | None:
+        """The action for the tick at `now`, or None when dry."""
+        self._prune(now)
+        candidates = [ch.actions[i] for ch in self.chunks if 0 <= (i := ch.index_at(now)) < len(ch.actions)]
+        if not candidates:
+            return None
+        if self.mode == "latest":
+            return candidates[-1]
+        stacked = np.stack(candidates)
+        if self.mode == "average":
+            return stacked.mean(axis=0)
+        weights = np.exp(-self.ensemble_coeff * np.arange(len(candidates)))
+        return (weights[:, None] * stacked).sum(axis=0) / weights.sum()
+
+    def remaining(self, now: float) -> int:
+        """Actions of the newest chunk still ahead of `now` (this tick's included)."""
+        if not self.chunks:
+            return 0
+        newest = self.chunks[-1]
+        return len(newest.actions) - min(max(newest.index_at(now), 0), len(newest.actions))
+
+    def needs_chunk(self, now: float) -> bool:
+        if not self.chunks:
+            return True
+        return self.remaining(now) <= self.refill_fraction * len(self.chunks[-1].actions)
+
+    def reset(self) -> None:
+        self.chunks.clear()

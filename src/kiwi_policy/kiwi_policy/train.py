@@ -1,0 +1,84 @@
+"""`kiwi train DATASET --policy act|diffusion --out DIR`: LeRobot's `lerobot-train`, offline and CPU-sized.
+
+The defaults make a model a 2-core CPU can train and run (small transformer or U-Net, ResNet18
+without downloaded weights, a few thousand steps); every LeRobot option can still be given after
+`--`. The dataset's `kiwi_mapping.json` is copied next to each checkpoint's weights, so the policy
+node deploys the policy with the mapping it was trained on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kiwi_description.features import MAPPING_FILE
+
+# CPU-sized settings per policy type (LeRobot's defaults are GPU-sized: ACT 52 M parameters,
+# Diffusion a 256 M U-Net at 100 denoising steps).
+CPU_DEFAULTS = {
+    "act": {
+        "dim_model": 64, "n_heads": 4, "dim_feedforward": 256, "n_encoder_layers": 2, "n_decoder_layers": 1,
+        "latent_dim": 16, "chunk_size": 30, "n_action_steps": 30,
+        "optimizer_lr": 1e-4, "optimizer_lr_backbone": 1e-4,
+    },
+    "diffusion": {
+        "down_dims": "[64,128,256]", "diffusion_step_embed_dim": 64, "n_obs_steps": 2, "horizon": 16,
+        "n_action_steps": 8, "noise_scheduler_type": "DDIM", "num_inference_steps": 10, "use_group_norm": "true",
+        "spatial_softmax_num_keypoints": 16,
+    },
+}
+COMMON = {"device": "cpu", "push_to_hub": "false", "pretrained_backbone_weights": "null"}
+
+
+class TrainError(RuntimeError):
+    pass
+
+
+def train_command(dataset: Path, policy: str, out: Path, steps: int, batch_size: int, seed: int,
+                  extra: list[str] = ()) -> list[str]:
+    if policy not in CPU_DEFAULTS:
+        raise TrainError(f"no CPU defaults for policy type {policy!r}; types: {', '.join(CPU_DEFAULTS)} "
+                         f"(others: call lerobot-train yourself)")
+    settings = {**COMMON, **CPU_DEFAULTS[policy]}
+    overridden = {arg.split("=", 1)[0] for arg in extra}
+    args = [f"--policy.type={policy}"]
+    args += [f"--policy.{k}={v}" for k, v in settings.items() if f"--policy.{k}" not in overridden]
+    args += [f"--dataset.repo_id=local/{dataset.name}", f"--dataset.root={dataset}", f"--output_dir={out}",
+             f"--job_name={out.name}", f"--steps={steps}", f"--batch_size={batch_size}", f"--seed={seed}",
+             "--num_workers=0", f"--save_freq={steps}", f"--log_freq={max(1, min(100, steps // 10))}",
+             "--wandb.enable=false"]
+    args = [a for a in args if a.split("=", 1)[0] not in overridden] + list(extra)
+    return [sys.executable, "-m", "lerobot.scripts.lerobot_train", *args]
+
+
+def copy_mapping(dataset: Path, out: Path) -> int:
+    """Put the dataset's mapping beside every checkpoint's weights; returns how many."""
+    mapping = dataset / "meta" / MAPPING_FILE
+    targets = sorted(out.glob("checkpoints/*/pretrained_model"))
+    for target in targets:
+        shutil.copyfile(mapping, target / MAPPING_FILE)
+    return len(targets)
+
+
+def train(dataset: Path, policy: str, out: Path, steps: int = 2000, batch_size: int = 8, seed: int = 1000,
+          extra: list[str] = ()) -> Path:
+    """Train; returns the last checkpoint's pretrained_model folder."""
+    dataset, out = Path(dataset), Path(out)
+    if not (dataset / "meta" / "info.json").is_file():
+        raise TrainError(f"{dataset} is not a LeRobot dataset (no meta/info.json)")
+    if not (dataset / "meta" / MAPPING_FILE).is_file():
+        raise TrainError(f"{dataset} has no meta/{MAPPING_FILE}: convert it with `kiwi convert` "
+                         f"(or copy a mapping there) so the policy node knows the robot's topics")
+    if out.exists():
+        raise TrainError(f"{out} exists; give a new --out (LeRobot does not overwrite a training run)")
+    command = train_command(dataset, policy, out, steps, batch_size, seed, extra)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
+    print("running:", " ".join(command[2:]), flush=True)
+    result = subprocess.run(command, env=env)
+    if result.returncode != 0:
+        raise TrainError(f"lerobot-train failed (exit {result.returncode}); its output is above")
+    copy_mapping(dataset, out)
+    return out / "checkpoints" / "last" / "pretrained_model"

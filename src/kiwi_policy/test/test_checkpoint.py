@@ -1,0 +1,93 @@
+"""Checkpoint resolution and feature checks, the chunk trajectory, and the training command."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiwi_description.features import Mapping
+from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
+from kiwi_policy.train import TrainError, train_command
+from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
+
+
+def act_config(state=9, action=9, images=None):
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
+
+    images = images or {"front": (3, 48, 64), "wrist": (3, 48, 64)}
+    inputs = {"observation.state": PolicyFeature(FeatureType.STATE, (state,))}
+    inputs |= {f"observation.images.{cam}": PolicyFeature(FeatureType.VISUAL, shape) for cam, shape in images.items()}
+    return ACTConfig(input_features=inputs, output_features={"action": PolicyFeature(FeatureType.ACTION, (action,))},
+                     pretrained_backbone_weights=None, device="cpu")
+
+
+def test_matching_features_pass_and_each_mismatch_is_named():
+    mapping = Mapping().with_image_size(48, 64)
+    assert feature_mismatches(act_config(), mapping) == []
+    problems = feature_mismatches(act_config(state=7, images={"front": (3, 96, 128), "top": (3, 48, 64)}), mapping)
+    text = "\n".join(problems)
+    assert len(problems) == 3, problems
+    assert "observation.state: the checkpoint expects shape (7,), the mapping gives (9,)" in text
+    assert "observation.images.front: the checkpoint expects shape (3, 96, 128), the mapping gives (3, 48, 64)" in text
+    assert "observation.images.top VISUAL (3, 48, 64): the robot's mapping has no such feature" in text
+
+
+def make_checkpoint(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"")
+    return folder
+
+
+def test_model_is_a_path_or_a_type_in_the_models_folder(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    pretrained = make_checkpoint(run / "checkpoints" / "last" / "pretrained_model")
+    assert resolve_model(str(run)) == pretrained
+    assert resolve_model(str(pretrained)) == pretrained
+    monkeypatch.setenv("KIWI_MODELS", str(tmp_path / "models"))
+    typed = make_checkpoint(tmp_path / "models" / "diffusion" / "checkpoints" / "last" / "pretrained_model")
+    assert resolve_model("diffusion") == typed
+    with pytest.raises(CheckpointError, match="kiwi train DATASET --policy act"):
+        resolve_model("act")
+    with pytest.raises(CheckpointError, match="no LeRobot checkpoint"):
+        resolve_model(str(tmp_path / "nowhere"))
+
+
+def test_mapping_comes_with_the_checkpoint_or_its_dataset(tmp_path):
+    pretrained = make_checkpoint(tmp_path / "pretrained_model")
+    with pytest.raises(CheckpointError, match="no kiwi_mapping.json"):
+        find_mapping(pretrained)
+    dataset = tmp_path / "ds"
+    (dataset / "meta").mkdir(parents=True)
+    (dataset / "meta" / "kiwi_mapping.json").write_text(Mapping(fps=15).to_json())
+    (pretrained / "train_config.json").write_text(f'{{"dataset": {{"root": "{dataset}"}}}}')
+    assert find_mapping(pretrained).fps == 15
+    (pretrained / "kiwi_mapping.json").write_text(Mapping(fps=10).to_json())
+    assert find_mapping(pretrained).fps == 10, "the copy beside the weights wins"
+
+
+def test_chunk_trajectory_integrates_the_base_and_keeps_the_arm():
+    from kiwi_description.features import action_vector
+    from kiwi_description import constants as c
+
+    arm = {j: 0.1 for j in c.ARM_JOINTS}
+    actions = np.stack([action_vector(arm, (0.2, 0.0, math.radians(90))) for _ in range(11)])
+    positions, velocities = chunk_trajectory(actions, 0.1)
+    assert positions.shape == (11, len(CHUNK_JOINTS))
+    assert positions[:, 0] == pytest.approx(0.1) and velocities[1:, 0] == pytest.approx(0.0)
+    assert positions[-1, -1] == pytest.approx(math.radians(90)), "1 s at 90 deg/s"
+    # A quarter circle of radius v/w: ends at (r, r).
+    r = 0.2 / math.radians(90)
+    assert positions[-1, -3] == pytest.approx(r, rel=0.1) and positions[-1, -2] == pytest.approx(r, rel=0.1)
+
+
+def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
+    cmd = train_command(tmp_path / "ds", "act", tmp_path / "out", 100, 4, 7, ["--policy.chunk_size=50"])
+    assert "--policy.pretrained_backbone_weights=null" in cmd and "--policy.device=cpu" in cmd
+    assert "--policy.push_to_hub=false" in cmd and "--wandb.enable=false" in cmd
+    assert "--policy.chunk_size=50" in cmd and "--policy.chunk_size=30" not in cmd
+    assert f"--dataset.root={tmp_path / 'ds'}" in cmd and "--steps=100" in cmd
+    with pytest.raises(TrainError, match="act, diffusion"):
+        train_command(tmp_path, "smolvla", tmp_path, 1, 1, 1)
