@@ -101,7 +101,8 @@ class PolicyNode(Node):
         self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
         self.hold_arm: dict[str, float] | None = None
         self.was_intervention = False
-        self.stats = {"chunks": 0, "stale": 0, "dropped": 0, "dry_ticks": 0, "late_ticks": 0, "ticks": 0, "errors": 0}
+        self.stats = {"chunks": 0, "stale": 0, "dropped": 0, "dry_ticks": 0, "late_ticks": 0, "ticks": 0, "errors": 0,
+                      "resets": 0}
         self.latencies: deque = deque(maxlen=100)
         self.tick_periods: deque = deque(maxlen=300)
         self.last_tick_wall: float | None = None
@@ -272,6 +273,7 @@ class PolicyNode(Node):
     def reset(self) -> None:
         with self.lock:
             self.generation += 1
+            self.stats["resets"] += 1
             self.scheduler.reset()
             self.history.clear()
             self.hold_arm = None

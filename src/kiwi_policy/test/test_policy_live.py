@@ -11,10 +11,11 @@ import pytest
 
 pytestmark = pytest.mark.integration
 CONTROL_HZ = 30.0
+ACTIONS_PER_CHUNK = {"act": 10, "diffusion": 8}
 TINY = {
     "act": ["--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.n_encoder_layers=1",
-            "--policy.chunk_size=10", "--policy.n_action_steps=10"],
-    "diffusion": ["--policy.down_dims=[16,32]", "--policy.horizon=16", "--policy.n_action_steps=8",
+            "--policy.chunk_size=10", f"--policy.n_action_steps={ACTIONS_PER_CHUNK['act']}"],
+    "diffusion": ["--policy.down_dims=[16,32]", "--policy.horizon=16", f"--policy.n_action_steps={ACTIONS_PER_CHUNK['diffusion']}",
                   "--policy.num_inference_steps=2"],
 }
 
@@ -73,10 +74,19 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         # Inference ran many times on the worker while the timer kept ticking.
         assert int(d["chunks"]) >= 5 and float(d["inference_ms_p50"]) > 0, d
         assert int(d["ticks"]) > 3 * int(d["chunks"]) or int(d["ticks"]) > 60, d
+        # A human intervention ends (the mux publishes /intervention false right after): the policy resets.
+        from std_msgs.msg import Bool
+
+        flag = node.create_publisher(Bool, "/intervention", 10)
+        resets = int(d["resets"])
+        flag.publish(Bool(data=True))
+        assert ros_probe.spin_until(lambda: int(policy_diagnostics(diags)[-1]["resets"]) > resets, 5), \
+            "no reset on hand-back"
+        node.destroy_publisher(flag)
         trajectory = chunks[-1]
         assert trajectory.joint_names[:6] == ["arm_shoulder_pan", "arm_shoulder_lift", "arm_elbow_flex",
                                              "arm_wrist_flex", "arm_wrist_roll", "arm_gripper"]
-        assert len(trajectory.points) == int(TINY[policy][-1 if policy == "act" else 2].split("=")[1])
+        assert len(trajectory.points) == ACTIONS_PER_CHUNK[policy]
         assert trajectory.points[1].time_from_start.nanosec == pytest.approx(1e9 / 30, abs=1e3)
         graph.send_signal(signal.SIGINT)
         assert graph.wait(timeout=30) == 0, graph.stdout.read()[-3000:]
