@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:  # everything after -- goes to lerobot-train untouched
         cut = argv.index("--")
         argv, passthrough = argv[:cut], argv[cut + 1:]
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "launch" and all(":=" in item for item in unknown):
+        args.assignments += unknown  # assignments after an option (`--dry-run seed:=3`), as ros2 launch allows
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.lerobot_args = passthrough
     if args.command == "train":
         from kiwi_policy.checkpoint import models_root

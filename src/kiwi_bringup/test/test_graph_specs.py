@@ -92,3 +92,14 @@ def test_every_interface_declares_each_param_once():
             assert len(names) == len(set(names))
             seen.add((spec.package, spec.executable))
     assert seen
+
+
+def test_launch_takes_assignments_before_or_after_options(capsys):
+    from kiwi_bringup.cli import main
+
+    assert main(["launch", "sim", "--dry-run", "seed:=3"]) == 0
+    assert "'seed': 3" in capsys.readouterr().out
+    assert main(["launch", "sim", "obstacle:=true", "--dry-run"]) == 0
+    assert "'obstacle': True" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["launch", "sim", "--dry-run", "--bogus"])
