@@ -92,6 +92,14 @@ def state_vector(arm_positions: dict[str, float], wheel_velocities) -> np.ndarra
                     + [vx, vy, math.degrees(wz)], dtype=np.float32)
 
 
+def arm_positions(names, positions) -> dict[str, float] | None:
+    """The arm joints' positions (rad, by name) in a /joint_states message; None if one is missing."""
+    position = dict(zip(names, positions))
+    if not all(j in position for j in c.ARM_JOINTS):
+        return None
+    return {j: position[j] for j in c.ARM_JOINTS}
+
+
 def joint_state_observation(names, positions, velocities) -> tuple[np.ndarray, dict[str, float]]:
     """A /joint_states message's fields -> (`observation.state`, arm positions in rad by name).
     A missing joint raises KeyError naming it."""

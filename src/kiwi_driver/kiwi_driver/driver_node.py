@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import deque
 
 import numpy as np
 from builtin_interfaces.msg import Time
@@ -34,6 +33,8 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.diagnostics import Diagnostic, diagnostic_array
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_description.stamps import stamp_seconds, time_msg
+from kiwi_description.timing import TickTimer
 
 from .backend import Backend
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
@@ -97,15 +98,6 @@ POSE_COVARIANCE_DIAGONAL = (1e-3, 1e-3, 1e6, 1e6, 1e6, 5e-3)
 TWIST_COVARIANCE_DIAGONAL = (1e-4, 1e-4, 1e6, 1e6, 1e6, 1e-3)
 
 
-def time_msg(seconds: float) -> Time:
-    sec, nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
-    return Time(sec=int(sec), nanosec=int(nanosec))
-
-
-def stamp_seconds(stamp: Time) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
-
-
 def _diagonal(values) -> list[float]:
     cov = [0.0] * 36
     for i, v in enumerate(values):
@@ -137,8 +129,7 @@ class DriverNode(Node):
         self.rejected = 0
         self.last_rejection = ""
         self.odom = WheelOdometry()
-        self.tick_periods: deque[float] = deque(maxlen=300)
-        self.last_tick: float | None = None
+        self.tick_timer = TickTimer(self.period)
         self.ticks = 0
 
         self.joint_pub = self.create_publisher(JointState, "/joint_states", 10)
@@ -241,10 +232,7 @@ class DriverNode(Node):
 
     def _tick(self) -> None:
         now_wall = time.monotonic()
-        elapsed = None if self.last_tick is None else now_wall - self.last_tick
-        if elapsed is not None:
-            self.tick_periods.append(elapsed)
-        self.last_tick = now_wall
+        elapsed = self.tick_timer.tick(now_wall)
         stamp = time_msg(self.backend.time) if self.is_sim else self.get_clock().now().to_msg()
         try:
             state = self.backend.read()
@@ -353,12 +341,11 @@ class DriverNode(Node):
         idle = [n for n, w in (("base", self.base_watchdog), ("arm", self.arm_watchdog)) if w.expired(now)]
         statuses.append(Diagnostic(0, "watchdog", f"no recent command for: {', '.join(idle)}" if idle else "commanded",
                                    {"cmd_timeout": f"{self.p.cmd_timeout:g}"}))
-        if self.tick_periods:
-            periods = np.array(self.tick_periods) * 1000.0
-            late = int(np.sum(periods > 1500.0 * self.period))
-            statuses.append(Diagnostic(1 if late else 0, "timing", f"{late} late ticks in the last {len(periods)}", {
-                "period_p50_ms": f"{np.percentile(periods, 50):.2f}",
-                "period_p99_ms": f"{np.percentile(periods, 99):.2f}",
+        if self.tick_timer.periods:
+            late, window = self.tick_timer.late_in_window(), len(self.tick_timer.periods)
+            statuses.append(Diagnostic(1 if late else 0, "timing", f"{late} late ticks in the last {window}", {
+                "period_p50_ms": f"{self.tick_timer.percentile_ms(50):.2f}",
+                "period_p99_ms": f"{self.tick_timer.percentile_ms(99):.2f}",
                 "target_period_ms": f"{self.period * 1000:.2f}",
             }))
         self.diag_pub.publish(diagnostic_array("driver", statuses, self.get_clock().now().to_msg()))

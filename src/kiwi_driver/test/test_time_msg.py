@@ -1,6 +1,6 @@
 import pytest
 
-from kiwi_driver.driver_node import time_msg
+from kiwi_description.stamps import time_msg
 
 
 @pytest.mark.parametrize("seconds, sec, nanosec", [

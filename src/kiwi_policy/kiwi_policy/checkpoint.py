@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiwi_description.features import INTERVENTION, MAPPING_FILE, MOTOR_NAMES, Mapping
+from kiwi_description.features import INTERVENTION, MAPPING_FILE, MOTOR_NAMES, Mapping, image_feature
 
 DEFAULT_MODELS = Path("data/models")
 
@@ -56,32 +56,28 @@ def find_mapping(pretrained: Path) -> Mapping:
                           f"(looked at {', '.join(map(str, candidates))}); give the node a `mapping` file")
 
 
-def expected_features(mapping: Mapping) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """What the robot provides, as a policy sees it: name -> (type, shape); images channel-first."""
-    out = {"observation.state": ("STATE", (len(MOTOR_NAMES),)), "action": ("ACTION", (len(MOTOR_NAMES),))}
-    for name, ft in mapping.features().items():
-        if name.startswith("observation.images."):
-            h, w, ch = ft["shape"]
-            out[name] = ("VISUAL", (ch, h, w))
-        elif name.startswith("observation.") and name != "observation.state":
-            out[name] = ("ENV" if name == "observation.environment_state" else "STATE", tuple(ft["shape"]))
+def expected_shapes(mapping: Mapping) -> dict[str, tuple[int, ...]]:
+    """What the robot provides, as a policy sees it: feature name -> shape (images channel-first)."""
+    out = {"observation.state": (len(MOTOR_NAMES),), "action": (len(MOTOR_NAMES),)}
+    for cam in mapping.cameras:
+        h, w = mapping.image_shapes[cam]
+        out[image_feature(cam)] = (3, h, w)
     return out
 
 
 def feature_mismatches(config, mapping: Mapping) -> list[str]:
     """Every way the checkpoint's input/output features differ from the robot's mapping."""
-    robot = expected_features(mapping)
+    robot = expected_shapes(mapping)
     problems = []
-    policy = {**{k: v for k, v in config.input_features.items()}, **config.output_features}
-    for name, ft in policy.items():
+    for name, ft in {**config.input_features, **config.output_features}.items():
         kind, shape = ft.type.value, tuple(ft.shape)
         if name == INTERVENTION:
             continue
         if name not in robot:
             problems.append(f"{name} {kind} {shape}: the robot's mapping has no such feature "
                             f"(it has {', '.join(sorted(robot))})")
-        elif robot[name][1] != shape:
-            problems.append(f"{name}: the checkpoint expects shape {shape}, the mapping gives {robot[name][1]}")
+        elif robot[name] != shape:
+            problems.append(f"{name}: the checkpoint expects shape {shape}, the mapping gives {robot[name]}")
     if "action" not in config.output_features:
         problems.append("action: the checkpoint has no `action` output")
     return problems

@@ -21,7 +21,6 @@ import time
 from collections import deque
 
 import numpy as np
-from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from rclpy.node import Node
@@ -32,8 +31,10 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from kiwi_description.diagnostics import Diagnostic, diagnostic_array
-from kiwi_description.features import Mapping, image_feature, joint_state_observation, split_action
+from kiwi_description.features import Mapping, arm_positions, image_feature, joint_state_observation, split_action
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_description.stamps import duration_msg, stamp_seconds
+from kiwi_description.timing import TickTimer
 from kiwi_driver.images import decode_image
 
 from .checkpoint import load_policy
@@ -71,10 +72,6 @@ INTERFACE = NodeInterface(
 )
 
 
-def stamp_seconds(stamp) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
-
-
 def percentile(values, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
@@ -101,11 +98,9 @@ class PolicyNode(Node):
         self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
         self.hold_arm: dict[str, float] | None = None
         self.was_intervention = False
-        self.stats = {"chunks": 0, "stale": 0, "dropped": 0, "dry_ticks": 0, "late_ticks": 0, "ticks": 0, "errors": 0,
-                      "resets": 0}
+        self.stats = {"chunks": 0, "stale": 0, "dropped": 0, "dry_ticks": 0, "ticks": 0, "errors": 0, "resets": 0}
         self.latencies: deque = deque(maxlen=100)
-        self.tick_periods: deque = deque(maxlen=300)
-        self.last_tick_wall: float | None = None
+        self.tick_timer = TickTimer(self.period)
         self.last_problem = ""
 
         self.arm_pub = self.create_publisher(JointState, "/policy/arm/command", 10)
@@ -155,13 +150,7 @@ class PolicyNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _tick(self) -> None:
-        wall = time.monotonic()
-        if self.last_tick_wall is not None:
-            period = wall - self.last_tick_wall
-            self.tick_periods.append(period)
-            if period > 1.5 * self.period:
-                self.stats["late_ticks"] += 1
-        self.last_tick_wall = wall
+        self.tick_timer.tick()
         with self.lock:
             if self.latest_state is not None:
                 self.history.append((self.latest_state, dict(self.latest_images)))
@@ -184,11 +173,9 @@ class PolicyNode(Node):
     def _hold(self, present: JointState) -> None:
         """Dry: keep the arm where it was last sent (or where it is) and stop the base; never zeros."""
         if self.hold_arm is None:
-            try:
-                _, self.hold_arm = joint_state_observation(present.name, present.position, present.velocity)
-            except KeyError:
-                return
-        self._publish(self.hold_arm, (0.0, 0.0, 0.0))
+            self.hold_arm = arm_positions(present.name, present.position)
+        if self.hold_arm is not None:
+            self._publish(self.hold_arm, (0.0, 0.0, 0.0))
 
     def _publish(self, arm: dict[str, float], twist) -> None:
         msg = JointState(name=list(arm), position=[float(v) for v in arm.values()])
@@ -262,10 +249,8 @@ class PolicyNode(Node):
         msg.header.stamp = stamp
         msg.header.frame_id = "base_link"
         for i, (pos, vel) in enumerate(zip(positions, velocities)):
-            t = i * chunk.dt
-            msg.points.append(JointTrajectoryPoint(
-                positions=pos.tolist(), velocities=vel.tolist(),
-                time_from_start=Duration(sec=int(t), nanosec=int(round((t % 1.0) * 1e9)) % 1_000_000_000)))
+            msg.points.append(JointTrajectoryPoint(positions=pos.tolist(), velocities=vel.tolist(),
+                                                   time_from_start=duration_msg(i * chunk.dt)))
         self.chunk_pub.publish(msg)
 
     # --- services and diagnostics ----------------------------------------------------------------
@@ -303,13 +288,12 @@ class PolicyNode(Node):
             newest = self.scheduler.chunks[-1] if self.scheduler.chunks else None
             queue = self.scheduler.remaining(now)
         lat = [v * 1e3 for v in self.latencies]
-        periods = [v * 1e3 for v in self.tick_periods]
         values = {
             "inference_ms_p50": f"{percentile(lat, 50):.1f}", "inference_ms_p99": f"{percentile(lat, 99):.1f}",
             "chunk_age_s": f"{now - newest.t0:.3f}" if newest else "none",
-            "queue_depth": str(queue), "tick_ms_p50": f"{percentile(periods, 50):.2f}",
-            "tick_ms_p99": f"{percentile(periods, 99):.2f}", "missed_ticks": str(self.stats["late_ticks"]),
-            **{k: str(v) for k, v in self.stats.items() if k != "late_ticks"},
+            "queue_depth": str(queue), "tick_ms_p50": f"{self.tick_timer.percentile_ms(50):.2f}",
+            "tick_ms_p99": f"{self.tick_timer.percentile_ms(99):.2f}", "missed_ticks": str(self.tick_timer.late_total),
+            **{k: str(v) for k, v in self.stats.items()},
             "running": str(self.running).lower(), "last_problem": self.last_problem,
         }
         if not self.running:

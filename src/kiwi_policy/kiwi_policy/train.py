@@ -43,13 +43,12 @@ def train_command(dataset: Path, policy: str, out: Path, steps: int, batch_size:
         raise TrainError(f"no CPU defaults for policy type {policy!r}; types: {', '.join(CPU_DEFAULTS)} "
                          f"(others: call lerobot-train yourself)")
     settings = {**COMMON, **CPU_DEFAULTS[policy]}
-    overridden = {arg.split("=", 1)[0] for arg in extra}
-    args = [f"--policy.type={policy}"]
-    args += [f"--policy.{k}={v}" for k, v in settings.items() if f"--policy.{k}" not in overridden]
+    args = [f"--policy.type={policy}", *(f"--policy.{k}={v}" for k, v in settings.items())]
     args += [f"--dataset.repo_id=local/{dataset.name}", f"--dataset.root={dataset}", f"--output_dir={out}",
              f"--job_name={out.name}", f"--steps={steps}", f"--batch_size={batch_size}", f"--seed={seed}",
              "--num_workers=0", f"--save_freq={steps}", f"--log_freq={max(1, min(100, steps // 10))}",
              "--wandb.enable=false"]
+    overridden = {arg.split("=", 1)[0] for arg in extra}  # what the user gives after -- wins
     args = [a for a in args if a.split("=", 1)[0] not in overridden] + list(extra)
     return [sys.executable, "-m", "lerobot.scripts.lerobot_train", *args]
 

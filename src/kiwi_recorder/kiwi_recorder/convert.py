@@ -21,6 +21,7 @@ import numpy as np
 from kiwi_description import constants as c
 from kiwi_description.features import (INTERVENTION, MAPPING_FILE, Mapping, action_vector, image_feature,
                                        joint_state_observation)
+from kiwi_description.stamps import stamp_seconds
 from kiwi_driver.images import decode_image
 
 from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
@@ -56,7 +57,7 @@ def frame_times(start: float, end: float, fps: float) -> np.ndarray:
 def _stamp(msg, log_time_ns: int) -> float:
     header = getattr(msg, "header", None)
     if header is not None and (header.stamp.sec or header.stamp.nanosec):
-        return header.stamp.sec + header.stamp.nanosec * 1e-9
+        return stamp_seconds(header.stamp)
     return log_time_ns * 1e-9
 
 

@@ -16,10 +16,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState, Joy
 
 from kiwi_description import constants as c
+from kiwi_description.features import arm_positions
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .gamepad import GamepadConfig, GamepadState, JoyLayoutError, check_layout
-from .sources import TOPICS, CommandPublisher, RecorderClient, arm_positions
+from .sources import TOPICS, CommandPublisher, RecorderClient
 
 _D = GamepadConfig()
 # ROS parameter name -> GamepadConfig field (teleop_twist_joy's dotted names).
@@ -84,7 +85,7 @@ class GamepadNode(Node):
 
     def _on_joint_states(self, msg: JointState) -> None:
         if not self.pad.arm:
-            self.pad.arm = arm_positions(msg) or {}
+            self.pad.arm = arm_positions(msg.name, msg.position) or {}
 
     def _publish(self) -> None:
         now = time.monotonic()

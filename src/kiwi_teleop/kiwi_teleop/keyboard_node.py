@@ -21,10 +21,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
 from kiwi_description import constants as c
+from kiwi_description.features import arm_positions
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .keyboard import HELP, KeyboardState
-from .sources import TOPICS, CommandPublisher, RecorderClient, arm_positions
+from .sources import TOPICS, CommandPublisher, RecorderClient
 
 INTERFACE = NodeInterface(
     params=(
@@ -60,7 +61,7 @@ class KeyboardNode(Node):
     def _on_joint_states(self, msg: JointState) -> None:
         with self.lock:
             if not self.keys.arm:
-                self.keys.arm = arm_positions(msg) or {}
+                self.keys.arm = arm_positions(msg.name, msg.position) or {}
 
     def _read_keys(self) -> None:
         while self.running:

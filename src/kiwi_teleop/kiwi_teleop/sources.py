@@ -12,7 +12,6 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from kiwi_description import constants as c
 from kiwi_description.node_interface import Topic
 
 TOPICS = (
@@ -41,15 +40,6 @@ class CommandPublisher:
 
     def engaged(self, value: bool) -> None:
         self.engaged_pub.publish(Bool(data=bool(value)))
-
-
-def arm_positions(msg: JointState) -> dict[str, float] | None:
-    """The arm joints' positions in a /joint_states message (None if any is missing): where jog
-    targets start, so the arm does not move when a person first touches a control."""
-    position = dict(zip(msg.name, msg.position))
-    if not all(j in position for j in c.ARM_JOINTS):
-        return None
-    return {j: position[j] for j in c.ARM_JOINTS}
 
 
 class RecorderClient:
