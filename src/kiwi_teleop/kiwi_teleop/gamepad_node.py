@@ -2,7 +2,7 @@
 
 Logic and button/axis defaults are in `gamepad.py`; parameter names follow teleop_twist_joy
 (`enable_button`, `axis_linear.x`, `scale_angular_turbo.yaw`, ...). Publishes at `rate_hz` from its
-own timer, so a pad that goes quiet (`joy_timeout`) is read as released. The first Joy message is
+own timer, so a pad that goes quiet (`joy_timeout`) is read as released. Each new pad size is
 checked against the configured indices: a pad with fewer axes or buttons is reported once, by name,
 and not used.
 """
@@ -62,7 +62,7 @@ class GamepadNode(Node):
         p = declare_params(self, INTERFACE)
         self.pad = GamepadState(config_from_params(p))
         self.period = 1.0 / p.rate_hz
-        self.layout_checked = False
+        self.layout: tuple[int, int] | None = None  # (axes, buttons) of the last Joy message
         self.layout_error = ""
         self.out = CommandPublisher(self)
         self.recorder = RecorderClient(self)
@@ -71,10 +71,12 @@ class GamepadNode(Node):
         self.create_timer(self.period, self._publish)
 
     def _on_joy(self, msg: Joy) -> None:
-        if not self.layout_checked:
-            self.layout_checked = True
+        layout = (len(msg.axes), len(msg.buttons))
+        if layout != self.layout:  # checked again whenever the pad's size changes (replugged, another pad)
+            self.layout = layout
             try:
-                check_layout(self.pad.config, len(msg.axes), len(msg.buttons))
+                check_layout(self.pad.config, *layout)
+                self.layout_error = ""
             except JoyLayoutError as exc:
                 self.layout_error = str(exc)
                 self.get_logger().error(f"{exc}; set the gamepad parameters for this pad")

@@ -136,7 +136,9 @@ class JoyNode(Node):
         self.pub.publish(msg)
 
     def _repeat(self) -> None:
-        if self.connected:
+        with self.lock:
+            known = bool(self.state.axes or self.state.buttons)
+        if self.connected and known:  # not before the pad's size is known (ioctl or its first events)
             self._publish()
 
     def _publish_diagnostics(self) -> None:
