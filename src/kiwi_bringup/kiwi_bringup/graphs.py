@@ -135,6 +135,7 @@ TELEOP_ARGS = _merge_args((
 RECORD_ARGS = TELEOP_ARGS + (
     LaunchArg("out_dir", "data/bags", "Folder for the episode bags."),
     LaunchArg("task", "pick up the cube", "Task string stored with each episode."),
+    LaunchArg("mapping", "", "Mapping JSON the recorder records (empty: LeRobot's LeKiwi mapping)."),
 )
 
 
@@ -155,10 +156,11 @@ def _teleop(a: dict[str, Any]) -> list[NodeSpec]:
     return robot + [_with_sim_time(n, sim) for n in (*_teleop_sources(a), mux)]
 
 
-def _teleop_sources(a: dict[str, Any]) -> list[NodeSpec]:
+def _teleop_sources(a: dict[str, Any], takeover: str = "always") -> list[NodeSpec]:
     kind = a["teleop"]
     if kind == "expert":
-        return [NodeSpec("kiwi_teleop", "expert", "expert", parameters={"seed": int(a["expert_seed"])})]
+        return [NodeSpec("kiwi_teleop", "expert", "expert",
+                         parameters={"seed": int(a["expert_seed"]), "takeover": takeover})]
     if kind == "gamepad":
         return [NodeSpec("kiwi_teleop", "joy", "joy", parameters={"dev": str(a["joy_device"])}),
                 NodeSpec("kiwi_teleop", "gamepad", "gamepad")]
@@ -192,10 +194,28 @@ def _policy(a: dict[str, Any]) -> list[NodeSpec]:
     return robot + [_with_sim_time(n, sim) for n in (policy, mux, *sources)]
 
 
+def _recorder(a: dict[str, Any]) -> NodeSpec:
+    recorder = NodeSpec("kiwi_recorder", "recorder", "recorder", parameters={
+        "out_dir": str(a["out_dir"]), "task": str(a["task"]), "mapping": str(a["mapping"])})
+    return _with_sim_time(recorder, bool(a["sim"]))
+
+
 def _record(a: dict[str, Any]) -> list[NodeSpec]:
-    recorder = NodeSpec("kiwi_recorder", "recorder", "recorder",
-                        parameters={"out_dir": str(a["out_dir"]), "task": str(a["task"])})
-    return _teleop(a) + [_with_sim_time(recorder, bool(a["sim"]))]
+    return _teleop(a) + [_recorder(a)]
+
+
+_DAGGER_SKIPS = {"teleop", "sim", "joy_device", "leader_port", "leader_id", *(arg.name for arg in ROBOT_ARGS)}
+DAGGER_ARGS = _merge_args((
+    LaunchArg("takeover", "gate", "When the expert takes over: gate (human-gated DAgger), never (it labels only: "
+              "oracle DAgger, evaluation), always.", ("gate", "never", "always")),
+), tuple(arg for arg in POLICY_ARGS + RECORD_ARGS if arg.name not in _DAGGER_SKIPS), SIM_ARGS)
+
+
+def _dagger(a: dict[str, Any]) -> list[NodeSpec]:
+    a = {**a, "sim": True}  # the expert reads the sim's ground truth
+    nodes = _policy({**a, "teleop": "none"})
+    expert = _teleop_sources({**a, "teleop": "expert"}, takeover=str(a["takeover"]))
+    return nodes + [_with_sim_time(n, True) for n in expert] + [_recorder(a)]
 
 
 GRAPHS: dict[str, Graph] = {
@@ -233,6 +253,13 @@ GRAPHS: dict[str, Graph] = {
         RECORD_ARGS,
         _record,
         external_inputs=POLICY_INPUTS,
+    ),
+    "dagger": Graph(
+        "dagger",
+        "The policy drives the sim; the scripted expert takes over when the policy leaves its envelope "
+        "(or only labels), and every episode is recorded: the rollouts of `kiwi demo`.",
+        DAGGER_ARGS,
+        _dagger,
     ),
 }
 

@@ -3,7 +3,9 @@
 Recorder, converter and policy node all read it; the converter stores it in the dataset
 (`meta/kiwi_mapping.json`) so a policy is deployed with the mapping it was trained on.
 Feature names, order, dtypes and units are LeRobot's LeKiwi schema (`lekiwi.py` `_state_ft`,
-`hw_to_dataset_features`); `intervention` is our addition.
+`hw_to_dataset_features`); `intervention` is our addition, and so is the optional
+`observation.environment_state`: the cube and the obstacle relative to the robot, from the sim's
+ground truth (standing in for a detector, so a policy can be trained on a CPU without images).
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from .units import joint_lerobot_to_rad, joint_rad_to_lerobot
 MOTOR_NAMES = tuple(f"{joint}.pos" for joint in c.ARM_JOINTS) + ("x.vel", "y.vel", "theta.vel")
 MAPPING_FILE = "kiwi_mapping.json"
 INTERVENTION = "intervention"
+ENVIRONMENT_STATE = "observation.environment_state"
+# In the robot's base frame (m); the cube's yaw as sin/cos of 4x its angle (its faces repeat every
+# 90 degrees, and this is continuous where the angle mod 90 is not); obstacle zeros when absent.
+ENVIRONMENT_NAMES = ("cube.x", "cube.y", "cube.z", "cube.yaw4_sin", "cube.yaw4_cos",
+                     "obstacle.x", "obstacle.y", "obstacle.present")
+GROUND_TRUTH_TOPICS = {"robot": "/sim/ground_truth/robot", "cube": "/sim/ground_truth/cube",
+                       "obstacle": "/sim/ground_truth/obstacle"}
 
 
 def image_feature(camera: str) -> str:
@@ -44,10 +53,12 @@ class Mapping:
     # camera -> (height, width) as stored in the dataset.
     image_shapes: dict[str, tuple[int, int]] = field(default_factory=lambda: {
         cam: (spec.height, spec.width) for cam, spec in c.CAMERAS.items()})
+    # robot (Odometry), cube, obstacle (PoseStamped) -> `observation.environment_state`; empty: none.
+    ground_truth: dict[str, str] = field(default_factory=dict)
 
     def topics(self) -> list[str]:
         return [self.state_topic, self.arm_command_topic, self.cmd_vel_topic, self.intervention_topic,
-                *self.cameras.values()]
+                *self.cameras.values(), *self.ground_truth.values()]
 
     def features(self, use_videos: bool = True) -> dict:
         """LeRobot features, in LeRobot's LeKiwi order, plus `intervention`."""
@@ -59,12 +70,19 @@ class Mapping:
                                          "names": ["height", "width", "channels"]}
             if use_videos:
                 feats[image_feature(cam)]["info"] = {"is_depth_map": False}
+        if self.ground_truth:
+            feats[ENVIRONMENT_STATE] = {"dtype": "float32", "shape": (len(ENVIRONMENT_NAMES),),
+                                        "names": list(ENVIRONMENT_NAMES)}
         feats[INTERVENTION] = {"dtype": "float32", "shape": (1,), "names": [INTERVENTION]}
         return feats
 
     def with_image_size(self, height: int, width: int) -> "Mapping":
         """The same mapping with every camera stored at height x width."""
         return replace(self, image_shapes={cam: (height, width) for cam in self.cameras})
+
+    def state_only(self) -> "Mapping":
+        """No cameras; the cube and obstacle from the sim's ground truth instead (CPU training)."""
+        return replace(self, cameras={}, image_shapes={}, ground_truth=dict(GROUND_TRUTH_TOPICS))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -123,3 +141,31 @@ def split_action(action) -> tuple[dict[str, float], tuple[float, float, float]]:
     arm = {j: joint_lerobot_to_rad(j, v) for j, v in zip(c.ARM_JOINTS, values)}
     vx, vy, wz_deg = values[len(c.ARM_JOINTS):]
     return arm, (vx, vy, math.radians(wz_deg))
+
+
+def environment_vector(robot: tuple[float, float, float], cube: tuple[float, float, float], cube_yaw: float,
+                       obstacle: tuple[float, float] | None) -> np.ndarray:
+    """`observation.environment_state` from world-frame ground truth: robot (x, y, yaw), cube
+    (x, y, z) and yaw, obstacle (x, y) or None."""
+    rx, ry, ryaw = robot
+    cx, cy = kin.world_to_body(cube[0] - rx, cube[1] - ry, ryaw)
+    yaw4 = 4.0 * (cube_yaw - ryaw)
+    ox, oy = kin.world_to_body(obstacle[0] - rx, obstacle[1] - ry, ryaw) if obstacle is not None else (0.0, 0.0)
+    return np.array([cx, cy, cube[2], math.sin(yaw4), math.cos(yaw4), ox, oy, float(obstacle is not None)],
+                    dtype=np.float32)
+
+
+def pose_of(msg) -> tuple[tuple[float, float, float], float]:
+    """Position and yaw of a PoseStamped or Odometry message."""
+    pose = msg.pose.pose if hasattr(msg.pose, "pose") else msg.pose
+    p, q = pose.position, pose.orientation
+    return (p.x, p.y, p.z), kin.quat_yaw((q.w, q.x, q.y, q.z))
+
+
+def ground_truth_observation(robot_msg, cube_msg, obstacle_msg) -> np.ndarray:
+    """`observation.environment_state` from the sim's ground-truth messages (the obstacle is parked
+    under the floor when the layout has none)."""
+    (rx, ry, _), ryaw = pose_of(robot_msg)
+    cube, cube_yaw = pose_of(cube_msg)
+    (ox, oy, oz), _ = pose_of(obstacle_msg)
+    return environment_vector((rx, ry, ryaw), cube, cube_yaw, (ox, oy) if oz > 0 else None)

@@ -47,3 +47,28 @@ def test_mapping_json_round_trip_and_unknown_fields():
     assert Mapping.from_json(m.to_json()) == m
     with pytest.raises(ValueError, match="unknown mapping fields: bogus"):
         Mapping.from_json('{"bogus": 1}')
+
+
+def test_environment_state_is_relative_to_the_robot():
+    from kiwi_description.features import ENVIRONMENT_NAMES, environment_vector
+
+    # Robot at (1, 1) facing +y; cube 0.5 m further along +y is 0.5 m straight ahead.
+    env = environment_vector((1.0, 1.0, math.pi / 2), (1.0, 1.5, 0.015), math.pi / 2 + 0.1, (0.8, 1.2))
+    assert len(env) == len(ENVIRONMENT_NAMES)
+    assert env[:3] == pytest.approx([0.5, 0.0, 0.015], abs=1e-6)
+    assert env[3:5] == pytest.approx([math.sin(0.4), math.cos(0.4)], abs=1e-6)
+    assert env[5:] == pytest.approx([0.2, 0.2, 1.0], abs=1e-6), "obstacle 0.2 m ahead, 0.2 m to the left"
+    # A cube turned by 90 degrees looks the same; no obstacle reads as zeros.
+    turned = environment_vector((1.0, 1.0, math.pi / 2), (1.0, 1.5, 0.015), math.pi + 0.1, None)
+    assert turned[3:5] == pytest.approx(env[3:5], abs=1e-6)
+    assert list(turned[5:]) == [0.0, 0.0, 0.0]
+
+
+def test_state_only_mapping_has_environment_state_and_no_images():
+    from kiwi_description.features import ENVIRONMENT_STATE, GROUND_TRUTH_TOPICS
+
+    mapping = Mapping().state_only()
+    feats = mapping.features(use_videos=False)
+    assert list(feats) == ["action", "observation.state", ENVIRONMENT_STATE, "intervention"]
+    assert set(GROUND_TRUTH_TOPICS.values()) <= set(mapping.topics())
+    assert Mapping.from_json(mapping.to_json()) == mapping

@@ -81,3 +81,13 @@ def test_integrate_pose_matches_fine_euler():
         dx, dy = kin.body_to_world(0.2, -0.05, yaw)
         x, y, yaw = x + dx / n, y + dy / n, yaw + 0.8 / n
     assert exact == pytest.approx((x, y, yaw), abs=1e-5)
+
+
+def test_box_clearance():
+    from kiwi_description.kinematics import box_clearance
+
+    box, size = (1.0, 0.0), (0.2, 0.4)
+    assert box_clearance((0.5, 0.0), box, size, 0.1) == pytest.approx(0.3)  # 0.4 to the face, minus the radius
+    assert box_clearance((0.5, 0.5), box, size, 0.0) == pytest.approx(math.hypot(0.4, 0.3))  # to the corner
+    assert box_clearance((0.85, 0.0), box, size, 0.1) == pytest.approx(-0.05)  # overlapping
+    assert box_clearance((1.0, 0.0), box, size, 0.1) < -0.1  # centre inside: deeper than the radius

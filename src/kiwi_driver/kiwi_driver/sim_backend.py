@@ -81,8 +81,11 @@ class SimBackend:
         return float(self.data.time)
 
     def reset(self, seed: int, obstacle: bool) -> SceneLayout:
-        """Robot at the origin in its home pose; cube and obstacle placed from the seed."""
+        """Robot at the origin in its home pose; cube and obstacle placed from the seed. Sim time
+        goes on (it is /clock: ROS nodes on sim time must never see it jump back)."""
+        now = float(self.data.time)
         mujoco.mj_resetData(self.model, self.data)
+        self.data.time = now
         layout = sample_layout(seed, obstacle)
         for adr, act, name in zip(self._arm_qpos, self._arm_act, c.ARM_JOINTS):
             self.data.qpos[adr] = HOME_POSE[name]

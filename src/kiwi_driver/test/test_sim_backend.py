@@ -35,6 +35,15 @@ def test_same_seed_same_trajectory(sim):
     assert not np.array_equal(sim.cube_pose()[0], states[0][-7:-4])
 
 
+def test_reset_keeps_sim_time_going(sim):
+    sim.reset(1, obstacle=False)
+    run(sim, 0.5, kin.body_to_wheel_speeds(0.0, 0.0, 0.0))
+    before = sim.time
+    sim.reset(2, obstacle=False)
+    assert sim.time == pytest.approx(before)  # /clock never jumps back
+    assert sim.base_pose() == (0.0, 0.0, 0.0)
+
+
 def test_forward_0p1_for_2s_moves_about_0p2m(sim):
     sim.reset(0, obstacle=False)
     run(sim, 2.0, kin.body_to_wheel_speeds(0.1, 0.0, 0.0))

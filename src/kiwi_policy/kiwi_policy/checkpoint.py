@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiwi_description.features import INTERVENTION, MAPPING_FILE, MOTOR_NAMES, Mapping, image_feature
+from kiwi_description.features import (ENVIRONMENT_NAMES, ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, MOTOR_NAMES,
+                                       Mapping, image_feature)
 
 DEFAULT_MODELS = Path("data/models")
 
@@ -62,6 +63,8 @@ def expected_shapes(mapping: Mapping) -> dict[str, tuple[int, ...]]:
     for cam in mapping.cameras:
         h, w = mapping.image_shapes[cam]
         out[image_feature(cam)] = (3, h, w)
+    if mapping.ground_truth:
+        out[ENVIRONMENT_STATE] = (len(ENVIRONMENT_NAMES),)
     return out
 
 

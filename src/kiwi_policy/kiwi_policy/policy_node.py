@@ -3,8 +3,10 @@
 - Loading (`checkpoint.py`): `model` is a policy type (default location) or a path; the
   checkpoint's features are checked against the mapping it was trained with before any weight
   is loaded; a mismatch stops the node with every difference named.
-- A worker thread builds the observation from the latest /joint_states and camera images
-  (refusing observations older than `max_obs_age`), runs `predict_action_chunk` and hands the
+- A worker thread builds the observation from the latest /joint_states and camera images, and for
+  a policy trained on `observation.environment_state` from the sim's ground truth (cube and
+  obstacle relative to the robot, topics from the mapping; sim only), refusing observations older
+  than `max_obs_age`; runs `predict_action_chunk` and hands the
   chunk, stamped with its observation's time, to the scheduler (`scheduler.py`).
 - A timer at `control_hz` takes one action per tick from the scheduler and publishes it on
   /policy/arm/command and /policy/cmd_vel (the mux forwards them); when the scheduler runs dry it
@@ -22,7 +24,8 @@ from collections import deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, JointState
@@ -31,7 +34,8 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from kiwi_description.diagnostics import Diagnostic, diagnostic_array
-from kiwi_description.features import Mapping, arm_positions, image_feature, joint_state_observation, split_action
+from kiwi_description.features import (ENVIRONMENT_STATE, Mapping, arm_positions, ground_truth_observation,
+                                       image_feature, joint_state_observation, split_action)
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 from kiwi_description.stamps import duration_msg, stamp_seconds
 from kiwi_description.timing import TickTimer
@@ -89,10 +93,13 @@ class PolicyNode(Node):
         self.scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold)
         self.image_features = [k for k in self.loaded.config.input_features if k.startswith("observation.images.")]
         self.cameras = {cam: topic for cam, topic in self.mapping.cameras.items() if image_feature(cam) in self.image_features}
+        self.ground_truth = self.mapping.ground_truth if ENVIRONMENT_STATE in self.loaded.config.input_features else {}
+        if ENVIRONMENT_STATE in self.loaded.config.input_features and not self.ground_truth:
+            raise ValueError(f"the policy takes {ENVIRONMENT_STATE} but its mapping names no ground-truth topics")
 
         self.lock = threading.Lock()
         self.latest_state: JointState | None = None
-        self.latest_images: dict[str, object] = {}
+        self.latest_inputs: dict[str, object] = {}  # topic -> newest message (cameras, ground truth)
         self.history: deque = deque(maxlen=self.loaded.n_obs_steps)  # per-tick snapshots for n_obs_steps > 1
         self.running = False
         self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
@@ -108,9 +115,12 @@ class PolicyNode(Node):
         self.chunk_pub = self.create_publisher(JointTrajectory, "/policy/chunk", 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(JointState, self.mapping.state_topic, self._on_state, 10)
-        for cam, topic in self.cameras.items():
+        for topic in self.cameras.values():
             kind = CompressedImage if topic.endswith("/compressed") else Image
-            self.create_subscription(kind, topic, lambda msg, cam=cam: self._on_image(cam, msg), qos_profile_sensor_data)
+            self.create_subscription(kind, topic, lambda msg, t=topic: self._on_input(t, msg), qos_profile_sensor_data)
+        for role, topic in self.ground_truth.items():
+            kind = Odometry if role == "robot" else PoseStamped
+            self.create_subscription(kind, topic, lambda msg, t=topic: self._on_input(t, msg), 10)
         self.create_subscription(Bool, self.mapping.intervention_topic, self._on_intervention, 10)
         self.create_service(Trigger, "/policy/start", self._srv_start)
         self.create_service(Trigger, "/policy/stop", self._srv_stop)
@@ -134,9 +144,9 @@ class PolicyNode(Node):
         with self.lock:
             self.latest_state = msg
 
-    def _on_image(self, cam: str, msg) -> None:
+    def _on_input(self, topic: str, msg) -> None:
         with self.lock:
-            self.latest_images[cam] = msg
+            self.latest_inputs[topic] = msg
 
     def _on_intervention(self, msg: Bool) -> None:
         if self.was_intervention and not msg.data:
@@ -153,7 +163,7 @@ class PolicyNode(Node):
         self.tick_timer.tick()
         with self.lock:
             if self.latest_state is not None:
-                self.history.append((self.latest_state, dict(self.latest_images)))
+                self.history.append((self.latest_state, dict(self.latest_inputs)))
             if not self.running or self.latest_state is None:
                 return
             now = self._now()
@@ -187,20 +197,23 @@ class PolicyNode(Node):
 
     # --- inference -------------------------------------------------------------------------------
 
-    def _observation(self, state: JointState, images: dict) -> dict[str, np.ndarray]:
+    def _observation(self, state: JointState, inputs: dict) -> dict[str, np.ndarray]:
         vector, _ = joint_state_observation(state.name, state.position, state.velocity)
         obs = {"observation.state": vector}
-        for cam in self.cameras:
-            obs[image_feature(cam)] = decode_image(images[cam], self.mapping.image_shapes[cam])
+        for cam, topic in self.cameras.items():
+            obs[image_feature(cam)] = decode_image(inputs[topic], self.mapping.image_shapes[cam])
+        if self.ground_truth:
+            obs[ENVIRONMENT_STATE] = ground_truth_observation(
+                *(inputs[self.ground_truth[role]] for role in ("robot", "cube", "obstacle")))
         return obs
 
-    def _stale(self, state: JointState, images: dict, now: float) -> str:
+    def _stale(self, state: JointState, inputs: dict, now: float) -> str:
         """Why the newest observation cannot be used ('' if it can)."""
         ages = {self.mapping.state_topic: now - stamp_seconds(state.header.stamp)}
-        for cam, topic in self.cameras.items():
-            if cam not in images:
-                return f"no image yet on {topic}"
-            ages[topic] = now - stamp_seconds(images[cam].header.stamp)
+        for topic in (*self.cameras.values(), *self.ground_truth.values()):
+            if topic not in inputs:
+                return f"nothing yet on {topic}"
+            ages[topic] = now - stamp_seconds(inputs[topic].header.stamp)
         old = {t: a for t, a in ages.items() if a > self.max_obs_age}
         return ", ".join(f"{t} is {a:.2f} s old" for t, a in old.items())
 

@@ -9,6 +9,7 @@ node deploys the policy with the mapping it was trained on.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,8 @@ CPU_DEFAULTS = {
         "spatial_softmax_num_keypoints": 16,
     },
 }
+STEP_LOG = re.compile(r"\bstep:(\d+(?:\.\d+)?)([KMBT]?)\b")
+BIG_NUMBER_SUFFIX = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}  # LeRobot's format_big_number
 COMMON = {"device": "cpu", "push_to_hub": "false", "pretrained_backbone_weights": "null"}
 
 
@@ -62,9 +65,19 @@ def copy_mapping(dataset: Path, out: Path) -> int:
     return len(targets)
 
 
+def logged_step(line: str) -> int | None:
+    """The step of a lerobot-train progress line ('... step:1K smpl:...'), if it is one."""
+    match = STEP_LOG.search(line)
+    if not match:
+        return None
+    number, suffix = match.groups()
+    return int(float(number) * BIG_NUMBER_SUFFIX.get(suffix, 1))
+
+
 def train(dataset: Path, policy: str, out: Path, steps: int = 2000, batch_size: int = 8, seed: int = 1000,
-          extra: list[str] = ()) -> Path:
-    """Train; returns the last checkpoint's pretrained_model folder."""
+          extra: list[str] = (), log: Path | None = None, on_step=None) -> Path:
+    """Train; returns the last checkpoint's pretrained_model folder. With `log`, lerobot-train's
+    output goes to that file and `on_step(step)` hears of each logged step (progress bars)."""
     dataset, out = Path(dataset), Path(out)
     if not (dataset / "meta" / "info.json").is_file():
         raise TrainError(f"{dataset} is not a LeRobot dataset (no meta/info.json)")
@@ -75,9 +88,21 @@ def train(dataset: Path, policy: str, out: Path, steps: int = 2000, batch_size: 
         raise TrainError(f"{out} exists; give a new --out (LeRobot does not overwrite a training run)")
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
-    print("running:", " ".join(command[2:]), flush=True)
-    result = subprocess.run(command, env=env)
-    if result.returncode != 0:
-        raise TrainError(f"lerobot-train failed (exit {result.returncode}); its output is above")
+    if log is None:
+        print("running:", " ".join(command[2:]), flush=True)
+        returncode = subprocess.run(command, env=env).returncode
+    else:
+        with open(log, "w") as sink, subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                                      stderr=subprocess.STDOUT, text=True) as proc:
+            sink.write("running: " + " ".join(command[2:]) + "\n")
+            for line in proc.stdout:
+                sink.write(line)
+                step = logged_step(line)
+                if step is not None and on_step is not None:
+                    on_step(step)
+        returncode = proc.returncode
+    if returncode != 0:
+        where = "above" if log is None else f"in {log}"
+        raise TrainError(f"lerobot-train failed (exit {returncode}); its output is {where}")
     copy_mapping(dataset, out)
     return out / "checkpoints" / "last" / "pretrained_model"

@@ -34,6 +34,17 @@ def test_matching_features_pass_and_each_mismatch_is_named():
     assert "observation.images.top VISUAL (3, 48, 64): the robot's mapping has no such feature" in text
 
 
+def test_a_state_only_policy_needs_a_mapping_with_ground_truth():
+    from lerobot.configs.types import FeatureType, PolicyFeature
+
+    config = act_config()
+    config.input_features = {"observation.state": config.input_features["observation.state"],
+                             "observation.environment_state": PolicyFeature(FeatureType.ENV, (8,))}
+    assert feature_mismatches(config, Mapping().state_only()) == []
+    problems = feature_mismatches(config, Mapping())
+    assert len(problems) == 1 and problems[0].startswith("observation.environment_state ENV (8,): the robot's mapping")
+
+
 def make_checkpoint(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")

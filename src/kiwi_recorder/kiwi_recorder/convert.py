@@ -19,14 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from kiwi_description import constants as c
-from kiwi_description.features import (INTERVENTION, MAPPING_FILE, Mapping, action_vector, image_feature,
-                                       joint_state_observation)
+from kiwi_description.features import (ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, Mapping, action_vector,
+                                       ground_truth_observation, image_feature, joint_state_observation)
 from kiwi_description.stamps import stamp_seconds
 from kiwi_driver.images import decode_image
 
 from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
 
 STAMP_TOLERANCE = 1e-6  # s
+MIN_SEGMENT_FRAMES = 3  # shorter interventions are blips of the gate, not corrections
 CMD_TIMEOUT_S = c.CMD_TIMEOUT_S  # the driver stops the base after this; so does the recorded action
 
 
@@ -44,6 +45,10 @@ class Stream:
         STAMP_TOLERANCE after a frame time count as at it: grid times are sums of floats, stamps
         are rounded nanoseconds, and a message stamped on the tick must not fall to the next frame."""
         return np.searchsorted(self.stamps, times + STAMP_TOLERANCE, side="right") - 1
+
+    def asof_values(self, times: np.ndarray) -> list:
+        """The message as of each time (the stream starts at or before the first one)."""
+        return [self.values[i] for i in self.asof(times)]
 
 
 def frame_times(start: float, end: float, fps: float) -> np.ndarray:
@@ -70,6 +75,21 @@ class Episode:
     action: np.ndarray
     intervention: np.ndarray
     images: dict[str, list]  # camera -> per frame: the message holding that frame
+    environment: np.ndarray | None = None  # `observation.environment_state` per frame, if mapped
+
+    def segment(self, start: int, stop: int) -> "Episode":
+        """Frames start..stop-1 as an episode of their own."""
+        return Episode(self.path, self.task, self.times[start:stop], self.state[start:stop],
+                       self.action[start:stop], self.intervention[start:stop],
+                       {cam: msgs[start:stop] for cam, msgs in self.images.items()},
+                       None if self.environment is None else self.environment[start:stop])
+
+
+def intervention_segments(flags: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
+    """(start, stop) of each run of intervention frames at least min_frames long."""
+    on = np.concatenate([[False], np.asarray(flags).reshape(-1) > 0.5, [False]])
+    edges = np.flatnonzero(on[1:] != on[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_frames]
 
 
 def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict[str, str]]:
@@ -102,7 +122,7 @@ def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict
 
 def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     streams, metadata = _read_streams(path, mapping)
-    required = [mapping.state_topic, *mapping.cameras.values()]
+    required = [mapping.state_topic, *mapping.cameras.values(), *mapping.ground_truth.values()]
     missing = [t for t in required if not len(streams[t].stamps)]
     if missing:
         raise ConvertError(f"{path}: no messages on {', '.join(missing)} (topics in the bag: "
@@ -111,7 +131,7 @@ def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     end = min(streams[t].stamps[-1] for t in required)
     times = frame_times(start, end, fps)
     if len(times) < 2:
-        raise ConvertError(f"{path}: the joint states and cameras overlap for less than two frames")
+        raise ConvertError(f"{path}: {', '.join(required)} overlap for less than two frames")
 
     joints = streams[mapping.state_topic]
     states, presents = [], []
@@ -128,9 +148,14 @@ def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     flags = streams[mapping.intervention_topic]
     idx = flags.asof(times)
     intervention = np.array([[float(flags.values[i].data) if i >= 0 else 0.0] for i in idx], dtype=np.float32)
-    images = {cam: [streams[topic].values[i] for i in streams[topic].asof(times)]
-              for cam, topic in mapping.cameras.items()}
-    return Episode(path, metadata.get("task", "") or "", times, np.stack(states), actions, intervention, images)
+    images = {cam: streams[topic].asof_values(times) for cam, topic in mapping.cameras.items()}
+    environment = None
+    if mapping.ground_truth:
+        robot, cube, obstacle = (streams[mapping.ground_truth[k]].asof_values(times)
+                                 for k in ("robot", "cube", "obstacle"))
+        environment = np.stack([ground_truth_observation(*msgs) for msgs in zip(robot, cube, obstacle)])
+    return Episode(path, metadata.get("task", "") or "", times, np.stack(states), actions, intervention, images,
+                   environment)
 
 
 def _actions(arm_cmds: Stream, twists: Stream, times: np.ndarray, presents: list[dict]) -> np.ndarray:
@@ -169,38 +194,47 @@ def find_bags(path: Path) -> list[Path]:
 def _prepare(bags: list[Path], workdir: Path) -> list[Path]:
     """Bag folders ready to read: unfinished ones (recorder killed) are recovered into workdir."""
     ready = []
-    for bag in bags:
+    for index, bag in enumerate(bags):
         if not bag.is_dir():
             raise ConvertError(f"{bag}: not a bag folder")
         if is_finished(bag):
             ready.append(bag)
             continue
         try:
-            recovered = recover_bag(bag, workdir / bag.name)
+            recovered = recover_bag(bag, workdir / f"{index:04d}_{bag.name}")
         except BagError as exc:
             raise ConvertError(str(exc)) from exc
         print(f"{bag}: unfinished bag (recorder stopped mid-episode); recovered {recovered} messages")
-        ready.append(workdir / bag.name)
+        ready.append(workdir / f"{index:04d}_{bag.name}")
     return ready
 
 
 def convert(bags: list[Path], out: Path, fps: float | None = None, repo_id: str = "kiwi/lekiwi",
             mapping: Mapping | None = None, use_videos: bool = True, default_task: str = "pick up the cube",
-            progress: bool = True) -> dict:
-    """Convert `bags` (one episode each) into a new dataset at `out`; returns a summary."""
+            progress: bool = True, corrections: list[Path] = ()) -> dict:
+    """Convert `bags` (one episode each) into a new dataset at `out`; returns a summary.
+    Of the `corrections` bags (human-gated DAgger runs) only the intervention segments are kept,
+    each as an episode: the expert's corrections, not the policy's own driving."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from tqdm import tqdm
 
     out = Path(out)
     if out.exists():
         raise ConvertError(f"{out} exists; give a new folder")
-    if not bags:
+    if not bags and not corrections:
         raise ConvertError("no bags given")
     mapping = mapping or Mapping()
     fps = fps or mapping.fps
     with tempfile.TemporaryDirectory(prefix="kiwi-convert-") as tmp:
         ready = _prepare([Path(b) for b in bags], Path(tmp))
+        ready_corrections = _prepare([Path(b) for b in corrections], Path(tmp) / "corrections")
         episodes = [read_episode(b, mapping, fps) for b in tqdm(ready, desc="reading bags", disable=not progress)]
+        for bag in tqdm(ready_corrections, desc="reading corrections", disable=not progress):
+            episode = read_episode(bag, mapping, fps)
+            episodes += [episode.segment(a, b) for a, b in intervention_segments(episode.intervention,
+                                                                                 MIN_SEGMENT_FRAMES)]
+        if not episodes:
+            raise ConvertError("the bags hold no episode (the corrections no intervention segment)")
         staging = out.with_name(out.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -213,6 +247,8 @@ def convert(bags: list[Path], out: Path, fps: float | None = None, repo_id: str 
                     for k in range(len(episode.times)):
                         frame = {"observation.state": episode.state[k], "action": episode.action[k],
                                  INTERVENTION: episode.intervention[k], "task": task}
+                        if episode.environment is not None:
+                            frame[ENVIRONMENT_STATE] = episode.environment[k]
                         for cam, msgs in episode.images.items():
                             frame[image_feature(cam)] = decode_image(msgs[k], mapping.image_shapes[cam])
                         dataset.add_frame(frame)

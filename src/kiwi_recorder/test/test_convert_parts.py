@@ -98,3 +98,75 @@ def test_a_discarded_episode_leaves_nothing(tmp_path):
     bag.write("/chatter", 1, b"\x00\x01\x00\x00\x02\x00\x00\x00x\x00")
     bag.discard()
     assert not (tmp_path / "episode_0000").exists()
+
+
+def test_intervention_segments():
+    from kiwi_recorder.convert import intervention_segments
+
+    flags = np.array([0, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1], dtype=np.float32)[:, None]
+    assert intervention_segments(flags, 3) == [(1, 4), (8, 12)], "the one-frame blip is dropped"
+    assert intervention_segments(np.zeros((5, 1)), 1) == []
+
+
+def _write_gated_episode(path, frames=60, corrected=range(20, 35)):
+    """A human-gated rollout as the recorder writes it: joint states, the expert's commands,
+    /intervention, and the sim's ground truth, with the robot at (0.1, 0) facing +x."""
+    from geometry_msgs.msg import PoseStamped, Twist
+    from nav_msgs.msg import Odometry
+    from rclpy.serialization import serialize_message
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Bool
+
+    from kiwi_description.stamps import time_msg
+    from kiwi_recorder.bag import EpisodeBag
+
+    topics = {"/joint_states": "sensor_msgs/msg/JointState", "/teleop/arm/command": "sensor_msgs/msg/JointState",
+              "/teleop/cmd_vel": "geometry_msgs/msg/Twist", "/intervention": "std_msgs/msg/Bool",
+              "/sim/ground_truth/robot": "nav_msgs/msg/Odometry", "/sim/ground_truth/cube": "geometry_msgs/msg/PoseStamped",
+              "/sim/ground_truth/obstacle": "geometry_msgs/msg/PoseStamped"}
+    bag = EpisodeBag(path, topics, {"task": "pick up the cube"})
+    for k in range(frames):
+        t = 5.0 + k / 30
+        ns = int(round(t * 1e9))
+        joints = JointState(name=list(c.ALL_JOINTS), position=[0.0] * 9, velocity=[0.0] * 9)
+        joints.header.stamp = time_msg(t)
+        command = JointState(name=list(c.ARM_JOINTS), position=[0.01 * k] * 6)
+        command.header.stamp = time_msg(t)
+        twist = Twist()
+        twist.linear.x = 0.1
+        robot = Odometry()
+        robot.header.stamp = time_msg(t)
+        robot.pose.pose.position.x, robot.pose.pose.orientation.w = 0.1, 1.0
+        cube, obstacle = PoseStamped(), PoseStamped()
+        for pose, xyz in ((cube, (0.6, 0.05, 0.015)), (obstacle, (0.3, 0.0, 0.06))):
+            pose.header.stamp = time_msg(t)
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = xyz
+            pose.pose.orientation.w = 1.0
+        for topic, msg in (("/joint_states", joints), ("/teleop/arm/command", command), ("/teleop/cmd_vel", twist),
+                           ("/intervention", Bool(data=k in corrected)), ("/sim/ground_truth/robot", robot),
+                           ("/sim/ground_truth/cube", cube), ("/sim/ground_truth/obstacle", obstacle)):
+            bag.write(topic, ns, serialize_message(msg))
+    bag.close()
+
+
+def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_path):
+    from dataclasses import replace
+
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from kiwi_description.features import ENVIRONMENT_STATE, Mapping
+    from kiwi_recorder.convert import convert
+
+    _write_gated_episode(tmp_path / "episode_0000")
+    mapping = replace(Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel")
+    summary = convert([], tmp_path / "ds", mapping=mapping, use_videos=False, corrections=[tmp_path / "episode_0000"],
+                      progress=False)
+    assert summary["episodes"] == 1 and summary["frames"] == 15
+    ds = LeRobotDataset("local/ds", root=tmp_path / "ds")
+    first = ds[0]
+    assert first["intervention"].item() == 1.0
+    env = first[ENVIRONMENT_STATE].numpy()
+    assert env[:3] == pytest.approx([0.5, 0.05, 0.015], abs=1e-5), "cube relative to the robot at x = 0.1"
+    assert env[5:] == pytest.approx([0.2, 0.0, 1.0], abs=1e-5)
+    assert first["action"][6].item() == pytest.approx(0.1), "the expert's twist is the action"
+    assert first["action"][2].item() == pytest.approx(np.degrees(0.2), abs=1e-3), "the expert's arm target at frame 20"

@@ -15,6 +15,7 @@ import numpy as np
 
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
+from kiwi_description.kinematics import quat_yaw
 
 # Shoulder-lift axis in the arm's vertical plane (forward from the pan axis, up from the floor).
 SHOULDER_XZ = (c.SHOULDER_FORWARD, c.BASE_HEIGHT + c.SHOULDER_HEIGHT)
@@ -63,12 +64,6 @@ class ExpertAction:
     twist: tuple[float, float, float]  # body frame: m/s, m/s, rad/s
     arm: tuple[float, ...]  # targets, ARM_JOINTS order (rad)
     phase: str
-
-
-def quat_yaw(wxyz) -> float:
-    """Yaw of a (w, x, y, z) quaternion."""
-    w, x, y, z = wxyz
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 def planar_arm_ik(reach: float, depth: float, z: float = c.CUBE_SIZE / 2) -> tuple[float, float, float]:

@@ -2,32 +2,57 @@
 
 On every `/joint_states` (one per driver tick) it acts on the latest ground truth and publishes
 `/teleop/arm/command` (stamped with the joint state it answered, so recordings pair each
-observation with its action) and `/teleop/cmd_vel`, and `/teleop/engaged` = true. `~/reset`
-(std_srvs/Trigger) starts a new episode: a fresh detour side, drawn from `seed` unless `side` fixes it.
+observation with its action) and `/teleop/cmd_vel`. `/expert/reset` (std_srvs/Trigger) starts a
+new episode: a fresh detour side, drawn from `seed` unless `side` fixes it.
+
+`takeover` says when it claims control (`/teleop/engaged`, which the mux obeys in shared mode):
+`always` (a teleop source: demonstrations), `gate` (human-gated DAgger: when the policy's
+commands on /policy/* leave the envelope of `gating.py`, until they are back in it) or `never`
+(it only labels: DAgger with the expert as oracle, and evaluation). With `gate` and `never` it
+publishes the gate's verdict on `/expert/gate` (in `never` mode: when it would have taken over).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
+from kiwi_description.features import pose_of
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
-from .expert import Expert, WorldState, quat_yaw
+from kiwi_description import kinematics as kin
+from kiwi_description.stamps import stamp_seconds
+
+from .expert import Expert, WorldState
+from .gating import Gate, GateRule, action_errors
 from .sources import TOPICS, CommandPublisher
+
+TAKEOVER = ("always", "gate", "never")
+_RULE = GateRule()
 
 INTERFACE = NodeInterface(
     params=(
         Param("seed", 0, "Seed of the detour sides drawn per episode."),
         Param("side", "random", "Detour side: 'random' (per episode), 'left' or 'right'."),
+        Param("takeover", "always", f"When the expert claims control: {', '.join(TAKEOVER)} (see the module doc)."),
+        Param("gate_base_error", _RULE.base_error, "Gate: base twist difference that leaves the envelope (m/s)."),
+        Param("gate_arm_error", _RULE.arm_error, "Gate: largest arm target difference that leaves it (rad)."),
+        Param("gate_clearance", _RULE.clearance, "Gate: chassis-obstacle gap that leaves it at once (m)."),
+        Param("gate_engage_s", _RULE.engage_s, "Gate: seconds outside the envelope before taking over."),
+        Param("gate_release_s", _RULE.release_s, "Gate: seconds back inside before handing back."),
+        Param("gate_release_fraction", _RULE.release_fraction, "Gate: 'inside' for hand-back is this fraction of the limits."),
+        Param("policy_timeout", 0.25, "Gate: policy commands older than this (s) are not judged."),
     ),
-    publishes=TOPICS,
+    publishes=(*TOPICS, Topic("/expert/gate", "std_msgs/msg/Bool")),
     subscribes=(
+        Topic("/policy/arm/command", "sensor_msgs/msg/JointState"),
+        Topic("/policy/cmd_vel", "geometry_msgs/msg/Twist"),
         Topic("/joint_states", "sensor_msgs/msg/JointState"),
         Topic("/sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
         Topic("/sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
@@ -44,10 +69,23 @@ class ExpertNode(Node):
         self.p = declare_params(self, INTERFACE)
         if self.p.side not in ("random", *SIDES):
             raise ValueError(f"side must be random, left or right, got {self.p.side!r}")
+        if self.p.takeover not in TAKEOVER:
+            raise ValueError(f"takeover must be one of {', '.join(TAKEOVER)}, got {self.p.takeover!r}")
+        p = self.p
+        self.gate = Gate(GateRule(p.gate_base_error, p.gate_arm_error, p.gate_clearance, p.gate_engage_s,
+                                  p.gate_release_s, p.gate_release_fraction))
+        self.policy_arm: tuple[float, JointState] | None = None  # (received at, message)
+        self.policy_twist: tuple[float, Twist] | None = None
+        if p.takeover != "always":
+            self.gate_pub = self.create_publisher(Bool, "/expert/gate", 10)
+            self.create_subscription(JointState, "/policy/arm/command",
+                                     lambda m: setattr(self, "policy_arm", (self._now(), m)), 10)
+            self.create_subscription(Twist, "/policy/cmd_vel",
+                                     lambda m: setattr(self, "policy_twist", (self._now(), m)), 10)
         self.rng = np.random.default_rng(self.p.seed)
         self.robot = self.cube = self.obstacle = None
         self.out = CommandPublisher(self)
-        self.create_subscription(Odometry, "/sim/ground_truth/robot", self._on_robot, 10)
+        self.create_subscription(Odometry, "/sim/ground_truth/robot", lambda m: setattr(self, "robot", m), 10)
         self.create_subscription(PoseStamped, "/sim/ground_truth/cube", lambda m: setattr(self, "cube", m), 10)
         self.create_subscription(PoseStamped, "/sim/ground_truth/obstacle",
                                  lambda m: setattr(self, "obstacle", m), 10)
@@ -60,22 +98,25 @@ class ExpertNode(Node):
         self.get_logger().info(f"new episode: detour to the {'left' if side > 0 else 'right'}")
         return Expert(side)
 
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
     def _on_reset(self, _request, response):
         self.expert = self._new_expert()
+        self.gate.reset()
+        self.policy_arm = self.policy_twist = None
         response.success, response.message = True, f"side {self.expert.side:+d}"
         return response
-
-    def _on_robot(self, msg: Odometry) -> None:
-        p, q = msg.pose.pose.position, msg.pose.pose.orientation
-        self.robot = (p.x, p.y, quat_yaw((q.w, q.x, q.y, q.z)))
 
     def world_state(self, joints: JointState) -> WorldState | None:
         if self.robot is None or self.cube is None or self.obstacle is None:
             return None
         position = dict(zip(joints.name, joints.position))
-        cp, cq, op = self.cube.pose.position, self.cube.pose.orientation, self.obstacle.pose.position
-        return WorldState(self.robot, (cp.x, cp.y, cp.z), quat_yaw((cq.w, cq.x, cq.y, cq.z)),
-                          (op.x, op.y) if op.z > 0 else None,  # parked under the floor when absent
+        (rx, ry, _), ryaw = pose_of(self.robot)
+        cube, cube_yaw = pose_of(self.cube)
+        (ox, oy, oz), _ = pose_of(self.obstacle)
+        return WorldState((rx, ry, ryaw), cube, cube_yaw,
+                          (ox, oy) if oz > 0 else None,  # parked under the floor when absent
                           tuple(position[j] for j in c.ARM_JOINTS))
 
     def _on_joint_states(self, msg: JointState) -> None:
@@ -86,7 +127,27 @@ class ExpertNode(Node):
         action = self.expert.act(state)
         self.out.arm(dict(zip(c.ARM_JOINTS, action.arm)), stamp=msg.header.stamp)
         self.out.twist(*action.twist)
-        self.out.engaged(True)
+        if self.p.takeover == "always":
+            self.out.engaged(True)
+            return
+        verdict = self._judge(state, action, stamp_seconds(msg.header.stamp))
+        self.gate_pub.publish(Bool(data=verdict))
+        self.out.engaged(self.p.takeover == "gate" and verdict)
+
+    def _judge(self, state: WorldState, action, now: float) -> bool:
+        """The gate's verdict on the policy's latest commands (unchanged while they are missing or old)."""
+        fresh = [m for m in (self.policy_arm, self.policy_twist)
+                 if m is not None and self._now() - m[0] <= self.p.policy_timeout]
+        if len(fresh) < 2:
+            return self.gate.engaged
+        arm_msg, twist_msg = self.policy_arm[1], self.policy_twist[1]
+        proposed = dict(zip(arm_msg.name, arm_msg.position))
+        policy_arm = [proposed.get(j, state.arm[i]) for i, j in enumerate(c.ARM_JOINTS)]
+        policy_twist = (twist_msg.linear.x, twist_msg.linear.y, twist_msg.angular.z)
+        base, arm = action_errors(policy_twist, policy_arm, action.twist, action.arm)
+        clearance = (kin.box_clearance(state.robot[:2], state.obstacle, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)
+                     if state.obstacle is not None else float("inf"))
+        return self.gate.update(now, base, arm, clearance)
 
 
 def main(args=None) -> int:

@@ -1,0 +1,299 @@
+"""`kiwi demo`: the whole imitation-learning loop in the sim, hands-off, ending in a report.
+
+1. The scripted expert records demonstrations through the `record` graph (two in three with the
+   obstacle; the expert draws its detour side per episode).
+2. They are converted (state-only mapping: joint states plus the cube and obstacle relative to
+   the robot from the sim's ground truth; actions are the expert's commands) and two policies are
+   trained with `lerobot-train`: the chunked policy (ACT by default, or Diffusion) and a
+   single-step BC policy (ACT reduced to one action, no VAE: a unimodal regressor).
+3. Each policy is evaluated through the `dagger` graph (policy node, mux, expert labelling only,
+   recorder) on fresh obstacle layouts: success, collisions, time, which side it passed, and the
+   expert-labelled error of its actions on the states it visits.
+4. DAgger rounds: the chunked policy drives with the expert taking over when it leaves the
+   gate's envelope (HG-DAgger; only the intervention segments are added to the data); the BC
+   policy drives with the expert labelling every state it visits (DAgger with a scripted
+   oracle; whole rollouts are added). Retrain on all data so far, evaluate again.
+5. The report: table, plots, the commands and seeds (`report/README.md`).
+
+Every stage leaves its result in the output folder and is skipped when it is already there, so an
+interrupted run continues where it stopped when started again with the same options: finished
+episodes are kept (an episode cut off mid-way is recorded again), a dataset or model that was not
+finished is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from kiwi_description.features import MAPPING_FILE, Mapping
+
+from .episodes import EpisodeClient, EpisodeError, EpisodePlan
+from .evaluation import aggregate, summarize
+from .graphs import build_graph
+from .runner import GraphRunner, fully_qualified_name
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    policy: str = "act"  # the chunked policy: act or diffusion
+    demos: int = 30
+    eval_episodes: int = 10
+    rounds: int = 2  # DAgger rounds after the first training
+    dagger_episodes: int = 10  # rollouts per DAgger round and method
+    steps: int = 3000
+    batch_size: int = 32
+    sim_speed: float = 2.0
+    timeout_s: float = 20.0  # sim seconds a rollout may take
+    seed: int = 0
+
+    def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
+        """Scene seeds: demonstrations and DAgger rollouts two in three with the obstacle, the
+        evaluation always (the obstacle task); every kind and round its own seeds."""
+        base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
+        return [EpisodePlan(base + k, True if kind == "eval" else k % 3 != 2) for k in range(count)]
+
+
+EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck
+QUICK = DemoConfig(demos=2, eval_episodes=2, rounds=1, dagger_episodes=2, steps=10, batch_size=8, timeout_s=5.0)
+
+
+@dataclass(frozen=True)
+class Method:
+    key: str
+    label: str
+    policy: str
+    train_args: tuple[str, ...]
+    takeover: str  # the expert in DAgger rollouts: gate (HG-DAgger) or never (oracle labels)
+    corrections_only: bool  # add only the intervention segments of rollouts
+
+
+def methods(policy: str) -> list[Method]:
+    return [
+        Method("chunked", f"{policy.upper()}, chunked (+ HG-DAgger)", policy, (), "gate", True),
+        Method("bc", "single-step BC (+ DAgger, scripted oracle)", "act",
+               ("--policy.chunk_size=1", "--policy.n_action_steps=1", "--policy.use_vae=false"), "never", False),
+    ]
+
+
+def demo_mapping() -> Mapping:
+    """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
+    interventions that is what the mux sent; in oracle rollouts it is the expert's label."""
+    return replace(Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel")
+
+
+class Demo:
+    def __init__(self, out: Path, config: DemoConfig, argv: list[str], progress: bool = True):
+        self.out, self.config, self.argv, self.progress = Path(out), config, argv, progress
+        self.methods = methods(config.policy)
+        self.timings: dict[str, float] = {}
+
+    # --- folders and resume ----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        saved = self.out / "config.json"
+        if saved.exists():
+            previous = json.loads(saved.read_text())
+            if previous != asdict(self.config):
+                changed = ", ".join(f"{k} {previous.get(k)} -> {v}" for k, v in asdict(self.config).items()
+                                    if previous.get(k) != v)
+                raise DemoError(f"{self.out} holds a run with other settings ({changed}); "
+                                f"give a new --out, or --fresh to start over")
+        saved.write_text(json.dumps(asdict(self.config), indent=2))
+        (self.out / "mapping.json").write_text(demo_mapping().to_json())
+        for sub in ("bags", "episodes", "datasets", "models", "logs", "report"):
+            (self.out / sub).mkdir(exist_ok=True)
+        self.timings = self._load_json("timings.json", {})
+
+    def _load_json(self, name: str, default):
+        path = self.out / name
+        return json.loads(path.read_text()) if path.exists() else default
+
+    def _timed(self, name: str, started: float) -> None:
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - started, 1)
+        (self.out / "timings.json").write_text(json.dumps(self.timings, indent=2))
+
+    # --- episodes --------------------------------------------------------------------------------
+
+    def episodes(self, name: str, graph: str, args: dict[str, str], plans: list[EpisodePlan],
+                 policy: bool, timeout_s: float | None = None) -> list[dict]:
+        """Run (or finish) a batch of episodes in one graph session; their summaries."""
+        from tqdm import tqdm
+
+        summaries_path = self.out / "episodes" / f"{name}.jsonl"
+        done = [json.loads(line) for line in summaries_path.read_text().splitlines()] if summaries_path.exists() else []
+        bags = self.out / "bags" / name
+        bags.mkdir(parents=True, exist_ok=True)
+        for stray in sorted(bags.glob("episode_*")):  # cut off mid-way: recorded again
+            if int(stray.name.removeprefix("episode_")) >= len(done):
+                shutil.rmtree(stray)
+        todo = plans[len(done):]
+        if not todo:
+            return done
+        started = time.monotonic()
+        specs = build_graph(graph, {**args, "out_dir": str(bags), "mapping": str(self.out / "mapping.json"),
+                                    "sim_speed": str(self.config.sim_speed), "cameras": "false",
+                                    "expert_seed": str(self.config.seed)})
+        with open(self.out / "logs" / f"{name}.log", "a") as log, _Session(specs, log) as session:
+            client = session.client
+            bar = tqdm(total=len(plans), initial=len(done), desc=name, unit="episode", disable=not self.progress)
+            with bar, summaries_path.open("a") as sink:
+                for plan in todo:
+                    session.check()
+                    rollout, message = client.run(plan, timeout_s or self.config.timeout_s, policy)
+                    summary = {**summarize(rollout), "obstacle_layout": plan.obstacle, "recorder": message}
+                    sink.write(json.dumps(summary) + "\n")
+                    sink.flush()
+                    done.append(summary)
+                    bar.set_postfix(lifted=f"{sum(s['success'] for s in done)}/{len(done)}")
+                    bar.update()
+        self._timed(name, started)
+        return done
+
+    # --- data and training -----------------------------------------------------------------------
+
+    def dataset(self, method: Method, round_: int) -> Path:
+        """All demonstrations plus what the method's earlier rollouts added."""
+        from kiwi_recorder.convert import convert, find_bags
+
+        name = "r0" if round_ == 0 else f"{method.key}_r{round_}"
+        out = self.out / "datasets" / name
+        if out.exists():
+            return out
+        started = time.monotonic()
+        demos = find_bags(self.out / "bags" / "demos")
+        rollouts = [bag for r in range(round_) for bag in find_bags(self.out / "bags" / f"rollouts_{method.key}_r{r}")]
+        corrections = rollouts if method.corrections_only else []
+        whole = demos + ([] if method.corrections_only else rollouts)
+        summary = convert(whole, out, mapping=demo_mapping(), use_videos=False, corrections=corrections,
+                          progress=self.progress)
+        (out / "meta" / "kiwi_demo_sources.json").write_text(json.dumps(
+            {"demonstrations": len(demos), "rollouts": len(rollouts), "corrections_only": method.corrections_only,
+             **summary}, indent=2))
+        self._timed(f"convert {name}", started)
+        return out
+
+    def model(self, method: Method, round_: int, dataset: Path) -> Path:
+        from tqdm import tqdm
+
+        from kiwi_policy.train import train
+
+        out = self.out / "models" / f"{method.key}_r{round_}"
+        pretrained = out / "checkpoints" / "last" / "pretrained_model"
+        if (pretrained / MAPPING_FILE).exists():
+            return pretrained
+        shutil.rmtree(out, ignore_errors=True)  # an unfinished run: LeRobot will not continue it
+        started = time.monotonic()
+        bar = tqdm(total=self.config.steps, desc=f"train {method.key}_r{round_}", unit="step",
+                   disable=not self.progress)
+        with bar:
+            result = train(dataset, method.policy, out, steps=self.config.steps, batch_size=self.config.batch_size,
+                           seed=self.config.seed + 1000, extra=list(method.train_args),
+                           log=self.out / "logs" / f"train_{method.key}_r{round_}.log",
+                           on_step=lambda step: bar.update(step - bar.n))
+            bar.update(self.config.steps - bar.n)
+        self._timed(f"train {method.key}_r{round_}", started)
+        return result
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> Path:
+        from .report import write_report
+
+        self.prepare()
+        c = self.config
+        results = {"demos": self.episodes("demos", "record", {"teleop": "expert"}, c.plans("demos", c.demos),
+                                          policy=False, timeout_s=max(c.timeout_s, EXPERT_TIMEOUT_S))}
+        for round_ in range(c.rounds + 1):
+            for method in self.methods:
+                model = self.model(method, round_, self.dataset(method, round_))
+                tag = f"{method.key}_r{round_}"
+                graph_args = {"model": str(model), "takeover": "never"}
+                results[f"eval_{tag}"] = self.episodes(f"eval_{tag}", "dagger", graph_args,
+                                                       c.plans("eval", c.eval_episodes), policy=True)
+                if round_ < c.rounds:
+                    results[f"rollouts_{tag}"] = self.episodes(
+                        f"rollouts_{tag}", "dagger", {**graph_args, "takeover": method.takeover},
+                        c.plans("rollouts", c.dagger_episodes, round_), policy=True)
+        rows = {name: aggregate(summaries) for name, summaries in results.items()}
+        return write_report(self, results, rows)
+
+
+class _Session:
+    """A graph's nodes as processes (their output to `log`) plus the episode client."""
+
+    def __init__(self, specs, log):
+        self.runner = GraphRunner(specs, out=log)
+        self.client: EpisodeClient | None = None
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> "_Session":
+        import tempfile
+
+        self.tmp = Path(tempfile.mkdtemp(prefix="kiwi-demo-params-"))
+        try:
+            self.runner.start(self.tmp)
+            self.client = EpisodeClient()
+            names = {fully_qualified_name(s).lstrip("/") for s in self.runner.specs}
+            services = ["/sim/reset", "/recorder/start"] + (["/expert/reset"] if "expert" in names else []) + (
+                ["/policy/start"] if "policy" in names else [])
+            self.client.wait_ready(services)
+            self.check()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def check(self) -> None:
+        """A node that died stops the demo with its last words."""
+        for r in self.runner.running:
+            if r.proc.poll() is not None:
+                tail = "\n    ".join(r.tail)
+                raise DemoError(f"node {r.spec.name} exited ({r.proc.returncode}); its last output:\n    {tail}")
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.runner.shutdown()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def config_from_args(args) -> DemoConfig:
+    base = QUICK if args.quick else DemoConfig()
+    overrides = {f.name: getattr(args, f.name) for f in fields(DemoConfig) if getattr(args, f.name, None) is not None}
+    return replace(base, **overrides)
+
+
+def run_demo(args, argv: list[str]) -> int:
+    import sys
+
+    from kiwi_policy.train import TrainError
+    from kiwi_recorder.convert import ConvertError
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # ours say the same, once
+    config = config_from_args(args)
+    if args.fresh and args.out.exists():
+        shutil.rmtree(args.out)
+    demo = Demo(args.out, config, argv)
+    try:
+        report = demo.run()
+    except KeyboardInterrupt:
+        print(f"\nkiwi demo: interrupted; finished episodes, datasets and models are kept in {args.out}. "
+              f"Run the same command again to continue.", file=sys.stderr)
+        return 130
+    except (DemoError, EpisodeError, ConvertError, TrainError) as exc:
+        print(f"kiwi demo: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {report}")
+    return 0

@@ -1,0 +1,121 @@
+"""What one rollout in the sim did, from ground-truth samples: success, collisions, time,
+interventions, which side of the obstacle it passed, and how far its actions were from the
+expert's. Pure: samples in, numbers out (the `kiwi demo` client collects the samples).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+from kiwi_teleop.expert import LIFTED_Z  # cube centre height that counts as lifted
+
+CONTACT_CLEARANCE = 0.0  # m: chassis touching the obstacle (the sim's primitives, not the real shell)
+PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # sim time, s
+    x: float
+    y: float
+    yaw: float
+    cube_z: float
+    intervention: bool = False  # the expert drives (the mux's /intervention)
+    gate: bool = False  # the gate's verdict (/expert/gate): outside the envelope
+
+
+@dataclass
+class Rollout:
+    seed: int
+    obstacle: tuple[float, float] | None
+    samples: list[Sample] = field(default_factory=list)
+    base_errors: list[float] = field(default_factory=list)  # m/s, policy vs expert, per tick
+    arm_errors: list[float] = field(default_factory=list)  # rad, largest joint difference, per tick
+
+    def lifted(self) -> bool:
+        return bool(self.samples) and self.samples[-1].cube_z > LIFTED_Z
+
+    def elapsed(self) -> float:
+        return self.samples[-1].t - self.samples[0].t if self.samples else 0.0
+
+
+def rising_edges(flags) -> int:
+    """How many times a boolean series turns true (a series starting true counts once)."""
+    previous, count = False, 0
+    for flag in flags:
+        count += bool(flag) and not previous
+        previous = bool(flag)
+    return count
+
+
+def clearance(sample: Sample, obstacle: tuple[float, float] | None) -> float:
+    if obstacle is None:
+        return math.inf
+    return kin.box_clearance((sample.x, sample.y), obstacle, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)
+
+
+def passing_side(samples: list[Sample], obstacle: tuple[float, float] | None) -> str | None:
+    """'left' (+y) or 'right' of the obstacle where the robot came level with it; None if it never did."""
+    if obstacle is None or not samples:
+        return None
+    level = min(samples, key=lambda s: abs(s.x - obstacle[0]))
+    if abs(level.x - obstacle[0]) > PASS_WINDOW:
+        return None
+    return "left" if level.y > obstacle[1] else "right"
+
+
+def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
+    """One rollout's measures (JSON-ready)."""
+    s = rollout.samples
+    if not s:
+        raise ValueError(f"seed {rollout.seed}: no ground truth was received during the episode")
+    lifted_at = next((x.t for x in s if x.cube_z > LIFTED_Z), None)
+    gaps = [clearance(x, rollout.obstacle) for x in s]
+    return {
+        "seed": rollout.seed,
+        "obstacle": list(rollout.obstacle) if rollout.obstacle else None,
+        "success": lifted_at is not None,
+        "time_to_success": None if lifted_at is None else round(lifted_at - s[0].t, 3),
+        "duration": round(s[-1].t - s[0].t, 3),
+        "collisions": rising_edges(g <= CONTACT_CLEARANCE for g in gaps),
+        "min_clearance": None if rollout.obstacle is None else round(min(gaps), 4),
+        "interventions": rising_edges(x.intervention for x in s),
+        "intervention_time": round(sum(b.t - a.t for a, b in zip(s, s[1:]) if a.intervention), 3),
+        "gate_fires": rising_edges(x.gate for x in s),
+        "side": passing_side(s, rollout.obstacle),
+        "base_error": _mean(rollout.base_errors),
+        "arm_error_deg": None if not rollout.arm_errors else round(math.degrees(float(np.mean(rollout.arm_errors))), 3),
+        "trajectory": [[round(x.x, 4), round(x.y, 4)] for x in s[::trajectory_every]],
+    }
+
+
+def _mean(values) -> float | None:
+    return None if not values else round(float(np.mean(values)), 4)
+
+
+def aggregate(summaries: list[dict]) -> dict:
+    """Measures over a set of rollouts (one table row)."""
+    n = len(summaries)
+    if not n:
+        return {"episodes": 0}
+    times = [x["time_to_success"] for x in summaries if x["success"]]
+    sides = [x["side"] for x in summaries if x["obstacle"] is not None]
+    return {
+        "episodes": n,
+        "success": sum(x["success"] for x in summaries) / n,
+        "collision_episodes": sum(x["collisions"] > 0 for x in summaries),
+        "collisions_per_episode": sum(x["collisions"] for x in summaries) / n,
+        "interventions_per_episode": sum(x["interventions"] for x in summaries) / n,
+        "intervention_time_fraction": (sum(x["intervention_time"] for x in summaries)
+                                       / max(sum(x["duration"] for x in summaries), 1e-9)),
+        "gate_fires_per_episode": sum(x["gate_fires"] for x in summaries) / n,
+        "time_to_success": _mean(times),
+        "base_error": _mean([x["base_error"] for x in summaries if x["base_error"] is not None]),
+        "arm_error_deg": _mean([x["arm_error_deg"] for x in summaries if x["arm_error_deg"] is not None]),
+        "left": sides.count("left"), "right": sides.count("right"), "not_passed": sides.count(None),
+    }

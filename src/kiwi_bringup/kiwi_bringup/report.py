@@ -1,0 +1,220 @@
+"""The `kiwi demo` report: a Markdown page with the tables, two plots, and how to reproduce it.
+Every number comes from the episode summaries of the run in the same folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kiwi_description import constants as c
+from kiwi_teleop.gating import GateRule
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.0f} %"
+
+
+def _num(x, fmt: str = ".2f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def eval_table(demo, rows: dict) -> list[str]:
+    lines = ["| method | round | training episodes (frames) | success | collisions: episodes (per episode) | "
+             "time to lift (s) | action error: base (m/s) | arm (deg) | gate fires / episode | passed left / right / not |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for method in demo.methods:
+        for r in range(demo.config.rounds + 1):
+            row = rows.get(f"eval_{method.key}_r{r}")
+            if not row or not row.get("episodes"):
+                continue
+            sources = _sources(demo, method, r)
+            lines.append(
+                f"| {method.label} | {r} | {sources.get('episodes', '?')} ({sources.get('frames', '?')}) | "
+                f"{_pct(row['success'])} | {row['collision_episodes']} / {row['episodes']} "
+                f"({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
+                f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
+                f"{row['gate_fires_per_episode']:.2f} | {row['left']} / {row['right']} / {row['not_passed']} |")
+    return lines
+
+
+def rollout_table(demo, rows: dict) -> list[str]:
+    lines = ["| method | collected with round | rollouts | lifted | expert take-overs / episode | "
+             "share of time the expert drove | gate fires / episode |", "|---|---|---|---|---|---|---|"]
+    for method in demo.methods:
+        for r in range(demo.config.rounds):
+            row = rows.get(f"rollouts_{method.key}_r{r}")
+            if not row or not row.get("episodes"):
+                continue
+            takeovers = f"{row['interventions_per_episode']:.2f}" if method.takeover == "gate" else "– (labels only)"
+            lines.append(f"| {method.label} | {r} | {row['episodes']} | {_pct(row['success'])} | {takeovers} | "
+                         f"{_pct(row['intervention_time_fraction'])} | {row['gate_fires_per_episode']:.2f} |")
+    return lines
+
+
+def _sources(demo, method, round_: int) -> dict:
+    name = "r0" if round_ == 0 else f"{method.key}_r{round_}"
+    path = demo.out / "datasets" / name / "meta" / "kiwi_demo_sources.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def plot_success(demo, rows: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for method in demo.methods:
+        rounds = [r for r in range(demo.config.rounds + 1) if rows.get(f"eval_{method.key}_r{r}", {}).get("episodes")]
+        ax.plot(rounds, [100 * rows[f"eval_{method.key}_r{r}"]["success"] for r in rounds], marker="o",
+                label=method.label)
+    ax.set_xlabel("DAgger round (0: demonstrations only)")
+    ax.set_ylabel(f"success over {demo.config.eval_episodes} layouts (%)")
+    ax.set_ylim(-5, 105)
+    ax.set_xticks(range(demo.config.rounds + 1))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_trajectories(demo, results: dict, path: Path) -> None:
+    """Top-down paths relative to the obstacle (at the origin), one panel per source."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    last = demo.config.rounds
+    panels = [("expert demonstrations", results.get("demos", []))]
+    for method in demo.methods:
+        for r in sorted({0, last}):
+            panels.append((f"{method.label}\nround {r} (evaluation)", results.get(f"eval_{method.key}_r{r}", [])))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), sharex=True, sharey=True)
+    for ax, (title, summaries) in zip(axes, panels):
+        ax.add_patch(Rectangle((-c.OBSTACLE_SIZE[0] / 2, -c.OBSTACLE_SIZE[1] / 2), *c.OBSTACLE_SIZE[:2],
+                               color="0.6", label="obstacle"))
+        for s in summaries:
+            if not s["obstacle"]:
+                continue
+            ox, oy = s["obstacle"]
+            xs = [p[0] - ox for p in s["trajectory"]]
+            ys = [p[1] - oy for p in s["trajectory"]]
+            color = "tab:green" if s["success"] else "tab:red"
+            ax.plot(xs, ys, color=color, alpha=0.7, lw=1)
+            ax.plot(xs[-1:], ys[-1:], "o", color=color, ms=3)
+        ax.set_title(title, fontsize=8)
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+        ax.set_xlabel("x from the obstacle (m)")
+    axes[0].set_ylabel("y from the obstacle (m); green: lifted, red: not")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(demo, results: dict, rows: dict) -> Path:
+    from kiwi_policy.train import train_command
+
+    from .demo import QUICK
+
+    report = demo.out / "report"
+    report.mkdir(exist_ok=True)
+    plot_success(demo, rows, report / "success_vs_round.png")
+    plot_trajectories(demo, results, report / "trajectories.png")
+    (report / "results.json").write_text(json.dumps({"config": demo.config.__dict__, "rows": rows,
+                                                      "timings_s": demo.timings}, indent=2))
+    cfg, rule = demo.config, GateRule()
+    demos = rows.get("demos", {})
+    plans = {kind: [p.seed for p in cfg.plans(kind, n)] for kind, n in
+             (("demos", cfg.demos), ("eval", cfg.eval_episodes))}
+    rollout_seeds = {r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)}
+    total = sum(demo.timings.values())
+    lines = [
+        "# Kiwi demo report",
+        "",
+        f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `kiwi {' '.join(demo.argv)}`"
+        f"{' (the --quick settings: too small to mean anything, a smoke test)' if cfg == QUICK else ''}; "
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), no GPU used; "
+        f"{total / 60:.1f} min of recording, conversion, training and evaluation.",
+        "",
+        "Task: drive to the cube and lift it; in the evaluation a box stands between robot and cube on every "
+        "layout. Observation: `observation.state` (LeRobot's LeKiwi: arm joints, base velocity) and "
+        "`observation.environment_state` (cube and obstacle relative to the robot from the sim's ground truth, "
+        "standing in for a detector; no images, so training fits a 2-core CPU). Action: LeRobot's LeKiwi action "
+        "(arm targets, base twist) at 30 Hz. All episodes ran through the real nodes (driver on MuJoCo, expert, "
+        "mux, recorder, policy node) over DDS; datasets were written by LeRobot's writer, policies trained by "
+        f"`lerobot-train` ({cfg.steps} steps, batch {cfg.batch_size}) and run by the policy node.",
+        "",
+        "## Evaluation",
+        "",
+        f"Each policy alone on {cfg.eval_episodes} fresh obstacle layouts (seeds {plans['eval'][0]}..{plans['eval'][-1]}), "
+        f"{cfg.timeout_s:g} s of sim time each; the expert only labels. Success: the cube's centre above "
+        "4.5 cm. Collision: the chassis (a 0.14 m disc) touching the obstacle box. Action error: the policy's "
+        "command against the expert's for the same state, per tick (base: twist difference with the turn rate "
+        "times the chassis radius, m/s; arm: the largest joint target difference, deg). Gate fires: how often "
+        "the expert would have taken over (the HG-DAgger rule below).",
+        "",
+        *eval_table(demo, rows),
+        "",
+        "## DAgger data collection",
+        "",
+        f"Per round and method, {cfg.dagger_episodes} rollouts of the latest policy. HG-DAgger (chunked policy): the "
+        "expert takes over through the mux when the policy's commands leave the envelope and hands back when "
+        "they are inside it again; only the intervention segments join the data (`intervention` = 1). "
+        "DAgger with the scripted oracle (BC): the policy drives every rollout, the expert's command at each "
+        "visited state is the label, and whole rollouts join the data.",
+        "",
+        *rollout_table(demo, rows),
+        "",
+        f"Gating rule (`kiwi_teleop/gating.py`, expert parameters `gate_*`): take over when the base command differs "
+        f"by more than {rule.base_error:g} m/s or an arm target by more than {rule.arm_error * 57.2958:.0f} deg for "
+        f"{rule.engage_s:g} s, or at once when the chassis comes within {rule.clearance * 100:g} cm of the obstacle; "
+        f"hand back after {rule.release_s:g} s with both differences under {rule.release_fraction:g} of those limits.",
+        "",
+        "## Expert demonstrations",
+        "",
+        f"{demos.get('episodes', 0)} episodes (seeds {plans['demos'][0]}..{plans['demos'][-1]}, two in three with "
+        f"the obstacle), {_pct(demos.get('success'))} lifted, mean {_num(demos.get('time_to_success'), '.1f')} s; "
+        f"detours left / right: {demos.get('left', 0)} / {demos.get('right', 0)}.",
+        "",
+        "## Plots",
+        "",
+        "![success against round](success_vs_round.png)",
+        "",
+        "![top-down paths relative to the obstacle](trajectories.png)",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        f"kiwi {' '.join(demo.argv)}",
+        "```",
+        "",
+        f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations {plans['demos']}, "
+        f"of the evaluation {plans['eval']}, of the DAgger rollouts per round {rollout_seeds}; expert detour "
+        f"sides drawn from seed {cfg.seed}; training seed {cfg.seed + 1000}. Training commands "
+        "(the datasets and models are in this run's folder):",
+        "",
+        "```bash",
+        *("lerobot-train " + " ".join(train_command(demo.out / "datasets" / ("r0" if r == 0 else f"{m.key}_r{r}"), m.policy,
+                                 demo.out / "models" / f"{m.key}_r{r}", cfg.steps, cfg.batch_size, cfg.seed + 1000,
+                                 list(m.train_args))[3:])
+          for r in range(cfg.rounds + 1) for m in demo.methods),
+        "```",
+        "",
+        "## Wall time per stage (s)",
+        "",
+        "| stage | s |", "|---|---|",
+        *(f"| {k} | {v:.0f} |" for k, v in demo.timings.items()),
+        "",
+        f"Python {sys.version.split()[0]}.",
+    ]
+    path = report / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,67 @@
+"""`kiwi demo --quick` end to end: interrupted, resumed, and the report's numbers traced to its episodes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+KIWI = [sys.executable, "-m", "kiwi_bringup.cli"]
+
+
+def lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path, ros_domain):
+    run = tmp_path / "run"
+    command = [*KIWI, "demo", "--quick", "--out", str(run)]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=os.environ.copy())
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and first.poll() is None and not lines(run / "episodes" / "demos.jsonl"):
+        time.sleep(0.2)
+    assert first.poll() is None, first.communicate()[0]
+    first.send_signal(signal.SIGINT)
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 130, out
+    assert "Run the same command again to continue" in out
+    kept = run / "bags" / "demos" / "episode_0000"
+    assert (kept / "metadata.yaml").exists(), "the finished episode is a closed bag"
+    kept_mtime = {p.name: p.stat().st_mtime for p in kept.iterdir()}
+    first_demo = lines(run / "episodes" / "demos.jsonl")[0]
+
+    second = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert {p.name: p.stat().st_mtime for p in kept.iterdir()} == kept_mtime, "a finished episode is never redone"
+    demos = lines(run / "episodes" / "demos.jsonl")
+    assert len(demos) == 2 and demos[0] == first_demo
+    assert all(d["success"] for d in demos), "the expert lifts the cube in its demonstrations"
+
+    results = json.loads((run / "report" / "results.json").read_text())
+    report = (run / "report" / "README.md").read_text()
+    for method in ("chunked", "bc"):
+        for r in (0, 1):
+            episodes = lines(run / "episodes" / f"eval_{method}_r{r}.jsonl")
+            assert len(episodes) == 2 and all(e["obstacle"] for e in episodes)
+            row = results["rows"][f"eval_{method}_r{r}"]
+            assert row["success"] == sum(e["success"] for e in episodes) / 2
+            assert row["collisions_per_episode"] == sum(e["collisions"] for e in episodes) / 2
+            assert (run / "bags" / f"eval_{method}_r{r}" / "episode_0001" / "metadata.yaml").exists()
+    assert "| ACT, chunked (+ HG-DAgger) | 1 |" in report and "| single-step BC (+ DAgger, scripted oracle) | 0 |" in report
+    assert "kiwi demo --quick --out" in report and "lerobot-train --policy.type=act" in report
+    for plot in ("success_vs_round.png", "trajectories.png"):
+        assert (run / "report" / plot).stat().st_size > 1000
+
+    # HG-DAgger adds only the expert's corrections; oracle DAgger adds whole rollouts.
+    hg = json.loads((run / "datasets" / "chunked_r1" / "meta" / "kiwi_demo_sources.json").read_text())
+    oracle = json.loads((run / "datasets" / "bc_r1" / "meta" / "kiwi_demo_sources.json").read_text())
+    takeovers = sum(e["interventions"] for e in lines(run / "episodes" / "rollouts_chunked_r0.jsonl"))
+    assert hg["corrections_only"] and hg["rollouts"] == 2
+    assert (hg["episodes"] > 2) == (takeovers > 0)
+    assert oracle["episodes"] == 4 and not oracle["corrections_only"]
