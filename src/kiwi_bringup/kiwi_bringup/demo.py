@@ -199,7 +199,7 @@ class Demo:
             result = train(dataset, method.policy, out, steps=self.config.steps, batch_size=self.config.batch_size,
                            seed=self.config.seed + 1000, extra=list(method.train_args),
                            log=self.out / "logs" / f"train_{method.key}_r{round_}.log",
-                           on_step=lambda step: bar.update(step - bar.n))
+                           on_step=lambda step: bar.update(max(0, step - bar.n)))
             bar.update(self.config.steps - bar.n)
         self._timed(f"train {method.key}_r{round_}", started)
         return result

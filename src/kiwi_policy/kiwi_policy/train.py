@@ -31,6 +31,7 @@ CPU_DEFAULTS = {
         "spatial_softmax_num_keypoints": 16,
     },
 }
+PROGRESS_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")
 STEP_LOG = re.compile(r"\bstep:(\d+(?:\.\d+)?)([KMBT]?)\b")
 BIG_NUMBER_SUFFIX = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}  # LeRobot's format_big_number
 COMMON = {"device": "cpu", "push_to_hub": "false", "pretrained_backbone_weights": "null"}
@@ -66,7 +67,11 @@ def copy_mapping(dataset: Path, out: Path) -> int:
 
 
 def logged_step(line: str) -> int | None:
-    """The step of a lerobot-train progress line ('... step:1K smpl:...'), if it is one."""
+    """The step a line of lerobot-train's output reports, if it reports one: its progress bar
+    ('Training: 13%|...| 400/3000 [...') to the step, else its log line's rounded 'step:1K'."""
+    match = PROGRESS_BAR.search(line)
+    if match:
+        return int(match.group(1))
     match = STEP_LOG.search(line)
     if not match:
         return None

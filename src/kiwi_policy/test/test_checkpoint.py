@@ -102,3 +102,12 @@ def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
     assert f"--dataset.root={tmp_path / 'ds'}" in cmd and "--steps=100" in cmd
     with pytest.raises(TrainError, match="act, diffusion"):
         train_command(tmp_path, "smolvla", tmp_path, 1, 1, 1)
+
+
+def test_training_progress_is_read_from_lerobot_trains_output():
+    from kiwi_policy.train import logged_step
+
+    assert logged_step("Training:  13%|█▎        | 380/3000 [00:47<05:22,  8.12step/s]") == 380
+    assert logged_step("INFO 2026-11-21 ot_train.py:641 step:2K smpl:64K ep:3 loss:0.3") == 2000
+    assert logged_step("INFO ot_train.py:641 step:20 smpl:160") == 20
+    assert logged_step("Creating dataset 3/4") is None

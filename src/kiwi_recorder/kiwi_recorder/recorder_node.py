@@ -29,7 +29,7 @@ INTERFACE = NodeInterface(
         Param("task", "pick up the cube", "Task string stored with the next episode."),
         Param("robot", "lekiwi", "Robot name stored with each episode."),
         Param("extra_topics", ["/odom", "/sim/ground_truth/robot", "/sim/ground_truth/cube",
-                               "/sim/ground_truth/obstacle", "/teleop/arm/command", "/teleop/cmd_vel",
+                               "/sim/ground_truth/obstacle", "/arm/command", "/cmd_vel", "/teleop/arm/command", "/teleop/cmd_vel",
                                "/policy/arm/command", "/policy/cmd_vel", "/expert/gate"],
               "Topics recorded besides the mapping's, when they exist."),
         Param("mapping", "", "Mapping JSON file; empty: LeRobot's LeKiwi mapping."),
