@@ -30,7 +30,9 @@ def _cmd_launch(args) -> int:
     specs = build_graph(args.graph, parse_assignments(args.assignments))
     if args.dry_run:
         for spec in specs:
-            print(" ".join(node_command(spec, None)), spec.parameters)
+            shown = {k: f"<{len(v)} characters>" if isinstance(v, str) and len(v) > 200 else v
+                     for k, v in spec.parameters.items()}  # the URDF
+            print(" ".join(node_command(spec, None)), shown)
         return 0
     return run_graph(specs)
 

@@ -7,7 +7,8 @@ the same specs as processes where `launch` is not installed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import yaml
@@ -31,6 +32,10 @@ class NodeSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
     remappings: tuple[tuple[str, str], ...] = ()
     namespace: str = ""
+    arguments: tuple[str, ...] = ()  # command-line arguments before --ros-args
+    # A node of a full ROS 2 install (robot_state_publisher, rviz2): `kiwi launch` starts it with
+    # `ros2 run` where `ros2` is found and says it skipped it elsewhere.
+    ros_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,28 @@ def parse_value(text: str) -> Any:
     return text if value is None or isinstance(value, (dict, list)) else value
 
 
+def config_file(name: str) -> str:
+    """A file of kiwi_bringup's config/ folder: the installed share folder, else the source tree."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return str(Path(get_package_share_directory("kiwi_bringup")) / "config" / name)
+    except (ImportError, LookupError, OSError):  # not installed by colcon (pip: no AMENT_PREFIX_PATH)
+        return str(Path(__file__).resolve().parents[1] / "config" / name)
+
+
+def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
+    """The driver (sim or robot, with cameras), robot_state_publisher fed the URDF, and rviz if asked."""
+    from kiwi_description.urdf import build_urdf
+
+    nodes = [_sim_driver(a)] if sim else _robot(a)
+    extras = [NodeSpec("robot_state_publisher", "robot_state_publisher", "robot_state_publisher",
+                       parameters={"robot_description": build_urdf()}, ros_only=True)]
+    if a["rviz"]:
+        extras.append(NodeSpec("rviz2", "rviz2", "rviz2", arguments=("-d", config_file("kiwi.rviz")), ros_only=True))
+    return nodes + [_with_sim_time(n, sim) for n in extras]
+
+
 def _sim_driver(a: dict[str, Any]) -> NodeSpec:
     return NodeSpec(
         "kiwi_driver", "driver", "driver",
@@ -71,6 +98,7 @@ SIM_ARGS = (
     LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
     LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
     LaunchArg("cameras", "true", "Render and publish the two cameras.", ("true", "false")),
+    LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")),
 )
 # Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.
 ROBOT_INPUTS = frozenset({"/arm/command", "/cmd_vel"})
@@ -83,6 +111,7 @@ ROBOT_ARGS = (
     LaunchArg("cameras", "true", "Start the front and wrist camera nodes.", ("true", "false")),
     LaunchArg("front_device", "/dev/video0", "Front camera: V4L2 index or path."),
     LaunchArg("wrist_device", "/dev/video2", "Wrist camera: V4L2 index or path."),
+    LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")),
 )
 
 
@@ -143,15 +172,14 @@ def _with_sim_time(spec: NodeSpec, sim: bool) -> NodeSpec:
     """Nodes other than the sim driver follow /clock in the sim."""
     if not sim:
         return spec
-    return NodeSpec(spec.package, spec.executable, spec.name, {**spec.parameters, "use_sim_time": True},
-                    spec.remappings, spec.namespace)
+    return replace(spec, parameters={**spec.parameters, "use_sim_time": True})
 
 
 def _teleop(a: dict[str, Any]) -> list[NodeSpec]:
     sim = bool(a["sim"])
     if a["teleop"] == "expert" and not sim:
         raise GraphError("teleop:=expert drives the sim only (it reads the sim's ground truth); use sim:=true")
-    robot = [_sim_driver(a)] if sim else _robot(a)
+    robot = _robot_side(a, sim)
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "teleop"})
     return robot + [_with_sim_time(n, sim) for n in (*_teleop_sources(a), mux)]
 
@@ -185,7 +213,7 @@ def _policy(a: dict[str, Any]) -> list[NodeSpec]:
     sim = bool(a["sim"])
     if a["teleop"] == "expert" and not sim:
         raise GraphError("teleop:=expert takes over in the sim only; use sim:=true")
-    robot = [_sim_driver(a)] if sim else _robot(a)
+    robot = _robot_side(a, sim)
     policy = NodeSpec("kiwi_policy", "policy", "policy", parameters={
         "model": str(a["model"]), "scheduler": str(a["scheduler"]), "control_hz": float(a["control_hz"]),
         "torch_threads": int(a["torch_threads"]), "task": str(a["task"])})
@@ -218,19 +246,43 @@ def _dagger(a: dict[str, Any]) -> list[NodeSpec]:
     return nodes + [_with_sim_time(n, True) for n in expert] + [_recorder(a)]
 
 
+def _nav2(a: dict[str, Any]) -> list[NodeSpec]:
+    """The policy graph ready for a Nav2 hand-off: Nav2 (started on its own, with
+    config/nav2_params.yaml) drives the base through /cmd_vel as TwistStamped; the policy waits
+    for /policy/start (autostart off) and its commands go through the mux, stamped the same way."""
+    changes = {"driver": {"cmd_vel_stamped": True}, "mux": {"cmd_vel_stamped": True}, "policy": {"autostart": False}}
+    return [replace(spec, parameters={**spec.parameters, **changes.get(spec.name, {})})
+            for spec in _policy({**a, "teleop": "none"})]
+
+
+def _remote_policy(a: dict[str, Any]) -> list[NodeSpec]:
+    """The policy graph without the robot's nodes: they run on the robot's own computer (the Pi)."""
+    robot = {spec.name for spec in _robot_side({**a, **{arg.name: arg.default for arg in ROBOT_ARGS}}, sim=False)}
+    return [spec for spec in _policy({**a, "sim": False, **{arg.name: arg.default for arg in ROBOT_ARGS}})
+            if spec.name not in robot]
+
+
+REMOTE_POLICY_ARGS = tuple(
+    replace(arg, choices=tuple(x for x in arg.choices if x != "expert")) if arg.name == "teleop" else arg  # sim only
+    for arg in POLICY_ARGS
+    if arg.name not in {a.name for a in SIM_ARGS + ROBOT_ARGS} | {"sim", "expert_seed"})
+# What the robot's computer publishes to a policy running elsewhere.
+REMOTE_ROBOT_OUTPUTS = frozenset({"/joint_states", *(f"/camera/{cam}/image_raw/compressed" for cam in c.CAMERAS)})
+NAV2_ARGS = tuple(arg for arg in POLICY_ARGS if arg.name not in {"teleop", "joy_device", "leader_port", "leader_id",
+                                                                  "expert_seed"})
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
         "sim",
         "The MuJoCo sim of LeKiwi behind the robot's topics.",
         SIM_ARGS,
-        lambda a: [_sim_driver(a)],
+        lambda a: _robot_side(a, sim=True),
         external_inputs=ROBOT_INPUTS,
     ),
     "robot": Graph(
         "robot",
         "The real LeKiwi: the driver on the Feetech bus and the two V4L2 cameras.",
         ROBOT_ARGS,
-        _robot,
+        lambda a: _robot_side(a, sim=False),
         external_inputs=ROBOT_INPUTS,
     ),
     "teleop": Graph(
@@ -253,6 +305,21 @@ GRAPHS: dict[str, Graph] = {
         RECORD_ARGS,
         _record,
         external_inputs=POLICY_INPUTS,
+    ),
+    "nav2": Graph(
+        "nav2",
+        "Nav2 drives the base to a goal (/cmd_vel, TwistStamped), then the policy is started for the manipulation.",
+        NAV2_ARGS,
+        _nav2,
+        external_inputs=ROBOT_INPUTS | TELEOP_INPUTS,
+    ),
+    "remote_policy": Graph(
+        "remote_policy",
+        "The policy, the mux and optionally a teleop source on a workstation, driving a robot whose driver and "
+        "cameras run on its own computer (same ROS_DOMAIN_ID, over the network).",
+        REMOTE_POLICY_ARGS,
+        _remote_policy,
+        external_inputs=TELEOP_INPUTS | REMOTE_ROBOT_OUTPUTS,
     ),
     "dagger": Graph(
         "dagger",
@@ -292,6 +359,14 @@ def get_graph(name: str) -> Graph:
 def build_graph(name: str, overrides: dict[str, str] | None = None) -> list[NodeSpec]:
     graph = get_graph(name)
     return graph.build(resolve_args(graph, overrides or {}))
+
+
+def argument_variants(graph: Graph):
+    """Defaults, then each argument with choices set to each of its choices (what the tests check)."""
+    yield {}
+    for arg in graph.args:
+        for choice in arg.choices:
+            yield {arg.name: choice}
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ def spec_to_node(spec: NodeSpec) -> Node:
         namespace=spec.namespace,
         parameters=[spec.parameters] if spec.parameters else [],
         remappings=list(spec.remappings),
+        arguments=list(spec.arguments),
         output="screen",
     )
 

@@ -9,6 +9,7 @@ which and why, stops the rest and exits non-zero.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,12 +60,20 @@ def ros_args(spec: NodeSpec, params_file: Path | None) -> list[str]:
 
 
 def node_command(spec: NodeSpec, params_file: Path | None) -> list[str]:
+    if spec.ros_only:
+        return ["ros2", "run", spec.package, spec.executable, *spec.arguments, *ros_args(spec, params_file)]
     ep = find_entry_point(spec.package, spec.executable)
     module, _, attr = ep.value.partition(":")
     # Same interpreter as the runner, so the venv's rclpy and packages are used.
     code = (f"import sys; sys.argv[0] = {spec.executable!r}; "
             f"from {module} import {attr} as entry; sys.exit(entry())")
-    return [sys.executable, "-c", code, *ros_args(spec, params_file)]
+    return [sys.executable, "-c", code, *spec.arguments, *ros_args(spec, params_file)]
+
+
+def startable(specs: list[NodeSpec]) -> tuple[list[NodeSpec], list[NodeSpec]]:
+    """(specs to start, full-ROS-only specs skipped because `ros2` is not on the PATH)."""
+    skip = [] if shutil.which("ros2") else [s for s in specs if s.ros_only]
+    return [s for s in specs if s not in skip], skip
 
 
 def write_params(spec: NodeSpec, folder: Path) -> Path | None:
@@ -126,6 +135,10 @@ class GraphRunner:
         self._stop.set()
 
     def start(self, params_dir: Path) -> None:
+        self.specs, skipped = startable(self.specs)
+        for spec in skipped:
+            self.say(f"skipped {fully_qualified_name(spec)}: {spec.package} comes with a full ROS 2 install "
+                     f"(`ros2` is not on the PATH)")
         commands = [node_command(s, write_params(s, params_dir)) for s in self.specs]  # fail before starting any
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")

@@ -6,17 +6,19 @@
 - A worker thread builds the observation from the latest /joint_states and camera images, and for
   a policy trained on `observation.environment_state` from the sim's ground truth (cube and
   obstacle relative to the robot, topics from the mapping; sim only), refusing observations older
-  than `max_obs_age`; runs `predict_action_chunk` and hands the
-  chunk, stamped with its observation's time, to the scheduler (`scheduler.py`).
+  than `max_obs_age`; runs `predict_action_chunk` and hands the chunk, stamped with its
+  observation's time, to the scheduler (`scheduler.py`).
 - A timer at `control_hz` takes one action per tick from the scheduler and publishes it on
   /policy/arm/command and /policy/cmd_vel (the mux forwards them); when the scheduler runs dry it
   holds the arm where it was last sent and stops the base. Each chunk goes out whole on
-  /policy/chunk. Services /policy/start, /policy/stop, /policy/reset; a hand-back after a human
-  intervention (/intervention falling) resets the policy too. Diagnostics at 1 Hz.
+  /policy/chunk, and its base path as nav_msgs/Path on /policy/planned_path (for rviz).
+  Services /policy/start, /policy/stop, /policy/reset; a hand-back after a human intervention
+  (/intervention falling) resets the policy too. Diagnostics at 1 Hz.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -25,7 +27,7 @@ from collections import deque
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, Twist
-from nav_msgs.msg import Odometry
+from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, JointState
@@ -44,7 +46,7 @@ from kiwi_driver.images import decode_image
 from .checkpoint import load_policy
 from .inference import ChunkPredictor
 from .scheduler import MODES, Chunk, ChunkScheduler
-from .trajectory import CHUNK_JOINTS, chunk_trajectory
+from .trajectory import BASE_AXES, CHUNK_JOINTS, chunk_trajectory
 
 _DEFAULT_MAPPING = Mapping()
 INTERFACE = NodeInterface(
@@ -65,6 +67,7 @@ INTERFACE = NodeInterface(
         Topic("/policy/arm/command", "sensor_msgs/msg/JointState"),
         Topic("/policy/cmd_vel", "geometry_msgs/msg/Twist"),
         Topic("/policy/chunk", "trajectory_msgs/msg/JointTrajectory"),
+        Topic("/policy/planned_path", "nav_msgs/msg/Path"),
         Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
     ),
     subscribes=(
@@ -113,6 +116,7 @@ class PolicyNode(Node):
         self.arm_pub = self.create_publisher(JointState, "/policy/arm/command", 10)
         self.twist_pub = self.create_publisher(Twist, "/policy/cmd_vel", 10)
         self.chunk_pub = self.create_publisher(JointTrajectory, "/policy/chunk", 10)
+        self.path_pub = self.create_publisher(Path, "/policy/planned_path", 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(JointState, self.mapping.state_topic, self._on_state, 10)
         for topic in self.cameras.values():
@@ -265,6 +269,15 @@ class PolicyNode(Node):
             msg.points.append(JointTrajectoryPoint(positions=pos.tolist(), velocities=vel.tolist(),
                                                    time_from_start=duration_msg(i * chunk.dt)))
         self.chunk_pub.publish(msg)
+        path = Path()
+        path.header = msg.header  # base_link where the chunk starts: rviz draws it ahead of the robot
+        base = [CHUNK_JOINTS.index(axis) for axis in BASE_AXES]
+        for x, y, yaw in positions[:, base]:
+            pose = PoseStamped(header=msg.header)
+            pose.pose.position.x, pose.pose.position.y = float(x), float(y)
+            pose.pose.orientation.z, pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+            path.poses.append(pose)
+        self.path_pub.publish(path)
 
     # --- services and diagnostics ----------------------------------------------------------------
 

@@ -35,6 +35,7 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import Twist
     from sensor_msgs.msg import JointState
+    from nav_msgs.msg import Path
     from trajectory_msgs.msg import JointTrajectory
 
     bags = tmp_path / "bags"
@@ -46,12 +47,13 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
     dataset = tmp_path / "dataset"
     kiwi("convert", str(bags), "--out", str(dataset), "--image-size", "48x64")  # one size: Diffusion needs it
 
-    arm_times, twists, chunks, diags = [], [], [], []
+    arm_times, twists, chunks, diags, paths = [], [], [], [], []
     node = ros_probe.node
     node.create_subscription(JointState, "/arm/command", lambda m: arm_times.append(time.monotonic()), 10)
     node.create_subscription(Twist, "/cmd_vel", twists.append, 10)
     node.create_subscription(JointTrajectory, "/policy/chunk", chunks.append, 10)
     node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
+    node.create_subscription(Path, "/policy/planned_path", paths.append, 10)
 
     for policy in ("act", "diffusion"):
         out = tmp_path / policy
@@ -59,7 +61,7 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
              "--", *TINY[policy])
         assert (out / "checkpoints" / "last" / "pretrained_model" / "kiwi_mapping.json").is_file()
 
-        for log in (arm_times, twists, chunks, diags):
+        for log in (arm_times, twists, chunks, diags, paths):
             log.clear()
         graph = start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "policy", f"model:={out}",
                              f"control_hz:={CONTROL_HZ}"])
@@ -88,6 +90,10 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
                                              "arm_wrist_flex", "arm_wrist_roll", "arm_gripper"]
         assert len(trajectory.points) == ACTIONS_PER_CHUNK[policy]
         assert trajectory.points[1].time_from_start.nanosec == pytest.approx(1e9 / 30, abs=1e3)
+        # The same plan's base path for rviz: as many poses, starting where the chunk starts.
+        assert ros_probe.spin_until(lambda: paths, 5)
+        assert len(paths[-1].poses) == ACTIONS_PER_CHUNK[policy] and paths[-1].header.frame_id == "base_link"
+        assert paths[-1].poses[0].pose.position.x == 0.0 and paths[-1].poses[0].pose.orientation.w == 1.0
         graph.send_signal(signal.SIGINT)
         assert graph.wait(timeout=30) == 0, graph.stdout.read()[-3000:]
 

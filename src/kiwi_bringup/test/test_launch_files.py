@@ -1,0 +1,159 @@
+"""Every launch file declares each argument of its graph and starts the graph's nodes, with the same
+parameters and remappings as `kiwi launch`. `launch`/`launch_ros` are not on PyPI: where they are
+missing, the files run against a minimal stand-in of the part of their API they use (where they are
+installed, the real API is used)."""
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from kiwi_bringup.graphs import GRAPHS, argument_variants, build_graph
+
+SRC = Path(__file__).resolve().parents[2]
+LAUNCH_FILES = {
+    **{p.name.removesuffix(".launch.py"): p for p in (SRC / "kiwi_bringup" / "launch").glob("*.launch.py")},
+    "policy": SRC / "kiwi_policy" / "launch" / "run.launch.py",
+}
+REAL_LAUNCH = importlib.util.find_spec("launch") is not None and importlib.util.find_spec("launch_ros") is not None
+
+
+class _Context:
+    def __init__(self, configurations):
+        self.launch_configurations = configurations
+
+
+def _stand_in_modules() -> dict[str, types.ModuleType]:
+    """launch.LaunchDescription, launch.actions.{DeclareLaunchArgument, OpaqueFunction},
+    launch.substitutions.LaunchConfiguration, launch_ros.actions.Node: just what they record."""
+    launch, actions, substitutions = (types.ModuleType(n) for n in ("launch", "launch.actions", "launch.substitutions"))
+    launch_ros, ros_actions = types.ModuleType("launch_ros"), types.ModuleType("launch_ros.actions")
+
+    class LaunchDescription:
+        def __init__(self, entities):
+            self.entities = list(entities)
+
+    class DeclareLaunchArgument:
+        def __init__(self, name, default_value=None, description="", choices=None):
+            self.name, self.default_value, self.description, self.choices = name, default_value, description, choices
+
+    class OpaqueFunction:
+        def __init__(self, function):
+            self.function = function
+
+    class LaunchConfiguration:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            return context.launch_configurations[self.name]
+
+    class Node:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+    launch.LaunchDescription, actions.DeclareLaunchArgument, actions.OpaqueFunction = (
+        LaunchDescription, DeclareLaunchArgument, OpaqueFunction)
+    substitutions.LaunchConfiguration, ros_actions.Node = LaunchConfiguration, Node
+    launch.actions, launch.substitutions, launch_ros.actions = actions, substitutions, ros_actions
+    return {"launch": launch, "launch.actions": actions, "launch.substitutions": substitutions,
+            "launch_ros": launch_ros, "launch_ros.actions": ros_actions}
+
+
+@pytest.fixture
+def launch_api(monkeypatch):
+    if not REAL_LAUNCH:
+        for name, module in _stand_in_modules().items():
+            monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.delitem(sys.modules, "kiwi_bringup.launch_support", raising=False)
+    yield
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"launch_file_{path.stem.replace('.', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate_launch_description()
+
+
+def declared_and_nodes(description, overrides):
+    """(declared arguments by name, the node actions' settings) for these launch arguments."""
+    if REAL_LAUNCH:
+        from launch import LaunchContext
+        from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+        entities = description.entities
+        declared = {e.name: e for e in entities if isinstance(e, DeclareLaunchArgument)}
+        context = LaunchContext()
+        context.launch_configurations.update({n: d.default_value[0].perform(context) for n, d in declared.items()})
+        context.launch_configurations.update(overrides)
+        nodes = [n for e in entities if isinstance(e, OpaqueFunction) for n in e.function(context)]
+        return declared, [_real_node_settings(n, context) for n in nodes]
+    declared = {e.name: e for e in description.entities if hasattr(e, "default_value")}
+    context = _Context({**{n: d.default_value for n, d in declared.items()}, **overrides})
+    nodes = [n for e in description.entities if hasattr(e, "function") for n in e.function(context)]
+    return declared, [_settings(n.kwargs) for n in nodes]
+
+
+def _settings(kw):
+    params = kw.get("parameters") or [{}]
+    return (kw["package"], kw["executable"], kw["name"], kw.get("namespace") or "", params[0],
+            tuple(tuple(r) for r in kw.get("remappings") or ()), tuple(kw.get("arguments") or ()))
+
+
+def _real_node_settings(node, context):  # launch_ros Node internals, only where launch_ros is installed
+    node._perform_substitutions(context)
+    return (node.node_package, node.node_executable, node.node_name.split("/")[-1],
+            (node.expanded_node_namespace or "").strip("/"), node._Node__parameters[0] if node._Node__parameters else {},
+            tuple(node._Node__remappings or ()), tuple(str(a) for a in node._Node__arguments or ()))
+
+
+def spec_settings(spec):
+    return (spec.package, spec.executable, spec.name, spec.namespace, spec.parameters, tuple(spec.remappings),
+            spec.arguments)
+
+
+def test_every_graph_has_a_launch_file():
+    assert set(GRAPHS) <= set(LAUNCH_FILES), f"no launch file for {sorted(set(GRAPHS) - set(LAUNCH_FILES))}"
+
+
+CASES = [(g.name, v) for g in GRAPHS.values() for v in argument_variants(g)]
+
+
+@pytest.mark.parametrize(("graph", "overrides"), CASES, ids=[f"{g}-{i}" for i, (g, _) in enumerate(CASES)])
+def test_launch_file_equals_the_graph(launch_api, graph, overrides):
+    declared, nodes = declared_and_nodes(load(LAUNCH_FILES[graph]), overrides)
+    args = GRAPHS[graph].args
+    assert list(declared) == [a.name for a in args], "one DeclareLaunchArgument per runner argument, in order"
+    for arg in args:
+        assert declared[arg.name].default_value in (arg.default, None) or REAL_LAUNCH
+        assert (declared[arg.name].choices or []) == list(arg.choices)
+    assert nodes == [spec_settings(s) for s in build_graph(graph, overrides)]
+
+
+
+def test_rviz_view_shows_what_the_policy_graph_publishes():
+    import importlib
+
+    import yaml
+
+    from kiwi_bringup.graphs import config_file
+    from kiwi_bringup.runner import find_entry_point
+
+    view = yaml.safe_load(Path(config_file("kiwi.rviz")).read_text())
+    shown = set()
+    for display in view["Visualization Manager"]["Displays"]:
+        for key in ("Topic", "Description Topic"):
+            if key in display:
+                shown.add(display[key]["Value"])
+    published = {"/robot_description"}  # robot_state_publisher's
+    for spec in build_graph("policy", {"rviz": "true"}):
+        if not spec.ros_only:
+            ep = find_entry_point(spec.package, spec.executable)
+            published |= {t.name for t in importlib.import_module(ep.value.partition(":")[0]).INTERFACE.publishes}
+    assert shown == {"/robot_description", "/odom", "/policy/planned_path", "/camera/front/image_raw",
+                     "/camera/wrist/image_raw"}
+    assert shown <= published, shown - published
+    assert view["Visualization Manager"]["Global Options"]["Fixed Frame"] == "odom"
