@@ -130,7 +130,7 @@ class Demo:
         from tqdm import tqdm
 
         summaries_path = self.out / "episodes" / f"{name}.jsonl"
-        done = [json.loads(line) for line in summaries_path.read_text().splitlines()] if summaries_path.exists() else []
+        done = read_summaries(summaries_path)
         bags = self.out / "bags" / name
         bags.mkdir(parents=True, exist_ok=True)
         for stray in sorted(bags.glob("episode_*")):  # cut off mid-way: recorded again
@@ -226,6 +226,20 @@ class Demo:
                         c.plans("rollouts", c.dagger_episodes, round_), policy=True)
         rows = {name: aggregate(summaries) for name, summaries in results.items()}
         return write_report(self, results, rows)
+
+
+def read_summaries(path: Path) -> list[dict]:
+    """The finished episodes' summaries; a last line cut off by a kill is dropped (and rewritten away)."""
+    if not path.exists():
+        return []
+    summaries = []
+    for line in path.read_text().splitlines():
+        try:
+            summaries.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    path.write_text("".join(json.dumps(s) + "\n" for s in summaries))
+    return summaries
 
 
 class _Session:

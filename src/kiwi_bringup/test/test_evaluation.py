@@ -45,3 +45,13 @@ def test_summary_needs_samples_and_aggregate_counts():
     assert row["success"] == 0.5 and row["left"] == 1 and row["right"] == 1
     assert row["time_to_success"] == pytest.approx(0.1)
     assert row["collision_episodes"] == 0
+
+
+def test_summaries_cut_off_by_a_kill_are_dropped(tmp_path):
+    from kiwi_bringup.demo import read_summaries
+
+    path = tmp_path / "eval.jsonl"
+    assert read_summaries(path) == []
+    path.write_text('{"seed": 1}\n{"seed": 2}\n{"seed": ')
+    assert read_summaries(path) == [{"seed": 1}, {"seed": 2}]
+    assert path.read_text() == '{"seed": 1}\n{"seed": 2}\n'
