@@ -76,9 +76,12 @@ class Method:
     corrections_only: bool  # add only the intervention segments of rollouts
 
 
+POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion"}
+
+
 def methods(policy: str) -> list[Method]:
     return [
-        Method("chunked", f"{policy.upper()}, chunked (+ HG-DAgger)", policy, (), "gate", True),
+        Method("chunked", f"{POLICY_NAMES[policy]}, chunked (+ HG-DAgger)", policy, (), "gate", True),
         Method("bc", "single-step BC (+ DAgger, scripted oracle)", "act",
                ("--policy.chunk_size=1", "--policy.n_action_steps=1", "--policy.use_vae=false"), "never", False),
     ]
@@ -149,7 +152,11 @@ class Demo:
             with bar, summaries_path.open("a") as sink:
                 for plan in todo:
                     session.check()
-                    rollout, message = client.run(plan, timeout_s or self.config.timeout_s, policy)
+                    try:
+                        rollout, message = client.run(plan, timeout_s or self.config.timeout_s, policy)
+                    except EpisodeError:
+                        session.check()  # a node that died is the better explanation
+                        raise
                     summary = {**summarize(rollout), "obstacle_layout": plan.obstacle, "recorder": message}
                     sink.write(json.dumps(summary) + "\n")
                     sink.flush()

@@ -246,9 +246,10 @@ class PolicyNode(Node):
                 self.get_logger().error(self.last_problem, throttle_duration_sec=5.0)
                 time.sleep(0.5)
                 continue
-            self.latencies.append(time.perf_counter() - started)
+            latency = time.perf_counter() - started
             chunk = Chunk(stamp_seconds(state.header.stamp), self.dt, actions)
             with self.lock:
+                self.latencies.append(latency)  # under the lock: the diagnostics timer reads them
                 if generation != self.generation:
                     continue  # reset while inferring
                 self.stats["dropped"] += self.scheduler.add(chunk, self._now())
@@ -313,7 +314,7 @@ class PolicyNode(Node):
             now = self._now()
             newest = self.scheduler.chunks[-1] if self.scheduler.chunks else None
             queue = self.scheduler.remaining(now)
-        lat = [v * 1e3 for v in self.latencies]
+            lat = [v * 1e3 for v in self.latencies]
         values = {
             "inference_ms_p50": f"{percentile(lat, 50):.1f}", "inference_ms_p99": f"{percentile(lat, 99):.1f}",
             "chunk_age_s": f"{now - newest.t0:.3f}" if newest else "none",
