@@ -10,6 +10,9 @@ never executed. At a tick, every chunk that has an action for that time is a can
 - `average`: the candidates' mean.
 
 When no chunk covers the tick the scheduler is dry and returns None; the caller holds position.
+With `late_hold` > 0 the newest chunk's last action stays in force for that long past its time:
+a single-step policy's one action is always about a tick old when it arrives, and would otherwise
+never run.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class ChunkScheduler:
     mode: str = "latest"
     ensemble_coeff: float = 0.01
     refill_fraction: float = 0.5  # ask for a chunk when at most this fraction of the newest one is left
+    late_hold: float = 0.0  # s the newest chunk's last action stays in force past its time
     chunks: list[Chunk] = field(default_factory=list)  # oldest first
 
     def __post_init__(self):
@@ -55,20 +59,26 @@ class ChunkScheduler:
         if chunk.actions.ndim != 2 or not len(chunk.actions):
             raise ValueError(f"a chunk is a (T, D) array with T >= 1, got shape {chunk.actions.shape}")
         elapsed = min(max(chunk.index_at(now), 0), len(chunk.actions))
-        if elapsed < len(chunk.actions):
+        if elapsed < len(chunk.actions) or self._held(chunk, now):
             self.chunks.append(chunk)
         self._prune(now)
         return elapsed
 
+    def _held(self, chunk: Chunk, now: float) -> bool:
+        return self.late_hold > 0 and now <= chunk.end + self.late_hold
+
     def _prune(self, now: float) -> None:
-        self.chunks = [ch for ch in self.chunks if ch.index_at(now) < len(ch.actions)]
+        newest = self.chunks[-1] if self.chunks else None
+        self.chunks = [ch for ch in self.chunks
+                       if ch.index_at(now) < len(ch.actions) or (ch is newest and self._held(ch, now))]
 
     def action(self, now: float) -> np.ndarray | None:
         """The action for the tick at `now`, or None when dry."""
         self._prune(now)
         candidates = [ch.actions[i] for ch in self.chunks if 0 <= (i := ch.index_at(now)) < len(ch.actions)]
         if not candidates:
-            return None
+            held = self.chunks[-1] if self.chunks and self._held(self.chunks[-1], now) else None
+            return None if held is None else held.actions[-1]
         if self.mode == "latest":
             return candidates[-1]
         stacked = np.stack(candidates)

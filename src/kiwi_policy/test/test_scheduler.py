@@ -77,3 +77,18 @@ def test_index_rounds_ticks_to_the_nearest_action():
     chunk = ramp(1.0, 5)
     assert [chunk.index_at(t) for t in (0.96, 1.04, 1.06, 1.449)] == [0, 0, 1, 4]
     assert math.isclose(chunk.end, 1.4)
+
+
+def test_a_single_step_action_a_tick_old_runs_with_late_hold():
+    dt = 1 / 30
+    one = Chunk(1.0, dt, np.array([[7.0]]))
+    strict = ChunkScheduler("latest")
+    assert strict.add(one, 1.0 + dt) == 1 and strict.action(1.0 + dt) is None, "elapsed: dropped, dry"
+    held = ChunkScheduler("latest", late_hold=2 * dt)
+    assert held.add(one, 1.0 + dt) == 1
+    assert held.action(1.0 + dt)[0] == 7.0 and held.action(1.0 + 2 * dt)[0] == 7.0
+    assert held.needs_chunk(1.0 + dt), "a held action is not a plan: keep asking for the next"
+    assert held.action(1.0 + 2.5 * dt) is None, "not longer than late_hold"
+    newer = Chunk(1.0 + dt, dt, np.array([[8.0]]))
+    held.add(newer, 1.0 + 2 * dt)
+    assert held.action(1.0 + 2 * dt)[0] == 8.0
