@@ -59,8 +59,8 @@ INTERFACE = NodeInterface(
         Param("scheduler", "latest", f"How overlapping chunks combine: {', '.join(MODES)}."),
         Param("ensemble_coeff", 0.01, "Temporal ensembling m in exp(-m * k), k = 0 for the oldest chunk."),
         Param("refill_threshold", 0.5, "Ask for the next chunk when at most this fraction of the newest is left."),
-        Param("late_hold_s", -1.0, "Seconds the newest chunk's last action stays in force past its time; -1: two "
-              "control periods for single-step policies (their one action is a tick old when it arrives), else 0."),
+        Param("late_hold_s", -1.0, "Seconds the newest chunk's last action stays in force past its time; -1: "
+              "max_obs_age for single-step policies (their one action is already old when it arrives), else 0."),
         Param("max_obs_age", 0.25, "Refuse observations older than this (s)."),
         Param("task", "pick up the cube", "Task string given to the policy."),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
@@ -95,7 +95,8 @@ class PolicyNode(Node):
         self.dt = 1.0 / self.mapping.fps  # the spacing of the policy's actions: the dataset's rate
         self.period = 1.0 / (p.control_hz or self.mapping.fps)
         self.max_obs_age = p.max_obs_age
-        late_hold = p.late_hold_s if p.late_hold_s >= 0 else 2 * self.period if self.loaded.n_action_steps == 1 else 0.0
+        single_step = self.loaded.n_action_steps == 1
+        late_hold = p.late_hold_s if p.late_hold_s >= 0 else p.max_obs_age if single_step else 0.0
         self.scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold, late_hold)
         self.image_features = [k for k in self.loaded.config.input_features if k.startswith("observation.images.")]
         self.cameras = {cam: topic for cam, topic in self.mapping.cameras.items() if image_feature(cam) in self.image_features}
