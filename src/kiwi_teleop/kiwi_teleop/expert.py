@@ -147,6 +147,20 @@ def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
     return ExpertAction(drive_towards(state.robot, (gx, gy, gyaw)), pregrasp, phase), aligned
 
 
+def side_agreeing_with(state: WorldState, twist: tuple[float, float, float], default_side: int) -> int:
+    """The detour side whose driving command is closer to `twist` (a learner's command): an oracle
+    for a bimodal task follows the mode the learner chose instead of correcting it into the other.
+    Without an obstacle, the default."""
+    if state.obstacle is None:
+        return default_side
+
+    def distance(side: int) -> float:
+        action, _ = drive_action(state, side)
+        return sum((a - b) ** 2 for a, b in zip(action.twist, twist))
+
+    return min((default_side, -default_side), key=distance)
+
+
 class Expert:
     """One episode of the expert: drive, then lower, close, lift, on a few-tick schedule.
 

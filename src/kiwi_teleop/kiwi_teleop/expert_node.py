@@ -9,7 +9,9 @@ new episode: a fresh detour side, drawn from `seed` unless `side` fixes it.
 `always` (a teleop source: demonstrations), `gate` (human-gated DAgger: when the policy's
 commands on /policy/* leave the envelope of `gating.py`, until they are back in it) or `never`
 (it only labels: DAgger with the expert as oracle, and evaluation). With `gate` and `never` it
-publishes the gate's verdict on `/expert/gate` (in `never` mode: when it would have taken over).
+publishes the gate's verdict on `/expert/gate` (in `never` mode: when it would have taken over),
+and it takes the detour side the policy heads for: passing the obstacle on the other side is not
+an error to correct.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from kiwi_description.node_interface import NodeInterface, Param, Topic, declare
 from kiwi_description import kinematics as kin
 from kiwi_description.stamps import stamp_seconds
 
-from .expert import Expert, WorldState
+from .expert import Expert, WorldState, side_agreeing_with
 from .gating import Gate, GateRule, action_errors
 from .sources import TOPICS, CommandPublisher
 
@@ -124,6 +126,9 @@ class ExpertNode(Node):
         if state is None:
             self.get_logger().info("waiting for ground truth on /sim/ground_truth/*", throttle_duration_sec=5.0)
             return
+        policy_twist = self._fresh_policy_twist()
+        if policy_twist is not None:  # labelling or gating a policy: take the detour side it heads for
+            self.expert.side = side_agreeing_with(state, policy_twist, self.expert.side)
         action = self.expert.act(state)
         self.out.arm(dict(zip(c.ARM_JOINTS, action.arm)), stamp=msg.header.stamp)
         self.out.twist(*action.twist)
@@ -134,16 +139,22 @@ class ExpertNode(Node):
         self.gate_pub.publish(Bool(data=verdict))
         self.out.engaged(self.p.takeover == "gate" and verdict)
 
+    def _fresh(self, received) -> bool:
+        return received is not None and self._now() - received[0] <= self.p.policy_timeout
+
+    def _fresh_policy_twist(self) -> tuple[float, float, float] | None:
+        if self.p.takeover == "always" or not self._fresh(self.policy_twist):
+            return None
+        m = self.policy_twist[1]
+        return m.linear.x, m.linear.y, m.angular.z
+
     def _judge(self, state: WorldState, action, now: float) -> bool:
         """The gate's verdict on the policy's latest commands (unchanged while they are missing or old)."""
-        fresh = [m for m in (self.policy_arm, self.policy_twist)
-                 if m is not None and self._now() - m[0] <= self.p.policy_timeout]
-        if len(fresh) < 2:
+        policy_twist = self._fresh_policy_twist()
+        if policy_twist is None or not self._fresh(self.policy_arm):
             return self.gate.engaged
-        arm_msg, twist_msg = self.policy_arm[1], self.policy_twist[1]
-        proposed = dict(zip(arm_msg.name, arm_msg.position))
+        proposed = dict(zip(self.policy_arm[1].name, self.policy_arm[1].position))
         policy_arm = [proposed.get(j, state.arm[i]) for i, j in enumerate(c.ARM_JOINTS)]
-        policy_twist = (twist_msg.linear.x, twist_msg.linear.y, twist_msg.angular.z)
         base, arm = action_errors(policy_twist, policy_arm, action.twist, action.arm)
         clearance = (kin.box_clearance(state.robot[:2], state.obstacle, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)
                      if state.obstacle is not None else float("inf"))

@@ -1,6 +1,7 @@
 """The scripted expert: its arm IK against MuJoCo's kinematics, and whole episodes in the sim."""
 
 import math
+from dataclasses import replace
 
 import mujoco
 import numpy as np
@@ -72,3 +73,12 @@ def test_expert_relabels_a_state_beside_the_obstacle_by_the_side_it_is_on(sim):
 
 def test_quat_yaw():
     assert quat_yaw((math.cos(0.3), 0.0, 0.0, math.sin(0.3))) == pytest.approx(0.6)
+
+
+def test_oracle_follows_the_detour_side_the_learner_heads_for():
+    from kiwi_teleop.expert import side_agreeing_with
+
+    state = WorldState((0.0, 0.0, 0.0), (1.0, 0.0, 0.015), 0.0, (0.5, 0.0), (0.0,) * 6)
+    assert side_agreeing_with(state, (0.1, 0.15, 0.0), default_side=-1) == 1, "heading left: left"
+    assert side_agreeing_with(state, (0.1, -0.15, 0.0), default_side=1) == -1
+    assert side_agreeing_with(replace(state, obstacle=None), (0.1, 0.15, 0.0), default_side=-1) == -1
