@@ -53,13 +53,14 @@ class EpisodeClient:
         self.driver_params = AsyncParameterClient(self.node, "driver")
         self.rollout: Rollout | None = None
         self.cube_pose = None
-        self.intervention = self.gate = False
+        self.intervention = self.gate = self.contact = False
         self.latest: dict[str, tuple[float, object]] = {}  # topic -> (wall time, message)
         n = self.node
         n.create_subscription(Odometry, "/sim/ground_truth/robot", self._on_robot, 50)
         n.create_subscription(PoseStamped, "/sim/ground_truth/cube", lambda m: setattr(self, "cube_pose", m), 50)
         n.create_subscription(Bool, "/intervention", lambda m: setattr(self, "intervention", m.data), 50)
         n.create_subscription(Bool, "/expert/gate", lambda m: setattr(self, "gate", m.data), 50)
+        n.create_subscription(Bool, "/sim/ground_truth/obstacle_contact", lambda m: setattr(self, "contact", m.data), 50)
         for topic, kind in (("/policy/arm/command", JointState), ("/policy/cmd_vel", Twist),
                             ("/teleop/arm/command", JointState), ("/teleop/cmd_vel", Twist)):
             n.create_subscription(kind, topic, lambda m, t=topic: self._on_command(t, m), 50)
@@ -121,7 +122,7 @@ class EpisodeClient:
         (x, y, _), yaw = pose_of(msg)
         (_, _, cube_z), _ = pose_of(self.cube_pose)
         t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        self.rollout.samples.append(Sample(t, x, y, yaw, cube_z, self.intervention, self.gate))
+        self.rollout.samples.append(Sample(t, x, y, yaw, cube_z, self.intervention, self.gate, self.contact))
 
     def _on_command(self, topic: str, msg) -> None:
         now = time.monotonic()
@@ -156,7 +157,7 @@ class EpisodeClient:
         if not self.spin_until(lambda: self._shows(layout.cube_xy), 10.0):
             raise EpisodeError(f"the sim did not show the layout of seed {plan.seed} after /sim/reset")
         self.rollout = Rollout(plan.seed, layout.obstacle_xy)
-        self.intervention = self.gate = False
+        self.intervention = self.gate = self.contact = False
         self.call("/recorder/start")
         if policy:
             self.call("/policy/start")

@@ -1,4 +1,5 @@
-"""What one rollout in the sim did, from ground-truth samples: success, collisions, time,
+"""What one rollout in the sim did, from ground-truth samples: success, collisions (any part of the
+robot touching the obstacle, from the sim's contacts), the chassis' closest approach, time,
 interventions, which side of the obstacle it passed, and how far its actions were from the
 expert's. Pure: samples in, numbers out (the `kiwi demo` client collects the samples).
 """
@@ -14,7 +15,6 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_teleop.expert import LIFTED_Z  # cube centre height that counts as lifted
 
-CONTACT_CLEARANCE = 0.0  # m: chassis touching the obstacle (the sim's primitives, not the real shell)
 PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
 
 
@@ -27,6 +27,7 @@ class Sample:
     cube_z: float
     intervention: bool = False  # the expert drives (the mux's /intervention)
     gate: bool = False  # the gate's verdict (/expert/gate): outside the envelope
+    contact: bool = False  # any part of the robot touches the obstacle (the sim's contacts)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
         "success": lifted_at is not None,
         "time_to_success": None if lifted_at is None else round(lifted_at - s[0].t, 3),
         "duration": round(s[-1].t - s[0].t, 3),
-        "collisions": rising_edges(g <= CONTACT_CLEARANCE for g in gaps),
+        "collisions": rising_edges(x.contact for x in s),
         "min_clearance": None if rollout.obstacle is None else round(min(gaps), 4),
         "interventions": rising_edges(x.intervention for x in s),
         "intervention_time": round(sum(b.t - a.t for a, b in zip(s, s[1:]) if a.intervention), 3),

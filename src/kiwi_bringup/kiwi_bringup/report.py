@@ -156,7 +156,7 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "",
         f"Each policy alone on {cfg.eval_episodes} fresh obstacle layouts (seeds {plans['eval'][0]}..{plans['eval'][-1]}), "
         f"{cfg.timeout_s:g} s of sim time each; the expert only labels. Success: the cube's centre above "
-        "4.5 cm. Collision: the chassis (a 0.14 m disc) touching the obstacle box. Action error: the policy's "
+        "4.5 cm. Collision: any part of the robot (chassis, wheels, arm, gripper) touching the obstacle, from the sim's contacts; the chassis' closest approach is in the episode summaries. Action error: the policy's "
         "command against the expert's for the same state, per tick (base: twist difference with the turn rate "
         "times the chassis radius, m/s; arm: the largest joint target difference, deg). Gate fires: how often "
         "the expert would have taken over (the HG-DAgger rule below).",

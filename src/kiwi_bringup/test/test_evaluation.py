@@ -5,8 +5,8 @@ from kiwi_bringup.evaluation import Rollout, Sample, aggregate, passing_side, ri
 OBSTACLE = (0.4, 0.0)
 
 
-def path(points, dt=0.1, cube_z=None, intervention=(), gate=()):
-    return [Sample(k * dt, x, y, 0.0, (cube_z or {}).get(k, 0.015), k in intervention, k in gate)
+def path(points, dt=0.1, cube_z=None, intervention=(), gate=(), contact=()):
+    return [Sample(k * dt, x, y, 0.0, (cube_z or {}).get(k, 0.015), k in intervention, k in gate, k in contact)
             for k, (x, y) in enumerate(points)]
 
 
@@ -25,11 +25,12 @@ def test_passing_side():
 
 def test_summary_of_a_lifted_episode_with_a_bump_and_an_intervention():
     points = [(0.05 * k, 0.0) for k in range(6)] + [(0.25, 0.3)] * 4
-    rollout = Rollout(7, OBSTACLE, path(points, cube_z={9: 0.05}, intervention={6, 7}, gate={5, 6, 8}),
+    rollout = Rollout(7, OBSTACLE, path(points, cube_z={9: 0.05}, intervention={6, 7}, gate={5, 6, 8},
+                                        contact={3, 4, 5}),
                       base_errors=[0.1, 0.3], arm_errors=[0.0, 0.1])
     s = summarize(rollout)
     assert s["success"] and s["time_to_success"] == pytest.approx(0.9)
-    # At (0.25, 0): 0.11 m from the obstacle's face, less the 0.14 m chassis radius -> contact.
+    # At (0.25, 0): 0.11 m from the obstacle's face, less the 0.14 m chassis radius: overlapping.
     assert s["collisions"] == 1 and s["min_clearance"] < 0
     assert s["interventions"] == 1 and s["intervention_time"] == pytest.approx(0.2)
     assert s["gate_fires"] == 2

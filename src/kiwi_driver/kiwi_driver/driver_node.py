@@ -27,6 +27,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
@@ -84,6 +85,7 @@ INTERFACE = NodeInterface(
         Topic("/sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
         Topic("/sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
         Topic("/sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
+        Topic("/sim/ground_truth/obstacle_contact", "std_msgs/msg/Bool"),
         *CAMERA_TOPICS,
     ),
     subscribes=(
@@ -169,6 +171,7 @@ class DriverNode(Node):
         self.truth_robot_pub = self.create_publisher(Odometry, "/sim/ground_truth/robot", 10)
         self.truth_cube_pub = self.create_publisher(PoseStamped, "/sim/ground_truth/cube", 10)
         self.truth_obstacle_pub = self.create_publisher(PoseStamped, "/sim/ground_truth/obstacle", 10)
+        self.truth_contact_pub = self.create_publisher(Bool, "/sim/ground_truth/obstacle_contact", 10)
         self.create_service(Trigger, "/sim/reset", self._on_reset)
         self.cameras = {}
         if p.cameras:
@@ -316,6 +319,7 @@ class DriverNode(Node):
         self.truth_cube_pub.publish(self._pose("world", stamp, pos, quat))
         # The obstacle is parked under the floor (z < 0) when the layout has none.
         self.truth_obstacle_pub.publish(self._pose("world", stamp, sim.obstacle_position(), (1.0, 0.0, 0.0, 0.0)))
+        self.truth_contact_pub.publish(Bool(data=sim.obstacle_contact()))
 
     @staticmethod
     def _pose(frame: str, stamp: Time, pos, quat_wxyz) -> PoseStamped:

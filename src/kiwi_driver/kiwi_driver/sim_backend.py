@@ -72,6 +72,8 @@ class SimBackend:
         self._base_act = [m.actuator(n).id for n in BASE_JOINTS]
         self._cube_qpos = m.joint("cube_joint").qposadr[0]
         self._obstacle_mocap = m.body("obstacle").mocapid[0]
+        self._obstacle_body = m.body("obstacle").id
+        self._not_robot = {0, m.body("cube").id, self._obstacle_body}  # world (floor), cube, obstacle
         self._renderers: dict[tuple[str, int, int], mujoco.Renderer] = {}
         self.layout = self.reset(0, obstacle=False)
 
@@ -137,6 +139,15 @@ class SimBackend:
 
     def obstacle_position(self) -> np.ndarray:
         return self.data.mocap_pos[self._obstacle_mocap].copy()
+
+    def obstacle_contact(self) -> bool:
+        """Whether any part of the robot (chassis, wheels, arm, gripper) touches the obstacle."""
+        body = self.model.geom_bodyid
+        for contact in self.data.contact[: self.data.ncon]:
+            pair = {int(body[contact.geom1]), int(body[contact.geom2])}
+            if self._obstacle_body in pair and not pair <= self._not_robot:
+                return True
+        return False
 
     # --- commands --------------------------------------------------------------------------------
 

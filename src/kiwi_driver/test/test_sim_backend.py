@@ -88,3 +88,16 @@ def test_cameras_render_their_sizes(sim):
     assert front.std() > 5
     red = (front[..., 0] > 150) & (front[..., 1] < 80) & (front[..., 2] < 80)
     assert red.any()
+
+
+def test_obstacle_contact_covers_the_whole_robot(sim):
+    sim.reset(5000, obstacle=True)
+    assert not sim.obstacle_contact()
+    straight = kin.body_to_wheel_speeds(0.2, 0.0, 0.0)
+    touched_at = next((k for k in range(90) if (sim.write(None, straight), sim.obstacle_contact())[1]), None)
+    assert touched_at is not None, "driving straight at the obstacle touches it"
+    front_gap = sim.obstacle_position()[0] - c.OBSTACLE_SIZE[0] / 2 - sim.base_pose()[0] - c.BASE_BODY_RADIUS
+    assert front_gap > 0.05, "the arm, ahead of the chassis, touches first"
+    sim.reset(5000, obstacle=False)
+    run(sim, 3.0, straight)
+    assert not sim.obstacle_contact()
