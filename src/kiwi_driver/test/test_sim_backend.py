@@ -92,6 +92,8 @@ def test_cameras_render_their_sizes(sim):
 
 def test_obstacle_contact_covers_the_whole_robot(sim):
     sim.reset(5000, obstacle=True)
+    reach_ahead = np.array([0.0, 0.33, 0.24, 1.0, 0.0, 1.05])  # the expert's ready pose, 0.3 m ahead
+    run(sim, 2.0, np.zeros(3), reach_ahead)
     assert not sim.obstacle_contact()
     straight = kin.body_to_wheel_speeds(0.2, 0.0, 0.0)
     touched_at = next((k for k in range(90) if (sim.write(None, straight), sim.obstacle_contact())[1]), None)
