@@ -25,9 +25,16 @@ class _Context:
         self.launch_configurations = configurations
 
 
+class RecordedNode:
+    """Stands in for launch_ros.actions.Node (always: its constructor arguments are what we compare)."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
 def _stand_in_modules() -> dict[str, types.ModuleType]:
     """launch.LaunchDescription, launch.actions.{DeclareLaunchArgument, OpaqueFunction},
-    launch.substitutions.LaunchConfiguration, launch_ros.actions.Node: just what they record."""
+    launch.substitutions.LaunchConfiguration (and launch_ros.actions.Node): just what they record."""
     launch, actions, substitutions = (types.ModuleType(n) for n in ("launch", "launch.actions", "launch.substitutions"))
     launch_ros, ros_actions = types.ModuleType("launch_ros"), types.ModuleType("launch_ros.actions")
 
@@ -50,13 +57,9 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
         def perform(self, context):
             return context.launch_configurations[self.name]
 
-    class Node:
-        def __init__(self, **kwargs):
-            self.kwargs = kwargs
-
     launch.LaunchDescription, actions.DeclareLaunchArgument, actions.OpaqueFunction = (
         LaunchDescription, DeclareLaunchArgument, OpaqueFunction)
-    substitutions.LaunchConfiguration, ros_actions.Node = LaunchConfiguration, Node
+    substitutions.LaunchConfiguration, ros_actions.Node = LaunchConfiguration, RecordedNode
     launch.actions, launch.substitutions, launch_ros.actions = actions, substitutions, ros_actions
     return {"launch": launch, "launch.actions": actions, "launch.substitutions": substitutions,
             "launch_ros": launch_ros, "launch_ros.actions": ros_actions}
@@ -64,7 +67,11 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
 
 @pytest.fixture
 def launch_api(monkeypatch):
-    if not REAL_LAUNCH:
+    if REAL_LAUNCH:
+        import launch_ros.actions
+
+        monkeypatch.setattr(launch_ros.actions, "Node", RecordedNode)
+    else:
         for name, module in _stand_in_modules().items():
             monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.delitem(sys.modules, "kiwi_bringup.launch_support", raising=False)
@@ -79,35 +86,29 @@ def load(path: Path):
 
 
 def declared_and_nodes(description, overrides):
-    """(declared arguments by name, the node actions' settings) for these launch arguments."""
+    """(declared arguments by name -> (default, choices), the nodes' settings) for these launch arguments."""
     if REAL_LAUNCH:
         from launch import LaunchContext
         from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-        entities = description.entities
-        declared = {e.name: e for e in entities if isinstance(e, DeclareLaunchArgument)}
         context = LaunchContext()
-        context.launch_configurations.update({n: d.default_value[0].perform(context) for n, d in declared.items()})
-        context.launch_configurations.update(overrides)
-        nodes = [n for e in entities if isinstance(e, OpaqueFunction) for n in e.function(context)]
-        return declared, [_real_node_settings(n, context) for n in nodes]
+        declared = {e.name: e for e in description.entities if isinstance(e, DeclareLaunchArgument)}
+        defaults = {n: "".join(s.perform(context) for s in d.default_value) for n, d in declared.items()}
+        context.launch_configurations.update({**defaults, **overrides})
+        nodes = [n for e in description.entities if isinstance(e, OpaqueFunction) for n in e.execute(context)]
+        return ({n: (defaults[n], list(d.choices or [])) for n, d in declared.items()},
+                [_settings(n.kwargs) for n in nodes])
     declared = {e.name: e for e in description.entities if hasattr(e, "default_value")}
     context = _Context({**{n: d.default_value for n, d in declared.items()}, **overrides})
     nodes = [n for e in description.entities if hasattr(e, "function") for n in e.function(context)]
-    return declared, [_settings(n.kwargs) for n in nodes]
+    return ({n: (d.default_value, list(d.choices or [])) for n, d in declared.items()},
+            [_settings(n.kwargs) for n in nodes])
 
 
 def _settings(kw):
     params = kw.get("parameters") or [{}]
     return (kw["package"], kw["executable"], kw["name"], kw.get("namespace") or "", params[0],
             tuple(tuple(r) for r in kw.get("remappings") or ()), tuple(kw.get("arguments") or ()))
-
-
-def _real_node_settings(node, context):  # launch_ros Node internals, only where launch_ros is installed
-    node._perform_substitutions(context)
-    return (node.node_package, node.node_executable, node.node_name.split("/")[-1],
-            (node.expanded_node_namespace or "").strip("/"), node._Node__parameters[0] if node._Node__parameters else {},
-            tuple(node._Node__remappings or ()), tuple(str(a) for a in node._Node__arguments or ()))
 
 
 def spec_settings(spec):
@@ -127,9 +128,7 @@ def test_launch_file_equals_the_graph(launch_api, graph, overrides):
     declared, nodes = declared_and_nodes(load(LAUNCH_FILES[graph]), overrides)
     args = GRAPHS[graph].args
     assert list(declared) == [a.name for a in args], "one DeclareLaunchArgument per runner argument, in order"
-    for arg in args:
-        assert declared[arg.name].default_value in (arg.default, None) or REAL_LAUNCH
-        assert (declared[arg.name].choices or []) == list(arg.choices)
+    assert all(declared[a.name] == (a.default, list(a.choices)) for a in args), "defaults and choices as the runner's"
     assert nodes == [spec_settings(s) for s in build_graph(graph, overrides)]
 
 
