@@ -83,46 +83,25 @@ def start_nodes(ros_domain):
         assert proc.returncode == 0, f"{proc.args} exited with {proc.returncode}:\n{out}"
 
 
-def _call(probe, client, request, timeout=20.0):
-    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
-    future = client.call_async(request)
-    assert probe.spin_until(future.done, timeout), f"{client.srv_name} did not answer"
-    return future.result()
+def _record_expert_episodes(n: int, seconds: float, first_seed: int = 10):
+    from kiwi_bringup.episodes import EpisodeClient, EpisodePlan
 
-
-def _record_expert_episodes(probe, n: int, seconds: float, first_seed: int = 10):
-    from rclpy.parameter import Parameter
-    from rclpy.parameter_client import AsyncParameterClient
-    from sensor_msgs.msg import JointState
-    from std_srvs.srv import Trigger
-
-    node = probe.node
-    states = []
-    node.create_subscription(JointState, "/joint_states", states.append, 10)
-    assert probe.spin_until(lambda: states, 90), "the sim did not come up"
-    driver_params = AsyncParameterClient(node, "driver")
-    assert driver_params.wait_for_services(20.0)
-    reset, expert_reset = node.create_client(Trigger, "/sim/reset"), node.create_client(Trigger, "/expert/reset")
-    start, save = node.create_client(Trigger, "/recorder/start"), node.create_client(Trigger, "/recorder/save")
-    messages = []
-    for episode in range(n):
-        future = driver_params.set_parameters([Parameter("seed", value=first_seed + episode),
-                                               Parameter("obstacle", value=episode % 3 == 2)])
-        assert probe.spin_until(future.done, 10)
-        assert _call(probe, reset, Trigger.Request()).success
-        assert _call(probe, expert_reset, Trigger.Request()).success
-        response = _call(probe, start, Trigger.Request())
-        assert response.success, response.message
-        assert "not published" not in response.message, response.message
-        probe.spin_for(seconds)
-        response = _call(probe, save, Trigger.Request())
-        assert response.success, response.message
-        messages.append(response.message)
-    return messages
+    client = EpisodeClient()
+    try:
+        client.wait_ready(["/sim/reset", "/expert/reset", "/recorder/start"])
+        messages = []
+        for episode in range(n):
+            result = client.run(EpisodePlan(first_seed + episode, episode % 3 == 2), seconds, policy=False)
+            assert "not published" not in result.started, result.started
+            messages.append(result.saved)
+        return messages
+    finally:
+        client.close()
 
 
 @pytest.fixture
 def record_expert_episodes():
-    """record_expert_episodes(probe, n, seconds): with `kiwi launch record teleop:=expert` running,
-    record n episodes (seeds 10.., every third with the obstacle) through the real services."""
+    """record_expert_episodes(n, seconds): with `kiwi launch record teleop:=expert` running, record n
+    episodes of `seconds` of sim time (seeds 10.., every third with the obstacle) through the real
+    services, with the client `kiwi demo` uses."""
     return _record_expert_episodes

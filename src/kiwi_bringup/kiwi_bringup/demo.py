@@ -87,6 +87,11 @@ def methods(policy: str) -> list[Method]:
     ]
 
 
+def dataset_name(method: Method, round_: int) -> str:
+    """Round 0 is the demonstrations alone, one dataset for every method; later rounds are per method."""
+    return "r0" if round_ == 0 else f"{method.key}_r{round_}"
+
+
 def demo_mapping() -> Mapping:
     """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
     interventions that is what the mux sent; in oracle rollouts it is the expert's label."""
@@ -153,11 +158,11 @@ class Demo:
                 for plan in todo:
                     session.check()
                     try:
-                        rollout, message = client.run(plan, timeout_s or self.config.timeout_s, policy)
+                        result = client.run(plan, timeout_s or self.config.timeout_s, policy)
                     except EpisodeError:
                         session.check()  # a node that died is the better explanation
                         raise
-                    summary = {**summarize(rollout), "obstacle_layout": plan.obstacle, "recorder": message}
+                    summary = {**summarize(result.rollout), "obstacle_layout": plan.obstacle, "recorder": result.saved}
                     sink.write(json.dumps(summary) + "\n")
                     sink.flush()
                     done.append(summary)
@@ -172,7 +177,7 @@ class Demo:
         """All demonstrations plus what the method's earlier rollouts added."""
         from kiwi_recorder.convert import convert, find_bags
 
-        name = "r0" if round_ == 0 else f"{method.key}_r{round_}"
+        name = dataset_name(method, round_)
         out = self.out / "datasets" / name
         if out.exists():
             return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from kiwi_description import constants as c
 from kiwi_description.features import arm_positions, pose_of
+from kiwi_description.stamps import stamp_seconds
 from kiwi_teleop.gating import action_errors
 
 from .evaluation import Rollout, Sample
@@ -30,6 +31,13 @@ class EpisodeError(RuntimeError):
 class EpisodePlan:
     seed: int
     obstacle: bool
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    rollout: Rollout
+    started: str  # the recorder's word at /recorder/start (topics recorded, topics missing)
+    saved: str  # ... and at save
 
 
 class EpisodeClient:
@@ -73,9 +81,13 @@ class EpisodeClient:
             self.executor.spin_once(timeout_sec=0.02)
         return bool(condition())
 
+    def _client(self, service: str):
+        if service not in self.clients:
+            self.clients[service] = self.node.create_client(self.trigger, service)
+        return self.clients[service]
+
     def call(self, service: str, timeout: float = 30.0) -> str:
-        client = self.clients.get(service) or self.clients.setdefault(
-            service, self.node.create_client(self.trigger, service))
+        client = self._client(service)
         if not client.wait_for_service(timeout_sec=timeout):
             raise EpisodeError(f"{service} is not available")
         future = client.call_async(self.trigger.Request())
@@ -90,9 +102,7 @@ class EpisodeClient:
         """Wait for the graph: its services and the sim's ground truth."""
         deadline = time.monotonic() + timeout
         for service in services:
-            client = self.node.create_client(self.trigger, service)
-            self.clients[service] = client
-            if not client.wait_for_service(timeout_sec=max(0.1, deadline - time.monotonic())):
+            if not self._client(service).wait_for_service(timeout_sec=max(0.1, deadline - time.monotonic())):
                 raise EpisodeError(f"the graph did not come up: {service} is not available after {timeout:g} s")
         if not self.spin_until(lambda: self.cube_pose is not None, max(0.1, deadline - time.monotonic())):
             raise EpisodeError("the sim publishes no ground truth on /sim/ground_truth/cube")
@@ -121,8 +131,7 @@ class EpisodeClient:
             return
         (x, y, _), yaw = pose_of(msg)
         (_, _, cube_z), _ = pose_of(self.cube_pose)
-        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        self.rollout.samples.append(Sample(t, x, y, yaw, cube_z, self.intervention, self.gate, self.contact))
+        self.rollout.samples.append(Sample(stamp_seconds(msg.header.stamp), x, y, yaw, cube_z, self.intervention, self.gate, self.contact))
 
     def _on_command(self, topic: str, msg) -> None:
         now = time.monotonic()
@@ -143,8 +152,9 @@ class EpisodeClient:
 
     # --- one episode -----------------------------------------------------------------------------
 
-    def run(self, plan: EpisodePlan, timeout_s: float, policy: bool) -> tuple[Rollout, str]:
-        """Reset to the plan's layout, record an episode, return what happened and the recorder's word."""
+    def run(self, plan: EpisodePlan, timeout_s: float, policy: bool) -> EpisodeResult:
+        """Reset to the plan's layout, record an episode until the cube is lifted or `timeout_s` of
+        sim time, return what happened and what the recorder said."""
         from kiwi_driver.sim_backend import sample_layout
 
         layout = sample_layout(plan.seed, plan.obstacle)
@@ -158,7 +168,7 @@ class EpisodeClient:
             raise EpisodeError(f"the sim did not show the layout of seed {plan.seed} after /sim/reset")
         self.rollout = Rollout(plan.seed, layout.obstacle_xy)
         self.intervention = self.gate = self.contact = False
-        self.call("/recorder/start")
+        started = self.call("/recorder/start")
         if policy:
             self.call("/policy/start")
         rollout = self.rollout
@@ -171,8 +181,8 @@ class EpisodeClient:
             self.call("/recorder/discard")
             raise EpisodeError(f"seed {plan.seed}: the sim stopped advancing ({rollout.elapsed():.1f} s of sim time "
                                f"in {self.wall_timeout_s + timeout_s:.0f} s)")
-        message = self.call("/recorder/save" if rollout.lifted() else "/recorder/save_failure")
-        return rollout, message
+        saved = self.call("/recorder/save" if rollout.lifted() else "/recorder/save_failure")
+        return EpisodeResult(rollout, started, saved)
 
     def _shows(self, cube_xy) -> bool:
         if self.cube_pose is None:

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiwi_description import constants as c
-from kiwi_description import kinematics as kin
+from kiwi_description.features import chassis_clearance
 from kiwi_teleop.expert import LIFTED_Z  # cube centre height that counts as lifted
 
 PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
@@ -54,12 +53,6 @@ def rising_edges(flags) -> int:
     return count
 
 
-def clearance(sample: Sample, obstacle: tuple[float, float] | None) -> float:
-    if obstacle is None:
-        return math.inf
-    return kin.box_clearance((sample.x, sample.y), obstacle, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)
-
-
 def passing_side(samples: list[Sample], obstacle: tuple[float, float] | None) -> str | None:
     """'left' (+y) or 'right' of the obstacle where the robot came level with it; None if it never did."""
     if obstacle is None or not samples:
@@ -76,7 +69,7 @@ def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
     if not s:
         raise ValueError(f"seed {rollout.seed}: no ground truth was received during the episode")
     lifted_at = next((x.t for x in s if x.cube_z > LIFTED_Z), None)
-    gaps = [clearance(x, rollout.obstacle) for x in s]
+    gaps = [chassis_clearance((x.x, x.y), rollout.obstacle) for x in s]
     return {
         "seed": rollout.seed,
         "obstacle": list(rollout.obstacle) if rollout.obstacle else None,

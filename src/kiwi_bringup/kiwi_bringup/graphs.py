@@ -92,13 +92,14 @@ def _sim_driver(a: dict[str, Any]) -> NodeSpec:
     )
 
 
+RVIZ_ARG = LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false"))
 SIM_ARGS = (
     LaunchArg("seed", "0", "Seed of the first scene layout."),
     LaunchArg("obstacle", "false", "Put an obstacle between the robot and the cube.", ("true", "false")),
     LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
     LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
     LaunchArg("cameras", "true", "Render and publish the two cameras.", ("true", "false")),
-    LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")),
+    RVIZ_ARG,
 )
 # Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.
 ROBOT_INPUTS = frozenset({"/arm/command", "/cmd_vel"})
@@ -111,7 +112,7 @@ ROBOT_ARGS = (
     LaunchArg("cameras", "true", "Start the front and wrist camera nodes.", ("true", "false")),
     LaunchArg("front_device", "/dev/video0", "Front camera: V4L2 index or path."),
     LaunchArg("wrist_device", "/dev/video2", "Wrist camera: V4L2 index or path."),
-    LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")),
+    RVIZ_ARG,
 )
 
 
@@ -211,15 +212,19 @@ POLICY_ARGS = _merge_args((
 
 def _policy(a: dict[str, Any]) -> list[NodeSpec]:
     sim = bool(a["sim"])
+    return _robot_side(a, sim) + _policy_nodes(a, sim)
+
+
+def _policy_nodes(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
+    """The policy, the mux (shared) and the teleop source that may take over: no robot nodes."""
     if a["teleop"] == "expert" and not sim:
         raise GraphError("teleop:=expert takes over in the sim only; use sim:=true")
-    robot = _robot_side(a, sim)
     policy = NodeSpec("kiwi_policy", "policy", "policy", parameters={
         "model": str(a["model"]), "scheduler": str(a["scheduler"]), "control_hz": float(a["control_hz"]),
         "torch_threads": int(a["torch_threads"]), "task": str(a["task"])})
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "shared"})
     sources = [] if a["teleop"] == "none" else _teleop_sources(a)
-    return robot + [_with_sim_time(n, sim) for n in (policy, mux, *sources)]
+    return [_with_sim_time(n, sim) for n in (policy, mux, *sources)]
 
 
 def _recorder(a: dict[str, Any]) -> NodeSpec:
@@ -232,11 +237,16 @@ def _record(a: dict[str, Any]) -> list[NodeSpec]:
     return _teleop(a) + [_recorder(a)]
 
 
-_DAGGER_SKIPS = {"teleop", "sim", "joy_device", "leader_port", "leader_id", *(arg.name for arg in ROBOT_ARGS)}
+def _without(args: tuple[LaunchArg, ...], names) -> tuple[LaunchArg, ...]:
+    return tuple(arg for arg in args if arg.name not in set(names))
+
+
+# The arguments that choose and configure a person's teleop source.
+TELEOP_SOURCE_ARGS = ("teleop", "joy_device", "leader_port", "leader_id")
 DAGGER_ARGS = _merge_args((
     LaunchArg("takeover", "gate", "When the expert takes over: gate (human-gated DAgger), never (it labels only: "
               "oracle DAgger, evaluation), always.", ("gate", "never", "always")),
-), tuple(arg for arg in POLICY_ARGS + RECORD_ARGS if arg.name not in _DAGGER_SKIPS), SIM_ARGS)
+), _without(POLICY_ARGS + RECORD_ARGS, {*TELEOP_SOURCE_ARGS, "sim", *(arg.name for arg in ROBOT_ARGS)}), SIM_ARGS)
 
 
 def _dagger(a: dict[str, Any]) -> list[NodeSpec]:
@@ -257,19 +267,15 @@ def _nav2(a: dict[str, Any]) -> list[NodeSpec]:
 
 def _remote_policy(a: dict[str, Any]) -> list[NodeSpec]:
     """The policy graph without the robot's nodes: they run on the robot's own computer (the Pi)."""
-    robot = {spec.name for spec in _robot_side({**a, **{arg.name: arg.default for arg in ROBOT_ARGS}}, sim=False)}
-    return [spec for spec in _policy({**a, "sim": False, **{arg.name: arg.default for arg in ROBOT_ARGS}})
-            if spec.name not in robot]
+    return _policy_nodes(a, sim=False)
 
 
 REMOTE_POLICY_ARGS = tuple(
     replace(arg, choices=tuple(x for x in arg.choices if x != "expert")) if arg.name == "teleop" else arg  # sim only
-    for arg in POLICY_ARGS
-    if arg.name not in {a.name for a in SIM_ARGS + ROBOT_ARGS} | {"sim", "expert_seed"})
+    for arg in _without(POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed"}))
 # What the robot's computer publishes to a policy running elsewhere.
 REMOTE_ROBOT_OUTPUTS = frozenset({"/joint_states", *(f"/camera/{cam}/image_raw/compressed" for cam in c.CAMERAS)})
-NAV2_ARGS = tuple(arg for arg in POLICY_ARGS if arg.name not in {"teleop", "joy_device", "leader_port", "leader_id",
-                                                                  "expert_seed"})
+NAV2_ARGS = _without(POLICY_ARGS, {*TELEOP_SOURCE_ARGS, "expert_seed"})
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
         "sim",

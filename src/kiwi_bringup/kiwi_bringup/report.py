@@ -13,6 +13,8 @@ from pathlib import Path
 from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
+from .demo import QUICK, dataset_name
+
 
 def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.0f} %"
@@ -56,17 +58,21 @@ def rollout_table(demo, rows: dict) -> list[str]:
 
 
 def _sources(demo, method, round_: int) -> dict:
-    name = "r0" if round_ == 0 else f"{method.key}_r{round_}"
-    path = demo.out / "datasets" / name / "meta" / "kiwi_demo_sources.json"
+    path = demo.out / "datasets" / dataset_name(method, round_) / "meta" / "kiwi_demo_sources.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def plot_success(demo, rows: dict, path: Path) -> None:
+def _pyplot():
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_success(demo, rows: dict, path: Path) -> None:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for method in demo.methods:
         rounds = [r for r in range(demo.config.rounds + 1) if rows.get(f"eval_{method.key}_r{r}", {}).get("episodes")]
@@ -85,11 +91,9 @@ def plot_success(demo, rows: dict, path: Path) -> None:
 
 def plot_trajectories(demo, results: dict, path: Path) -> None:
     """Top-down paths relative to the obstacle (at the origin), one panel per source."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    plt = _pyplot()
 
     last = demo.config.rounds
     panels = [("expert demonstrations", results.get("demos", []))]
@@ -122,7 +126,6 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
 def write_report(demo, results: dict, rows: dict) -> Path:
     from kiwi_policy.train import train_command
 
-    from .demo import QUICK
 
     report = demo.out / "report"
     report.mkdir(exist_ok=True)
@@ -202,7 +205,7 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "(the datasets and models are in this run's folder):",
         "",
         "```bash",
-        *("lerobot-train " + " ".join(train_command(demo.out / "datasets" / ("r0" if r == 0 else f"{m.key}_r{r}"), m.policy,
+        *("lerobot-train " + " ".join(train_command(demo.out / "datasets" / dataset_name(m, r), m.policy,
                                  demo.out / "models" / f"{m.key}_r{r}", cfg.steps, cfg.batch_size, cfg.seed + 1000,
                                  list(m.train_args))[3:])
           for r in range(cfg.rounds + 1) for m in demo.methods),

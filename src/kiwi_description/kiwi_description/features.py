@@ -162,10 +162,22 @@ def pose_of(msg) -> tuple[tuple[float, float, float], float]:
     return (p.x, p.y, p.z), kin.quat_yaw((q.w, q.x, q.y, q.z))
 
 
-def ground_truth_observation(robot_msg, cube_msg, obstacle_msg) -> np.ndarray:
-    """`observation.environment_state` from the sim's ground-truth messages (the obstacle is parked
-    under the floor when the layout has none)."""
+def ground_truth_poses(robot_msg, cube_msg, obstacle_msg):
+    """The sim's ground-truth messages -> robot (x, y, yaw), cube (x, y, z), cube yaw, obstacle
+    (x, y) or None (the sim parks an unused obstacle under the floor)."""
     (rx, ry, _), ryaw = pose_of(robot_msg)
     cube, cube_yaw = pose_of(cube_msg)
     (ox, oy, oz), _ = pose_of(obstacle_msg)
-    return environment_vector((rx, ry, ryaw), cube, cube_yaw, (ox, oy) if oz > 0 else None)
+    return (rx, ry, ryaw), cube, cube_yaw, (ox, oy) if oz > 0 else None
+
+
+def ground_truth_observation(robot_msg, cube_msg, obstacle_msg) -> np.ndarray:
+    """`observation.environment_state` from the sim's ground-truth messages."""
+    return environment_vector(*ground_truth_poses(robot_msg, cube_msg, obstacle_msg))
+
+
+def chassis_clearance(robot_xy: tuple[float, float], obstacle_xy: tuple[float, float] | None) -> float:
+    """Gap (m) between the chassis and the obstacle box (negative: overlap; inf: no obstacle)."""
+    if obstacle_xy is None:
+        return math.inf
+    return kin.box_clearance(robot_xy, obstacle_xy, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)

@@ -49,6 +49,7 @@ from .scheduler import MODES, Chunk, ChunkScheduler
 from .trajectory import BASE_AXES, CHUNK_JOINTS, chunk_trajectory
 
 _DEFAULT_MAPPING = Mapping()
+BASE_COLUMNS = [CHUNK_JOINTS.index(axis) for axis in BASE_AXES]  # the base path in a chunk's trajectory
 INTERFACE = NodeInterface(
     params=(
         Param("model", "act", "Policy type (loads $KIWI_MODELS/<type>, default data/models/<type>) or a checkpoint path."),
@@ -100,9 +101,8 @@ class PolicyNode(Node):
         self.scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold, late_hold)
         self.image_features = [k for k in self.loaded.config.input_features if k.startswith("observation.images.")]
         self.cameras = {cam: topic for cam, topic in self.mapping.cameras.items() if image_feature(cam) in self.image_features}
+        # load_policy refused a checkpoint taking the environment state unless the mapping has its topics.
         self.ground_truth = self.mapping.ground_truth if ENVIRONMENT_STATE in self.loaded.config.input_features else {}
-        if ENVIRONMENT_STATE in self.loaded.config.input_features and not self.ground_truth:
-            raise ValueError(f"the policy takes {ENVIRONMENT_STATE} but its mapping names no ground-truth topics")
 
         self.lock = threading.Lock()
         self.latest_state: JointState | None = None
@@ -276,8 +276,7 @@ class PolicyNode(Node):
         self.chunk_pub.publish(msg)
         path = Path()
         path.header = msg.header  # base_link where the chunk starts: rviz draws it ahead of the robot
-        base = [CHUNK_JOINTS.index(axis) for axis in BASE_AXES]
-        for x, y, yaw in positions[:, base]:
+        for x, y, yaw in positions[:, BASE_COLUMNS]:
             pose = PoseStamped(header=msg.header)
             pose.pose.position.x, pose.pose.position.y = float(x), float(y)
             pose.pose.orientation.z, pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)

@@ -41,7 +41,7 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
     bags = tmp_path / "bags"
     recording = start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "record", "teleop:=expert",
                              f"out_dir:={bags}"])
-    record_expert_episodes(ros_probe, 2, 2.0)
+    record_expert_episodes(2, 2.0)
     recording.send_signal(signal.SIGINT)
     recording.wait(timeout=30)
     dataset = tmp_path / "dataset"

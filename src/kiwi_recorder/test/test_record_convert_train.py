@@ -29,11 +29,11 @@ def bag_messages(bag: Path, topic: str):
     return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m for m in msgs}
 
 
-def test_record_convert_load_and_train(tmp_path, start_nodes, ros_probe, record_expert_episodes):
+def test_record_convert_load_and_train(tmp_path, start_nodes, record_expert_episodes):
     bags = tmp_path / "bags"
     start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "record", "teleop:=expert",
                  f"out_dir:={bags}", "task:=pick up the red cube"])
-    saved = record_expert_episodes(ros_probe, 3, EPISODE_S)
+    saved = record_expert_episodes(3, EPISODE_S)
     episode_dirs = sorted(bags.glob("episode_*"))
     assert len(episode_dirs) == 3, saved
 

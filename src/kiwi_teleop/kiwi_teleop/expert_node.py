@@ -25,10 +25,8 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from kiwi_description import constants as c
-from kiwi_description.features import pose_of
+from kiwi_description.features import chassis_clearance, ground_truth_poses
 from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
-
-from kiwi_description import kinematics as kin
 from kiwi_description.stamps import stamp_seconds
 
 from .expert import Expert, WorldState, side_agreeing_with
@@ -114,11 +112,7 @@ class ExpertNode(Node):
         if self.robot is None or self.cube is None or self.obstacle is None:
             return None
         position = dict(zip(joints.name, joints.position))
-        (rx, ry, _), ryaw = pose_of(self.robot)
-        cube, cube_yaw = pose_of(self.cube)
-        (ox, oy, oz), _ = pose_of(self.obstacle)
-        return WorldState((rx, ry, ryaw), cube, cube_yaw,
-                          (ox, oy) if oz > 0 else None,  # parked under the floor when absent
+        return WorldState(*ground_truth_poses(self.robot, self.cube, self.obstacle),
                           tuple(position[j] for j in c.ARM_JOINTS))
 
     def _on_joint_states(self, msg: JointState) -> None:
@@ -135,7 +129,7 @@ class ExpertNode(Node):
         if self.p.takeover == "always":
             self.out.engaged(True)
             return
-        verdict = self._judge(state, action, stamp_seconds(msg.header.stamp))
+        verdict = self._judge(state, action, policy_twist, stamp_seconds(msg.header.stamp))
         self.gate_pub.publish(Bool(data=verdict))
         self.out.engaged(self.p.takeover == "gate" and verdict)
 
@@ -148,17 +142,14 @@ class ExpertNode(Node):
         m = self.policy_twist[1]
         return m.linear.x, m.linear.y, m.angular.z
 
-    def _judge(self, state: WorldState, action, now: float) -> bool:
+    def _judge(self, state: WorldState, action, policy_twist, now: float) -> bool:
         """The gate's verdict on the policy's latest commands (unchanged while they are missing or old)."""
-        policy_twist = self._fresh_policy_twist()
         if policy_twist is None or not self._fresh(self.policy_arm):
             return self.gate.engaged
         proposed = dict(zip(self.policy_arm[1].name, self.policy_arm[1].position))
         policy_arm = [proposed.get(j, state.arm[i]) for i, j in enumerate(c.ARM_JOINTS)]
         base, arm = action_errors(policy_twist, policy_arm, action.twist, action.arm)
-        clearance = (kin.box_clearance(state.robot[:2], state.obstacle, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)
-                     if state.obstacle is not None else float("inf"))
-        return self.gate.update(now, base, arm, clearance)
+        return self.gate.update(now, base, arm, chassis_clearance(state.robot[:2], state.obstacle))
 
 
 def main(args=None) -> int:
