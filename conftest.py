@@ -70,8 +70,9 @@ def start_nodes(ros_domain):
     procs = []
 
     def start(argv):
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=os.environ.copy())
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy()
+        )
         procs.append(proc)
         return proc
 
@@ -84,7 +85,7 @@ def start_nodes(ros_domain):
 
 
 def _record_expert_episodes(n: int, seconds: float, first_seed: int = 10):
-    from kiwi_bringup.episodes import EpisodeClient, EpisodePlan
+    from kiwi_experiments.episodes import EpisodeClient, EpisodePlan
 
     client = EpisodeClient()
     try:

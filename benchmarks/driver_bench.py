@@ -29,9 +29,9 @@ os.environ.setdefault("ROS_DOMAIN_ID", "77")
 def sim_speed(ticks: int, cameras: bool) -> float:
     from builtin_interfaces.msg import Time
 
+    from kiwi_common.images import to_compressed, to_image
     from kiwi_description import constants as c
     from kiwi_description import kinematics as kin
-    from kiwi_driver.images import to_compressed, to_image
     from kiwi_driver.sim_backend import SimBackend
 
     sim = SimBackend()
@@ -55,9 +55,18 @@ def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
     from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import JointState
 
-    proc = subprocess.Popen([sys.executable, "-m", "kiwi_driver.driver_node", "--ros-args", "-p",
-                             f"cameras:={'true' if cameras else 'false'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiwi_driver.driver_node",
+            "--ros-args",
+            "-p",
+            f"cameras:={'true' if cameras else 'false'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     rclpy.init()
     node = rclpy.create_node("driver_bench")
     arrivals, timing = [], {}
@@ -111,8 +120,10 @@ def main() -> None:
     print("   cameras   node p50  node p99 | subscriber p50   p99    max  late(>50 ms)  n")
     for cams in (False, True):
         r = driver_periods(args.seconds, cams)
-        print(f"   {'on ' if cams else 'off'}       {r['node_p50']:8.2f}  {r['node_p99']:8.2f} | "
-              f"{r['sub_p50']:14.2f} {r['sub_p99']:6.2f} {r['sub_max']:6.2f} {r['late']:8d} {r['n']:6d}")
+        print(
+            f"   {'on ' if cams else 'off'}       {r['node_p50']:8.2f}  {r['node_p99']:8.2f} | "
+            f"{r['sub_p50']:14.2f} {r['sub_p99']:6.2f} {r['sub_max']:6.2f} {r['late']:8d} {r['n']:6d}"
+        )
 
 
 if __name__ == "__main__":

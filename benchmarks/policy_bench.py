@@ -44,17 +44,27 @@ def make_checkpoint(folder: Path, height: int, width: int, chunk: int) -> Path:
     from lerobot.policies.act.configuration_act import ACTConfig
     from lerobot.policies.act.modeling_act import ACTPolicy
 
-    from kiwi_description.features import MAPPING_FILE, Mapping
+    from kiwi_common.features import MAPPING_FILE, Mapping
 
     mapping = Mapping().with_image_size(height, width)
-    images = {f"observation.images.{cam}": PolicyFeature(FeatureType.VISUAL, (3, height, width)) for cam in mapping.cameras}
+    images = {
+        f"observation.images.{cam}": PolicyFeature(FeatureType.VISUAL, (3, height, width))
+        for cam in mapping.cameras
+    }
     config = ACTConfig(
         input_features={"observation.state": PolicyFeature(FeatureType.STATE, (9,)), **images},
         output_features={"action": PolicyFeature(FeatureType.ACTION, (9,))},
-        chunk_size=chunk, n_action_steps=chunk, pretrained_backbone_weights=None, device="cpu")
+        chunk_size=chunk,
+        n_action_steps=chunk,
+        pretrained_backbone_weights=None,
+        device="cpu",
+    )
     vector = {"mean": torch.zeros(9), "std": torch.ones(9)}
-    stats = {"observation.state": vector, "action": vector,
-             **{k: {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)} for k in images}}
+    stats = {
+        "observation.state": vector,
+        "action": vector,
+        **{k: {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)} for k in images},
+    }
     policy = ACTPolicy(config)
     pre, post = make_pre_post_processors(config, dataset_stats=stats)
     for part in (policy, pre, post):
@@ -71,8 +81,8 @@ def sync_loop(checkpoint: str, seconds: float) -> None:
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CompressedImage, JointState
 
-    from kiwi_description.features import image_feature, joint_state_observation, split_action
-    from kiwi_driver.images import decode_image
+    from kiwi_common.features import image_feature, joint_state_observation, split_action
+    from kiwi_common.images import decode_image
     from kiwi_policy.checkpoint import load_policy
 
     torch.set_num_threads(1)
@@ -82,8 +92,9 @@ def sync_loop(checkpoint: str, seconds: float) -> None:
     latest: dict = {}
     node.create_subscription(JointState, "/joint_states", lambda m: latest.__setitem__("state", m), 10)
     for cam, topic in loaded.mapping.cameras.items():
-        node.create_subscription(CompressedImage, topic, lambda m, cam=cam: latest.__setitem__(cam, m),
-                                 qos_profile_sensor_data)
+        node.create_subscription(
+            CompressedImage, topic, lambda m, cam=cam: latest.__setitem__(cam, m), qos_profile_sensor_data
+        )
     pub = node.create_publisher(JointState, "/policy/arm/command", 10)
     spinner = threading.Thread(target=rclpy.spin, args=(node,), daemon=True)
     spinner.start()
@@ -98,7 +109,9 @@ def sync_loop(checkpoint: str, seconds: float) -> None:
         for cam in loaded.mapping.cameras:
             obs[image_feature(cam)] = decode_image(latest[cam], loaded.mapping.image_shapes[cam])
         with torch.inference_mode():
-            batch = loaded.preprocessor(prepare_observation_for_inference(obs, torch.device("cpu"), "", "lekiwi"))
+            batch = loaded.preprocessor(
+                prepare_observation_for_inference(obs, torch.device("cpu"), "", "lekiwi")
+            )
             action = loaded.postprocessor(loaded.policy.select_action(batch))[0].numpy()
         arm, _ = split_action(action)
         pub.publish(JointState(name=list(arm), position=list(arm.values())))
@@ -112,12 +125,16 @@ def measure(argv: list[str], seconds: float, warmup: float) -> tuple[np.ndarray,
     import rclpy
     from sensor_msgs.msg import JointState
 
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     arrivals: list[float] = []
     context = rclpy.context.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("policy_bench", context=context)
-    node.create_subscription(JointState, "/policy/arm/command", lambda _m: arrivals.append(time.perf_counter()), 100)
+    node.create_subscription(
+        JointState, "/policy/arm/command", lambda _m: arrivals.append(time.perf_counter()), 100
+    )
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(node)
     deadline = time.perf_counter() + 180
@@ -143,19 +160,31 @@ def measure(argv: list[str], seconds: float, warmup: float) -> tuple[np.ndarray,
 
 def report(label: str, periods_ms: np.ndarray) -> dict:
     late = int((periods_ms > 1.5 * 1e3 / HZ).sum())
-    row = {"p50": np.percentile(periods_ms, 50), "p99": np.percentile(periods_ms, 99), "max": periods_ms.max(),
-           "late": late, "n": len(periods_ms) + 1}
-    print(f"   {label:<38} {row['p50']:7.2f} {row['p99']:8.2f} {row['max']:8.2f} {late:6d} {row['n']:6d}", flush=True)
+    row = {
+        "p50": np.percentile(periods_ms, 50),
+        "p99": np.percentile(periods_ms, 99),
+        "max": periods_ms.max(),
+        "late": late,
+        "n": len(periods_ms) + 1,
+    }
+    print(
+        f"   {label:<38} {row['p50']:7.2f} {row['p99']:8.2f} {row['max']:8.2f} {late:6d} {row['n']:6d}",
+        flush=True,
+    )
     return row
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--image-size", default="96x128")
     parser.add_argument("--chunk", type=int, default=30)
-    parser.add_argument("--sync-loop", default=None, help=argparse.SUPPRESS)  # internal: run (b) in this process
+    parser.add_argument(
+        "--sync-loop", default=None, help=argparse.SUPPRESS
+    )  # internal: run (b) in this process
     args = parser.parse_args()
     if args.sync_loop:
         sync_loop(args.sync_loop, args.seconds + args.warmup + 5)
@@ -163,26 +192,60 @@ def main() -> None:
     height, width = (int(v) for v in args.image_size.split("x"))
     with tempfile.TemporaryDirectory(prefix="kiwi-policy-bench-") as tmp:
         checkpoint = make_checkpoint(Path(tmp) / "act", height, width, args.chunk)
-        sim = subprocess.Popen([sys.executable, "-m", "kiwi_bringup.cli", "launch", "sim"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        sim = subprocess.Popen(
+            [sys.executable, "-m", "kiwi_experiments.cli", "launch", "sim"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            print(f"ACT (LeRobot default size, random weights), 2 cameras at {height}x{width}, chunk {args.chunk}, "
-                  f"control at {HZ:g} Hz, sim with both cameras rendering; {args.seconds:g} s each, 1 torch thread")
-            print(f"   {'command tick period (ms)':<38} {'p50':>7} {'p99':>8} {'max':>8} {'late':>6} {'n':>6}"
-                  f"   (late: > {1.5e3 / HZ:.0f} ms)")
+            print(
+                f"ACT (LeRobot default size, random weights), 2 cameras at {height}x{width}, chunk {args.chunk}, "
+                f"control at {HZ:g} Hz, sim with both cameras rendering; {args.seconds:g} s each, 1 torch thread"
+            )
+            print(
+                f"   {'command tick period (ms)':<38} {'p50':>7} {'p99':>8} {'max':>8} {'late':>6} {'n':>6}"
+                f"   (late: > {1.5e3 / HZ:.0f} ms)"
+            )
             node_periods, node_log = measure(
-                [sys.executable, "-m", "kiwi_policy.policy_node", "--ros-args", "-p", f"model:={checkpoint}",
-                 "-p", f"control_hz:={HZ}", "-p", "torch_threads:=1"], args.seconds, args.warmup)
+                [
+                    sys.executable,
+                    "-m",
+                    "kiwi_policy.policy_node",
+                    "--ros-args",
+                    "-p",
+                    f"model:={checkpoint}",
+                    "-p",
+                    f"control_hz:={HZ}",
+                    "-p",
+                    "torch_threads:=1",
+                ],
+                args.seconds,
+                args.warmup,
+            )
             a = report("(a) policy node (async, timer)", node_periods)
             sync_periods, sync_log = measure(
-                [sys.executable, __file__, "--sync-loop", str(checkpoint), "--seconds", str(args.seconds),
-                 "--warmup", str(args.warmup)], args.seconds, args.warmup)
+                [
+                    sys.executable,
+                    __file__,
+                    "--sync-loop",
+                    str(checkpoint),
+                    "--seconds",
+                    str(args.seconds),
+                    "--warmup",
+                    str(args.warmup),
+                ],
+                args.seconds,
+                args.warmup,
+            )
             b = report("(b) synchronous loop (LeRobot-style)", sync_periods)
         finally:
             os.killpg(sim.pid, signal.SIGINT)
             sim.wait(timeout=30)
-    print(f"   ratio (b)/(a): p99 {b['p99'] / a['p99']:.2f}x, max {b['max'] / a['max']:.2f}x, "
-          f"late ticks {b['late']} vs {a['late']}")
+    print(
+        f"   ratio (b)/(a): p99 {b['p99'] / a['p99']:.2f}x, max {b['max'] / a['max']:.2f}x, "
+        f"late ticks {b['late']} vs {a['late']}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ RUN python3 -m venv --system-site-packages /opt/kiwi-venv \
 
 # Only the packages the robot runs (kiwi_policy stays on the workstation).
 COPY src/kiwi_description src/kiwi_description
+COPY src/kiwi_common src/kiwi_common
 COPY src/kiwi_driver src/kiwi_driver
 COPY src/kiwi_teleop src/kiwi_teleop
 COPY src/kiwi_recorder src/kiwi_recorder

@@ -18,11 +18,9 @@ setup(
     zip_safe=True,
     maintainer="Kiwi developers",
     maintainer_email="kiwi@example.com",
-    description="Graph specs, launch files, configuration and the `kiwi` runner.",
+    description="Launch files, configuration and the graph runner.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": [
-            "kiwi = kiwi_bringup.cli:main",
-        ],
+        "console_scripts": [],
     },
 )

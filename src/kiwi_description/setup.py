@@ -12,6 +12,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
         ("share/" + package_name + "/urdf", glob("urdf/*")),
+        ("share/" + package_name + "/rviz", glob("rviz/*")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -20,7 +21,6 @@ setup(
     description="LeKiwi's constants, kinematics, URDF and MJCF.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": [
-        ],
+        "console_scripts": [],
     },
 )

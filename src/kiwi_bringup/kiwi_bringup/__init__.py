@@ -1,1 +1,1 @@
-"""Graph specs, launch files and the `kiwi` runner."""
+"""Launch files, configuration and the runner that starts graphs where `launch` is not installed."""

@@ -1,19 +1,16 @@
-"""`kiwi`: the command line of the Kiwi suite.
+"""`kiwi launch` and `kiwi graphs`: start a graph's nodes where `ros2 launch` is not installed.
 
-    kiwi launch GRAPH [name:=value ...]   run a graph's nodes (what `ros2 launch` does on a full install)
-    kiwi graphs                          list the graphs and their arguments
-    kiwi convert BAGS... --out DIR       episode bags -> a LeRobotDataset v3
-    kiwi train DATASET --policy act --out DIR   lerobot-train, offline, CPU-sized
-    kiwi demo [--quick]                  the whole loop in the sim with DAgger rounds, and a report
+The `kiwi` command (kiwi_experiments) offers these beside its own commands; `python -m
+kiwi_bringup.cli launch GRAPH ...` runs them without the packages above bringup.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from .graphs import GRAPHS, GraphError, build_graph, parse_assignments
+from kiwi_common.graphs import GRAPHS, GraphError, build_graph, parse_assignments
+
 from .runner import RunnerError, node_command, run_graph
 
 
@@ -30,86 +27,16 @@ def _cmd_launch(args) -> int:
     specs = build_graph(args.graph, parse_assignments(args.assignments))
     if args.dry_run:
         for spec in specs:
-            shown = {k: f"<{len(v)} characters>" if isinstance(v, str) and len(v) > 200 else v
-                     for k, v in spec.parameters.items()}  # the URDF
+            shown = {
+                k: f"<{len(v)} characters>" if isinstance(v, str) and len(v) > 200 else v
+                for k, v in spec.parameters.items()
+            }  # the URDF
             print(" ".join(node_command(spec, None)), shown)
         return 0
     return run_graph(specs)
 
 
-def _cmd_convert(args) -> int:
-    from kiwi_description.features import Mapping
-    from kiwi_recorder.convert import ConvertError, convert, find_bags
-
-    bags = [bag for path in args.bags for bag in find_bags(path)]
-    corrections = [bag for path in args.corrections for bag in find_bags(path)]
-    mapping = Mapping.load(args.mapping) if args.mapping else Mapping()
-    if args.state_only:
-        mapping = mapping.state_only()
-    if args.image_size:
-        mapping = mapping.with_image_size(*args.image_size)
-    try:
-        summary = convert(bags, args.out, fps=args.fps, repo_id=args.repo_id, mapping=mapping,
-                          use_videos=not args.no_videos, corrections=corrections)
-    except ConvertError as exc:
-        print(f"kiwi convert: {exc}; nothing was written", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out}: {summary['episodes']} episodes, {summary['frames']} frames at {summary['fps']:g} fps")
-    return 0
-
-
-def _cmd_train(args) -> int:
-    from kiwi_policy.train import TrainError, train
-
-    try:
-        pretrained = train(args.dataset, args.policy, args.out, steps=args.steps, batch_size=args.batch_size,
-                           seed=args.seed, extra=args.lerobot_args)
-    except TrainError as exc:
-        print(f"kiwi train: {exc}", file=sys.stderr)
-        return 1
-    print(f"checkpoint: {pretrained}")
-    return 0
-
-
-def _image_size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, e.g. 96x128, got {text!r}") from None
-    return height, width
-
-
-def _add_demo_parser(sub) -> None:
-    from .demo import DemoConfig
-
-    defaults = DemoConfig()
-    p = sub.add_parser("demo", help="the whole loop in the sim: demonstrations, training, evaluation, "
-                                    "DAgger rounds, report")
-    p.add_argument("--out", type=Path, default=Path("data/demo"), help="run folder (resumed if it exists)")
-    p.add_argument("--quick", action="store_true", help="a tiny run (a smoke test: 2 demos, 10 training steps)")
-    p.add_argument("--fresh", action="store_true", help="delete the run folder first")
-    p.add_argument("--policy", choices=("act", "diffusion"), default=None,
-                   help=f"the chunked policy (default {defaults.policy})")
-    for name, text in (("demos", "expert demonstrations"), ("eval_episodes", "evaluation layouts per policy"),
-                       ("rounds", "DAgger rounds"), ("dagger_episodes", "rollouts per DAgger round and method"),
-                       ("steps", "training steps"), ("batch_size", "training batch size"), ("seed", "seed of it all")):
-        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
-                       help=f"{text} (default {getattr(defaults, name)})")
-    p.add_argument("--sim-speed", type=float, default=None, help=f"sim speed x real time (default {defaults.sim_speed})")
-    p.add_argument("--timeout-s", type=float, default=None,
-                   help=f"sim seconds per rollout (default {defaults.timeout_s})")
-    p.set_defaults(func=_cmd_demo)
-
-
-def _cmd_demo(args) -> int:
-    from .demo import run_demo
-
-    return run_demo(args, ["demo", *args.raw_argv])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kiwi", description="Kiwi: teach LeKiwi by demonstration.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_commands(sub) -> None:
     p = sub.add_parser("launch", help="run a graph of nodes (ros2 launch for pip-only machines)")
     p.add_argument("graph", help=f"one of: {', '.join(GRAPHS)}")
     p.add_argument("assignments", nargs="*", metavar="name:=value", help="launch arguments")
@@ -117,51 +44,32 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_launch)
     p = sub.add_parser("graphs", help="list graphs and their arguments")
     p.set_defaults(func=_cmd_graphs)
-    p = sub.add_parser("convert", help="episode bags (rosbag2 MCAP) -> LeRobotDataset v3")
-    p.add_argument("bags", nargs="*", type=Path, help="bag folders, or folders of them")
-    p.add_argument("--out", type=Path, required=True, help="new dataset folder")
-    p.add_argument("--fps", type=float, default=None, help="frame rate (default: the mapping's, 30)")
-    p.add_argument("--repo-id", default="kiwi/lekiwi", help="dataset repo id (local only)")
-    p.add_argument("--mapping", type=Path, default=None, help="mapping JSON (default: LeRobot's LeKiwi)")
-    p.add_argument("--no-videos", action="store_true", help="store images as PNG instead of MP4")
-    p.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
-                   help="store every camera at this size (e.g. 96x96 for CPU training; Diffusion needs one size)")
-    p.add_argument("--state-only", action="store_true",
-                   help="no cameras; the cube and obstacle relative to the robot from the sim's ground truth")
-    p.add_argument("--corrections", nargs="+", type=Path, default=[], metavar="BAGS",
-                   help="human-gated DAgger runs: only their intervention segments become episodes")
-    p.set_defaults(func=_cmd_convert)
-    p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
-    p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
-    p.add_argument("--policy", default="act", help="policy type: act or diffusion")
-    p.add_argument("--out", type=Path, default=None, help="new output folder (default: data/models/<policy>)")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--seed", type=int, default=1000)
-    p.set_defaults(func=_cmd_train)
-    p.epilog = "More lerobot-train arguments go after --, e.g. -- --policy.chunk_size=50"
-    _add_demo_parser(sub)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough = []
-    if "--" in argv:  # everything after -- goes to lerobot-train untouched
-        cut = argv.index("--")
-        argv, passthrough = argv[:cut], argv[cut + 1:]
-    args, unknown = parser.parse_known_args(argv)
-    if args.command == "launch" and all(":=" in item for item in unknown):
-        args.assignments += unknown  # assignments after an option (`--dry-run seed:=3`), as ros2 launch allows
-    elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.lerobot_args = passthrough
-    args.raw_argv = argv[1:]
-    if args.command == "train":
-        from kiwi_policy.checkpoint import models_root
 
-        args.out = args.out or models_root() / args.policy
+
+def take_late_assignments(args, unknown: list[str]) -> list[str]:
+    """Assignments after an option (`launch sim --dry-run seed:=3`), as ros2 launch allows; returns
+    what is still unrecognized."""
+    if getattr(args, "command", None) == "launch" and all(":=" in item for item in unknown):
+        args.assignments += unknown
+        return []
+    return unknown
+
+
+def run_command(prog: str, args) -> int:
     try:
         return args.func(args)
     except (GraphError, RunnerError) as exc:
-        print(f"kiwi: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiwi", description="Start Kiwi's node graphs.")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args, unknown = parser.parse_known_args(argv)
+    if take_late_assignments(args, unknown):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return run_command("kiwi", args)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 Each node runs in its own process with `--ros-args` (node name, namespace, a parameters file,
 remappings), in its own session so that Ctrl-C reaches the runner, which then stops the nodes in
 order: SIGINT, then SIGTERM, then SIGKILL after a grace period. When a node dies, the runner says
-which and why, stops the rest and exits non-zero.
+which and why, stops the rest and exits non-zero. A runner killed outright (SIGKILL, the OOM killer)
+cannot do that, so each node also asks Linux for SIGINT when its parent dies: no orphans.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -24,11 +26,29 @@ from typing import TextIO
 
 import yaml
 
-from .graphs import NodeSpec
+from kiwi_common.graphs import NodeSpec
 
 
 class RunnerError(RuntimeError):
     pass
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def interrupt_when_parent_dies(parent_pid: int):
+    """A preexec_fn: the child gets SIGINT (a clean stop, as Ctrl-C) when the process that started it
+    dies, however it dies. Linux only; elsewhere the child outlives a killed runner."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def setup() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGINT), 0, 0, 0)
+        if os.getppid() != parent_pid:  # the runner died before prctl took effect
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return setup
 
 
 def _normalise(name: str) -> str:
@@ -65,8 +85,10 @@ def node_command(spec: NodeSpec, params_file: Path | None) -> list[str]:
     ep = find_entry_point(spec.package, spec.executable)
     module, _, attr = ep.value.partition(":")
     # Same interpreter as the runner, so the venv's rclpy and packages are used.
-    code = (f"import sys; sys.argv[0] = {spec.executable!r}; "
-            f"from {module} import {attr} as entry; sys.exit(entry())")
+    code = (
+        f"import sys; sys.argv[0] = {spec.executable!r}; "
+        f"from {module} import {attr} as entry; sys.exit(entry())"
+    )
     return [sys.executable, "-c", code, *spec.arguments, *ros_args(spec, params_file)]
 
 
@@ -113,8 +135,13 @@ def describe_exit(code: int) -> str:
 class GraphRunner:
     """Runs specs until one exits, `stop()` is called, or SIGINT/SIGTERM arrives."""
 
-    def __init__(self, specs: list[NodeSpec], out: TextIO = sys.stdout, grace_s: float = 5.0,
-                 env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        specs: list[NodeSpec],
+        out: TextIO = sys.stdout,
+        grace_s: float = 5.0,
+        env: dict[str, str] | None = None,
+    ):
         names = [fully_qualified_name(s) for s in specs]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
@@ -137,20 +164,33 @@ class GraphRunner:
     def start(self, params_dir: Path) -> None:
         self.specs, skipped = startable(self.specs)
         for spec in skipped:
-            self.say(f"skipped {fully_qualified_name(spec)}: {spec.package} comes with a full ROS 2 install "
-                     f"(`ros2` is not on the PATH)")
-        commands = [node_command(s, write_params(s, params_dir)) for s in self.specs]  # fail before starting any
+            self.say(
+                f"skipped {fully_qualified_name(spec)}: {spec.package} comes with a full ROS 2 install "
+                f"(`ros2` is not on the PATH)"
+            )
+        commands = [
+            node_command(s, write_params(s, params_dir)) for s in self.specs
+        ]  # fail before starting any
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("MUJOCO_GL", "egl")
         for spec, cmd in zip(self.specs, commands):
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True, env=env)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+                env=env,
+                preexec_fn=interrupt_when_parent_dies(os.getpid()),
+            )
             running = _Running(spec, proc)
             running.pump = threading.Thread(target=_pump, args=(running, self.out, self._lock), daemon=True)
             running.pump.start()
             self.running.append(running)
-            self.say(f"started {fully_qualified_name(spec)} ({spec.package}/{spec.executable}, pid {proc.pid})")
+            self.say(
+                f"started {fully_qualified_name(spec)} ({spec.package}/{spec.executable}, pid {proc.pid})"
+            )
 
     def wait(self, poll_s: float = 0.1) -> int:
         """Block until a node exits or a stop is asked for; stop everything; return the exit code."""

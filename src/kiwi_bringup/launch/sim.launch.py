@@ -1,6 +1,6 @@
 """ros2 launch kiwi_bringup sim.launch.py [seed:=0] [obstacle:=false] [rate_hz:=30] [sim_speed:=1.0]"""
 
-from kiwi_bringup.launch_support import generate_for
+from kiwi_common.launch_support import generate_for
 
 
 def generate_launch_description():

@@ -1,6 +1,6 @@
 """ros2 launch kiwi_bringup teleop.launch.py [teleop:=keyboard|expert] [sim:=true] ... (see `kiwi graphs`)"""
 
-from kiwi_bringup.launch_support import generate_for
+from kiwi_common.launch_support import generate_for
 
 
 def generate_launch_description():

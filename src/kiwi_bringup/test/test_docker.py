@@ -10,7 +10,7 @@ import dockerfile
 import pytest
 import yaml
 
-from kiwi_bringup.graphs import GRAPHS, build_graph, config_file
+from kiwi_common.graphs import GRAPHS, build_graph, share_file
 from kiwi_driver.driver_node import INTERFACE as DRIVER
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,7 +29,7 @@ def test_workstation_image():
     cmds = commands("workstation.Dockerfile")
     assert cmds[0].cmd == "FROM" and cmds[0].value == ("ros:jazzy",)
     text = runs(cmds)
-    assert "venv --system-site-packages" in text and "colcon build" in text
+    assert "venv --system-site-packages" in text  # its colcon build runs in test_colcon_build.py
     assert "grep -v '^ros-jazzy-'" in text, "ROS's own rclpy and messages, not the PyPI wheels"
     for package in ("ros-jazzy-robot-state-publisher", "ros-jazzy-rviz2", "ros-jazzy-nav2-bringup"):
         assert package in text
@@ -42,7 +42,7 @@ def test_robot_image_runs_no_policy():
     assert "src/kiwi_driver" in copied and not any("kiwi_policy" in c for c in copied)
     text = runs(cmds)
     assert "--packages-skip kiwi_policy" in text
-    assert "download.pytorch.org/whl/cpu" in text and "--no-deps \"lerobot==0.6.1\"" in text
+    assert "download.pytorch.org/whl/cpu" in text and '--no-deps "lerobot==0.6.1"' in text
 
 
 def test_compose_runs_existing_launch_files_with_declared_arguments():
@@ -61,7 +61,7 @@ def test_compose_runs_existing_launch_files_with_declared_arguments():
 
 
 def test_nav2_parameters_use_the_drivers_frames_and_stamped_twists():
-    params = yaml.safe_load(Path(config_file("nav2_params.yaml")).read_text())
+    params = yaml.safe_load(Path(share_file("kiwi_bringup", "config", "nav2_params.yaml")).read_text())
     defaults = {p.name: p.default for p in DRIVER.params}
     text = yaml.safe_dump(params)
     frames = set(re.findall(r"global_frame: (\w+)", text)) | set(re.findall(r"local_frame: (\w+)", text))
@@ -81,4 +81,8 @@ def test_entrypoint_sources_ros_venv_and_workspace(name):
     cmds = commands(name)
     assert [c.value for c in cmds if c.cmd == "ENTRYPOINT"] == [("/entrypoint.sh",)]
     script = (DOCKER / "entrypoint.sh").read_text()
-    assert script.index("/opt/ros/jazzy/setup.bash") < script.index("kiwi-venv") < script.index("install/setup.bash")
+    assert (
+        script.index("/opt/ros/jazzy/setup.bash")
+        < script.index("kiwi-venv")
+        < script.index("install/setup.bash")
+    )

@@ -4,9 +4,17 @@ import importlib
 
 import pytest
 
-from kiwi_bringup.graphs import (GRAPHS, GraphError, argument_variants, build_graph, parse_assignments, parse_value,
-                                 resolve_args)
 from kiwi_bringup.runner import find_entry_point
+from kiwi_common.graphs import (
+    GRAPHS,
+    GraphError,
+    argument_variants,
+    build_graph,
+    parse_assignments,
+    parse_value,
+    resolve_args,
+)
+from kiwi_common.node_interface import full_name
 
 
 def node_interface(spec):
@@ -17,13 +25,12 @@ def node_interface(spec):
 
 def resolve(name, spec):
     """A topic as the node uses it -> its name in the graph (namespace, then remappings)."""
-    if not name.startswith("/"):
-        ns = spec.namespace.strip("/")
-        name = f"/{ns}/{name}" if ns else f"/{name}"
-    return dict(spec.remappings).get(name, name)
+    remaps = {full_name(a, spec.namespace): full_name(b, spec.namespace) for a, b in spec.remappings}
+    name = full_name(name, spec.namespace)
+    return remaps.get(name, name)
 
 
-CASES = [(g, v) for g in GRAPHS.values() for v in argument_variants(g)]
+CASES = [(g, v) for g in GRAPHS.values() for v in [*argument_variants(g), {"namespace": "robot1"}]]
 
 
 @pytest.mark.parametrize("graph, overrides", CASES, ids=[f"{g.name}-{v}" for g, v in CASES])
@@ -40,8 +47,10 @@ def test_spec_is_consistent(graph, overrides):
         undeclared = set(spec.parameters) - interface.param_names() - {"use_sim_time"}
         assert not undeclared, f"{spec.name} sets parameters its node does not declare: {undeclared}"
         published |= {resolve(t.name, spec) for t in interface.publishes}
-        subscribed += [(spec.name, resolve(t.name, spec)) for t in interface.subscribes]
-    orphans = [(n, t) for n, t in subscribed if t not in published | graph.external_inputs]
+        subscribed += [(spec.name, resolve(t.name, spec)) for t in interface.subscribes if not t.optional]
+    ns = overrides.get("namespace", "")
+    external = {full_name(t, ns) for t in graph.external_inputs}
+    orphans = [(n, t) for n, t in subscribed if t not in published | external]
     assert not orphans, f"subscribed topics nobody in '{graph.name}' publishes: {orphans}"
 
 

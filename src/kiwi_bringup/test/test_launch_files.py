@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from kiwi_bringup.graphs import GRAPHS, argument_variants, build_graph
+from kiwi_common.graphs import GRAPHS, argument_variants, build_graph
 
 SRC = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = {
     **{p.name.removesuffix(".launch.py"): p for p in (SRC / "kiwi_bringup" / "launch").glob("*.launch.py")},
     "policy": SRC / "kiwi_policy" / "launch" / "run.launch.py",
 }
-REAL_LAUNCH = importlib.util.find_spec("launch") is not None and importlib.util.find_spec("launch_ros") is not None
+REAL_LAUNCH = (
+    importlib.util.find_spec("launch") is not None and importlib.util.find_spec("launch_ros") is not None
+)
 
 
 class _Context:
@@ -35,7 +37,9 @@ class RecordedNode:
 def _stand_in_modules() -> dict[str, types.ModuleType]:
     """launch.LaunchDescription, launch.actions.{DeclareLaunchArgument, OpaqueFunction},
     launch.substitutions.LaunchConfiguration (and launch_ros.actions.Node): just what they record."""
-    launch, actions, substitutions = (types.ModuleType(n) for n in ("launch", "launch.actions", "launch.substitutions"))
+    launch, actions, substitutions = (
+        types.ModuleType(n) for n in ("launch", "launch.actions", "launch.substitutions")
+    )
     launch_ros, ros_actions = types.ModuleType("launch_ros"), types.ModuleType("launch_ros.actions")
 
     class LaunchDescription:
@@ -44,7 +48,12 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
 
     class DeclareLaunchArgument:
         def __init__(self, name, default_value=None, description="", choices=None):
-            self.name, self.default_value, self.description, self.choices = name, default_value, description, choices
+            self.name, self.default_value, self.description, self.choices = (
+                name,
+                default_value,
+                description,
+                choices,
+            )
 
     class OpaqueFunction:
         def __init__(self, function):
@@ -58,11 +67,19 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
             return context.launch_configurations[self.name]
 
     launch.LaunchDescription, actions.DeclareLaunchArgument, actions.OpaqueFunction = (
-        LaunchDescription, DeclareLaunchArgument, OpaqueFunction)
+        LaunchDescription,
+        DeclareLaunchArgument,
+        OpaqueFunction,
+    )
     substitutions.LaunchConfiguration, ros_actions.Node = LaunchConfiguration, RecordedNode
     launch.actions, launch.substitutions, launch_ros.actions = actions, substitutions, ros_actions
-    return {"launch": launch, "launch.actions": actions, "launch.substitutions": substitutions,
-            "launch_ros": launch_ros, "launch_ros.actions": ros_actions}
+    return {
+        "launch": launch,
+        "launch.actions": actions,
+        "launch.substitutions": substitutions,
+        "launch_ros": launch_ros,
+        "launch_ros.actions": ros_actions,
+    }
 
 
 @pytest.fixture
@@ -74,7 +91,7 @@ def launch_api(monkeypatch):
     else:
         for name, module in _stand_in_modules().items():
             monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.delitem(sys.modules, "kiwi_bringup.launch_support", raising=False)
+    monkeypatch.delitem(sys.modules, "kiwi_common.launch_support", raising=False)
     yield
 
 
@@ -96,24 +113,42 @@ def declared_and_nodes(description, overrides):
         defaults = {n: "".join(s.perform(context) for s in d.default_value) for n, d in declared.items()}
         context.launch_configurations.update({**defaults, **overrides})
         nodes = [n for e in description.entities if isinstance(e, OpaqueFunction) for n in e.execute(context)]
-        return ({n: (defaults[n], list(d.choices or [])) for n, d in declared.items()},
-                [_settings(n.kwargs) for n in nodes])
+        return (
+            {n: (defaults[n], list(d.choices or [])) for n, d in declared.items()},
+            [_settings(n.kwargs) for n in nodes],
+        )
     declared = {e.name: e for e in description.entities if hasattr(e, "default_value")}
     context = _Context({**{n: d.default_value for n, d in declared.items()}, **overrides})
     nodes = [n for e in description.entities if hasattr(e, "function") for n in e.function(context)]
-    return ({n: (d.default_value, list(d.choices or [])) for n, d in declared.items()},
-            [_settings(n.kwargs) for n in nodes])
+    return (
+        {n: (d.default_value, list(d.choices or [])) for n, d in declared.items()},
+        [_settings(n.kwargs) for n in nodes],
+    )
 
 
 def _settings(kw):
     params = kw.get("parameters") or [{}]
-    return (kw["package"], kw["executable"], kw["name"], kw.get("namespace") or "", params[0],
-            tuple(tuple(r) for r in kw.get("remappings") or ()), tuple(kw.get("arguments") or ()))
+    return (
+        kw["package"],
+        kw["executable"],
+        kw["name"],
+        kw.get("namespace") or "",
+        params[0],
+        tuple(tuple(r) for r in kw.get("remappings") or ()),
+        tuple(kw.get("arguments") or ()),
+    )
 
 
 def spec_settings(spec):
-    return (spec.package, spec.executable, spec.name, spec.namespace, spec.parameters, tuple(spec.remappings),
-            spec.arguments)
+    return (
+        spec.package,
+        spec.executable,
+        spec.name,
+        spec.namespace,
+        spec.parameters,
+        tuple(spec.remappings),
+        spec.arguments,
+    )
 
 
 def test_every_graph_has_a_launch_file():
@@ -128,9 +163,10 @@ def test_launch_file_equals_the_graph(launch_api, graph, overrides):
     declared, nodes = declared_and_nodes(load(LAUNCH_FILES[graph]), overrides)
     args = GRAPHS[graph].args
     assert list(declared) == [a.name for a in args], "one DeclareLaunchArgument per runner argument, in order"
-    assert all(declared[a.name] == (a.default, list(a.choices)) for a in args), "defaults and choices as the runner's"
+    assert all(declared[a.name] == (a.default, list(a.choices)) for a in args), (
+        "defaults and choices as the runner's"
+    )
     assert nodes == [spec_settings(s) for s in build_graph(graph, overrides)]
-
 
 
 def test_rviz_view_shows_what_the_policy_graph_publishes():
@@ -138,21 +174,29 @@ def test_rviz_view_shows_what_the_policy_graph_publishes():
 
     import yaml
 
-    from kiwi_bringup.graphs import config_file
     from kiwi_bringup.runner import find_entry_point
+    from kiwi_common.graphs import share_file
 
-    view = yaml.safe_load(Path(config_file("kiwi.rviz")).read_text())
+    view = yaml.safe_load(Path(share_file("kiwi_description", "rviz", "kiwi.rviz")).read_text())
     shown = set()
     for display in view["Visualization Manager"]["Displays"]:
         for key in ("Topic", "Description Topic"):
             if key in display:
                 shown.add(display[key]["Value"])
-    published = {"/robot_description"}  # robot_state_publisher's
+    published = {"robot_description"}  # robot_state_publisher's
     for spec in build_graph("policy", {"rviz": "true"}):
         if not spec.ros_only:
             ep = find_entry_point(spec.package, spec.executable)
-            published |= {t.name for t in importlib.import_module(ep.value.partition(":")[0]).INTERFACE.publishes}
-    assert shown == {"/robot_description", "/odom", "/policy/planned_path", "/camera/front/image_raw",
-                     "/camera/wrist/image_raw"}
+            published |= {
+                t.name for t in importlib.import_module(ep.value.partition(":")[0]).INTERFACE.publishes
+            }
+    # Relative, as the nodes name them: rviz started in a graph's namespace shows that robot.
+    assert shown == {
+        "robot_description",
+        "odom",
+        "policy/planned_path",
+        "camera/front/image_raw",
+        "camera/wrist/image_raw",
+    }
     assert shown <= published, shown - published
     assert view["Visualization Manager"]["Global Options"]["Fixed Frame"] == "odom"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kiwi_bringup.graphs import NodeSpec
 from kiwi_bringup.runner import GraphRunner, RunnerError, node_command, ros_args
+from kiwi_common.graphs import NodeSpec
 
 pytestmark = pytest.mark.integration
 KIWI = [sys.executable, "-m", "kiwi_bringup.cli"]
@@ -20,8 +20,17 @@ KIWI = [sys.executable, "-m", "kiwi_bringup.cli"]
 def test_ros_args_carry_name_namespace_params_and_remaps(tmp_path):
     spec = NodeSpec("kiwi_driver", "driver", "drv", {"seed": 1}, (("/joint_states", "/js"),), "robot1")
     args = ros_args(spec, tmp_path / "p.yaml")
-    assert args == ["--ros-args", "-r", "__node:=drv", "-r", "__ns:=/robot1",
-                    "--params-file", str(tmp_path / "p.yaml"), "-r", "/joint_states:=/js"]
+    assert args == [
+        "--ros-args",
+        "-r",
+        "__node:=drv",
+        "-r",
+        "__ns:=/robot1",
+        "--params-file",
+        str(tmp_path / "p.yaml"),
+        "-r",
+        "/joint_states:=/js",
+    ]
     assert node_command(spec, None)[:2] == [sys.executable, "-c"]
 
 
@@ -45,9 +54,15 @@ def test_a_dying_node_stops_the_graph_and_is_named(tmp_path, ros_domain):
     assert all(r.proc.poll() is not None for r in runner.running), "every node was stopped"
 
 
-def test_sigint_stops_every_node_and_exits_zero(ros_domain):
-    proc = subprocess.Popen([*KIWI, "launch", "sim"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=os.environ.copy())
+def start_sim_graph():
+    """`kiwi launch sim` once its driver runs: (the runner's process, the driver's pid, output so far)."""
+    proc = subprocess.Popen(
+        [*KIWI, "launch", "sim", "cameras:=false"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ.copy(),
+    )
     lines = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -58,12 +73,37 @@ def test_sigint_stops_every_node_and_exits_zero(ros_domain):
     else:
         proc.kill()
         pytest.fail("the driver did not come up:\n" + "".join(lines))
-    pid = int(next(l for l in lines if "started /driver" in l).split("pid ")[1].rstrip(")\n"))
+    pid = int(next(line for line in lines if "started /driver" in line).split("pid ")[1].rstrip(")\n"))
+    return proc, pid, lines
+
+
+def gone(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" in status.read_text().lower()
+    except FileNotFoundError:
+        return True
+
+
+def test_sigint_stops_every_node_and_exits_zero(ros_domain):
+    proc, pid, lines = start_sim_graph()
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, "".join(lines) + rest
     assert "all nodes stopped" in rest
-    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert gone(pid)
+
+
+def test_nodes_die_with_a_runner_killed_outright(ros_domain):
+    proc, pid, lines = start_sim_graph()
+    proc.kill()  # SIGKILL: the runner cannot stop anything itself
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not gone(pid):
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the driver outlived its killed runner")
 
 
 def test_cli_rejects_bad_arguments():

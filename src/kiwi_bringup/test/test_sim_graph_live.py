@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from kiwi_common.node_interface import full_name
 from kiwi_description import constants as c
 from kiwi_driver.driver_node import INTERFACE as DRIVER
 
@@ -37,13 +38,13 @@ def test_sim_graph_publishes_over_dds(start_nodes, ros_probe):
 
     # The running node publishes what its interface declares, and nothing else.
     actual = dict(node.get_publisher_names_and_types_by_node("driver", "/"))
-    declared = {t.name: [t.type] for t in DRIVER.publishes}
+    declared = {full_name(t.name): [t.type] for t in DRIVER.publishes}
     for name, types in actual.items():
         if name not in ROS_BUILTIN:
             assert declared.get(name) == types, f"undeclared publisher {name} {types}"
     for name in ("/joint_states", "/odom", "/clock", "/camera/front/image_raw", "/sim/ground_truth/cube"):
         assert name in actual
     subscribed = dict(node.get_subscriber_names_and_types_by_node("driver", "/"))
-    assert {t.name for t in DRIVER.subscribes} <= set(subscribed)
+    assert {full_name(t.name) for t in DRIVER.subscribes} <= set(subscribed)
     services = dict(node.get_service_names_and_types_by_node("driver", "/"))
-    assert set(DRIVER.services) <= set(services)
+    assert {full_name(s) for s in DRIVER.services} <= set(services)

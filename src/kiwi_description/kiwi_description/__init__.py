@@ -1,1 +1,1 @@
-"""LeKiwi's description: constants, kinematics, unit conversion, URDF and MJCF."""
+"""LeKiwi, the robot: constants, kinematics, URDF (with an rviz view) and MJCF."""

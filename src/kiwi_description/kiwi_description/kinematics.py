@@ -112,12 +112,14 @@ def quat_yaw(wxyz) -> float:
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
-def box_clearance(point: tuple[float, float], box_centre: tuple[float, float], box_size: tuple[float, float],
-                  radius: float) -> float:
+def box_clearance(
+    point: tuple[float, float], box_centre: tuple[float, float], box_size: tuple[float, float], radius: float
+) -> float:
     """Gap (m) between a disc of `radius` at `point` and an axis-aligned box (negative: overlap)."""
     dx = max(abs(point[0] - box_centre[0]) - box_size[0] / 2, 0.0)
     dy = max(abs(point[1] - box_centre[1]) - box_size[1] / 2, 0.0)
     if dx == 0.0 and dy == 0.0:  # centre inside the box
-        return -radius - min(box_size[0] / 2 - abs(point[0] - box_centre[0]),
-                             box_size[1] / 2 - abs(point[1] - box_centre[1]))
+        return -radius - min(
+            box_size[0] / 2 - abs(point[0] - box_centre[0]), box_size[1] / 2 - abs(point[1] - box_centre[1])
+        )
     return math.hypot(dx, dy) - radius

@@ -27,7 +27,9 @@ def mj_model():
 
 
 def test_committed_urdf_is_current():
-    assert URDF_FILE.read_text() == build_urdf(), "regenerate: python -m kiwi_description.urdf > urdf/lekiwi.urdf"
+    assert URDF_FILE.read_text() == build_urdf(), (
+        "regenerate: python -m kiwi_description.urdf > urdf/lekiwi.urdf"
+    )
 
 
 def test_urdf_is_one_tree(urdf):

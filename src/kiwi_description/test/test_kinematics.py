@@ -35,7 +35,9 @@ def test_clamp_scales_all_wheels_by_one_factor():
 
 
 def test_clamp_leaves_slow_commands_alone():
-    assert kin.body_to_wheel_raw(0.1, 0.0, 0.0, max_raw=3000) == kin.body_to_wheel_raw(0.1, 0.0, 0.0, max_raw=1e9)
+    assert kin.body_to_wheel_raw(0.1, 0.0, 0.0, max_raw=3000) == kin.body_to_wheel_raw(
+        0.1, 0.0, 0.0, max_raw=1e9
+    )
 
 
 def test_top_speed_at_the_clamp():
@@ -66,7 +68,9 @@ def test_pure_rotation_turns_all_wheels_equally():
 
 
 def test_integrate_pose_straight_and_circle():
-    assert kin.integrate_pose(0, 0, math.pi / 2, 0.1, 0.0, 0.0, 2.0) == pytest.approx((0.0, 0.2, math.pi / 2), abs=1e-12)
+    assert kin.integrate_pose(0, 0, math.pi / 2, 0.1, 0.0, 0.0, 2.0) == pytest.approx(
+        (0.0, 0.2, math.pi / 2), abs=1e-12
+    )
     # A full circle in one step returns to the start.
     x, y, yaw = kin.integrate_pose(1.0, 2.0, 0.3, 0.2, 0.1, 2 * math.pi, 1.0)
     assert (x, y) == pytest.approx((1.0, 2.0), abs=1e-9)
@@ -87,7 +91,9 @@ def test_box_clearance():
     from kiwi_description.kinematics import box_clearance
 
     box, size = (1.0, 0.0), (0.2, 0.4)
-    assert box_clearance((0.5, 0.0), box, size, 0.1) == pytest.approx(0.3)  # 0.4 to the face, minus the radius
+    assert box_clearance((0.5, 0.0), box, size, 0.1) == pytest.approx(
+        0.3
+    )  # 0.4 to the face, minus the radius
     assert box_clearance((0.5, 0.5), box, size, 0.0) == pytest.approx(math.hypot(0.4, 0.3))  # to the corner
     assert box_clearance((0.85, 0.0), box, size, 0.1) == pytest.approx(-0.05)  # overlapping
     assert box_clearance((1.0, 0.0), box, size, 0.1) < -0.1  # centre inside: deeper than the radius

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from kiwi_description.diagnostics import Diagnostic
+from kiwi_common.diagnostics import Diagnostic
 
 
 @dataclass

@@ -19,27 +19,32 @@ import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
+from kiwi_common.diagnostics import Diagnostic, diagnostic_array
+from kiwi_common.images import CameraPublisher
+from kiwi_common.node_interface import NodeInterface, Param, Topic, camera_topics, declare_params, run_node
 from kiwi_description import constants as c
-from kiwi_description.diagnostics import Diagnostic, diagnostic_array
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .capture import capture_size, check_rotation, parse_device, shape_frame
-from .images import CameraPublisher, camera_topics
 
 INTERFACE = NodeInterface(
     params=(
         Param("camera", "front", "Camera name: sets the frame id and the default field of view."),
+        Param("frame_prefix", "", "Prefix of the frame id (e.g. 'robot1/'), as robot_state_publisher's."),
         Param("device", "/dev/video0", "V4L2 index (0), device path, or a video file."),
         Param("fourcc", "MJPG", "Pixel format asked of the device; empty leaves the driver's default."),
         Param("width", c.CAMERAS["front"].width, "Image width after rotation."),
         Param("height", c.CAMERAS["front"].height, "Image height after rotation."),
         Param("fps", c.CAMERAS["front"].fps, "Frame rate asked of the device; frames are also paced to it."),
-        Param("rotation", c.CAMERAS["front"].rotation_deg, "Clockwise rotation in degrees: 0, 90, 180 or -90 (LeRobot's Cv2Rotation)."),
+        Param(
+            "rotation",
+            c.CAMERAS["front"].rotation_deg,
+            "Clockwise rotation in degrees: 0, 90, 180 or -90 (LeRobot's Cv2Rotation).",
+        ),
         Param("fovy_deg", 0.0, "Vertical field of view for CameraInfo; 0 takes the camera's default."),
         Param("jpeg_quality", 90, "JPEG quality of the compressed image."),
         Param("reconnect_period", 1.0, "Seconds between attempts to reopen a missing device."),
     ),
-    publishes=camera_topics() + (Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),),
+    publishes=camera_topics() + (Topic("diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),),
 )
 
 
@@ -53,8 +58,10 @@ class CameraNode(Node):
             raise ValueError(f"width, height and fps must be positive, got {p.width}x{p.height} @ {p.fps}")
         spec = c.CAMERAS.get(p.camera)
         fovy = p.fovy_deg or (spec.fovy_deg if spec else 60.0)
-        self.images = CameraPublisher(self, "", f"{p.camera}_camera_optical_frame", fovy, p.jpeg_quality)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.images = CameraPublisher(
+            self, "", f"{p.frame_prefix}{p.camera}_camera_optical_frame", fovy, p.jpeg_quality
+        )
+        self.diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         self.status = "starting"
         self.connected = False
         self.frames = 0
@@ -116,15 +123,22 @@ class CameraNode(Node):
         rgb, resized = shape_frame(bgr, p.width, p.height, p.rotation)
         if resized and not self.resized:
             self.resized = True
-            self.get_logger().warning(f"{self.device!r} gives {bgr.shape[1]}x{bgr.shape[0]} frames, not the "
-                                      f"requested size: resizing to {p.width}x{p.height}")
+            self.get_logger().warning(
+                f"{self.device!r} gives {bgr.shape[1]}x{bgr.shape[0]} frames, not the "
+                f"requested size: resizing to {p.width}x{p.height}"
+            )
         self.images.publish(rgb, self.get_clock().now().to_msg())
         self.frames += 1
 
     def _publish_diagnostics(self) -> None:
         level = 0 if self.connected and not self.resized else (1 if self.connected else 2)
-        status = Diagnostic(level, self.p.camera, self.status, {"frames": str(self.frames),
-                            "reconnects": str(self.reconnects), "resized": str(self.resized)}, str(self.device))
+        status = Diagnostic(
+            level,
+            self.p.camera,
+            self.status,
+            {"frames": str(self.frames), "reconnects": str(self.reconnects), "resized": str(self.resized)},
+            str(self.device),
+        )
         self.diag_pub.publish(diagnostic_array("camera", [status], self.get_clock().now().to_msg()))
 
     def shutdown(self) -> None:

@@ -6,8 +6,13 @@ import cv2
 import numpy as np
 
 # LeRobot's Cv2Rotation values (degrees, clockwise) -> OpenCV rotate codes.
-ROTATIONS = {0: None, 90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, -90: cv2.ROTATE_90_COUNTERCLOCKWISE,
-             270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+ROTATIONS = {
+    0: None,
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    -90: cv2.ROTATE_90_COUNTERCLOCKWISE,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
 
 
 def parse_device(device: str) -> int | str:

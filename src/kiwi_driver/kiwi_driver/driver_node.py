@@ -30,16 +30,16 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
+from kiwi_common.diagnostics import Diagnostic, diagnostic_array
+from kiwi_common.images import CameraPublisher
+from kiwi_common.node_interface import NodeInterface, Param, Topic, camera_topics, declare_params, run_node
+from kiwi_common.stamps import stamp_seconds, time_msg
+from kiwi_common.timing import TickTimer
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
-from kiwi_description.diagnostics import Diagnostic, diagnostic_array
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
-from kiwi_description.stamps import stamp_seconds, time_msg
-from kiwi_description.timing import TickTimer
 
 from .backend import Backend
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
-from .images import CameraPublisher, camera_topics
 from .odometry import WheelOdometry
 
 try:  # tf2_msgs is not on PyPI; full ROS installs have it
@@ -47,19 +47,32 @@ try:  # tf2_msgs is not on PyPI; full ROS installs have it
 except ImportError:
     TFMessage = None
 
-CAMERA_TOPICS = tuple(topic for cam in c.CAMERAS for topic in camera_topics(f"/camera/{cam}/"))
+CAMERA_TOPICS = tuple(topic for cam in c.CAMERAS for topic in camera_topics(f"camera/{cam}/"))
 
 INTERFACE = NodeInterface(
     params=(
         Param("backend", "sim", "Robot backend: 'sim' (MuJoCo) or 'feetech' (the real bus)."),
         Param("rate_hz", c.CONTROL_RATE_HZ, "Control and publishing rate (Hz)."),
-        Param("cmd_timeout", c.CMD_TIMEOUT_S, "Seconds without a command before the base stops and the arm holds."),
-        Param("max_step", c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ,
-              "Largest change of an arm target from the present position per tick (rad); 0 disables."),
+        Param(
+            "cmd_timeout",
+            c.CMD_TIMEOUT_S,
+            "Seconds without a command before the base stops and the arm holds.",
+        ),
+        Param(
+            "max_step",
+            c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ,
+            "Largest change of an arm target from the present position per tick (rad); 0 disables.",
+        ),
         Param("max_command_age", 0.5, "Reject stamped commands older than this (s); 0 disables."),
         Param("cmd_vel_stamped", False, "Subscribe /cmd_vel as TwistStamped instead of Twist."),
         Param("odom_frame", "odom", "Frame of /odom."),
         Param("base_frame", "base_link", "Child frame of /odom."),
+        Param(
+            "frame_prefix",
+            "",
+            "Prefix of every frame id published (e.g. 'robot1/' in namespace robot1), as "
+            "robot_state_publisher's frame_prefix: several robots share one /tf tree.",
+        ),
         Param("publish_tf", True, "Publish odom->base_link on /tf (needs tf2_msgs)."),
         Param("port", "/dev/ttyACM0", "Feetech: serial port of the LeKiwi bus."),
         Param("robot_id", "lekiwi", "Feetech: LeRobot robot id, which names the calibration file."),
@@ -77,22 +90,22 @@ INTERFACE = NodeInterface(
         Param("jpeg_quality", 90, "JPEG quality of the compressed images."),
     ),
     publishes=(
-        Topic("/joint_states", "sensor_msgs/msg/JointState"),
-        Topic("/odom", "nav_msgs/msg/Odometry"),
+        Topic("joint_states", "sensor_msgs/msg/JointState"),
+        Topic("odom", "nav_msgs/msg/Odometry"),
         Topic("/tf", "tf2_msgs/msg/TFMessage"),
-        Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
-        Topic("/clock", "rosgraph_msgs/msg/Clock"),
-        Topic("/sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
-        Topic("/sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
-        Topic("/sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
-        Topic("/sim/ground_truth/obstacle_contact", "std_msgs/msg/Bool"),
+        Topic("diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
+        Topic("clock", "rosgraph_msgs/msg/Clock"),
+        Topic("sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
+        Topic("sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
+        Topic("sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
+        Topic("sim/ground_truth/obstacle_contact", "std_msgs/msg/Bool"),
         *CAMERA_TOPICS,
     ),
     subscribes=(
-        Topic("/arm/command", "sensor_msgs/msg/JointState"),
-        Topic("/cmd_vel", "geometry_msgs/msg/Twist"),
+        Topic("arm/command", "sensor_msgs/msg/JointState"),
+        Topic("cmd_vel", "geometry_msgs/msg/Twist"),
     ),
-    services=("/sim/reset",),
+    services=("sim/reset",),
 )
 
 # Wheel odometry of an omni base drifts: these variances (m^2, rad^2) say so to Nav2 and EKFs.
@@ -134,13 +147,13 @@ class DriverNode(Node):
         self.tick_timer = TickTimer(self.period)
         self.ticks = 0
 
-        self.joint_pub = self.create_publisher(JointState, "/joint_states", 10)
-        self.odom_pub = self.create_publisher(Odometry, "/odom", 10)
+        self.joint_pub = self.create_publisher(JointState, "joint_states", 10)
+        self.odom_pub = self.create_publisher(Odometry, "odom", 10)
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 10) if (TFMessage and p.publish_tf) else None
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(JointState, "/arm/command", self._on_arm_command, 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
+        self.create_subscription(JointState, "arm/command", self._on_arm_command, 10)
         twist_type = TwistStamped if p.cmd_vel_stamped else Twist
-        self.create_subscription(twist_type, "/cmd_vel", self._on_cmd_vel, 10)
+        self.create_subscription(twist_type, "cmd_vel", self._on_cmd_vel, 10)
         if self.is_sim:
             self._init_sim()
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -148,8 +161,10 @@ class DriverNode(Node):
         timer_period = self.period / sim_speed if sim_speed > 0 else 1e-4
         self.timer = self.create_timer(timer_period, self._tick, clock=steady)
         self.diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
-        self.get_logger().info(f"{p.backend} driver at {p.rate_hz:g} Hz"
-                               + (f", seed {p.seed}, obstacle {p.obstacle}" if self.is_sim else ""))
+        self.get_logger().info(
+            f"{p.backend} driver at {p.rate_hz:g} Hz"
+            + (f", seed {p.seed}, obstacle {p.obstacle}" if self.is_sim else "")
+        )
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -167,12 +182,12 @@ class DriverNode(Node):
     def _init_sim(self) -> None:
         p = self.p
         self.backend.reset(p.seed, p.obstacle)
-        self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
-        self.truth_robot_pub = self.create_publisher(Odometry, "/sim/ground_truth/robot", 10)
-        self.truth_cube_pub = self.create_publisher(PoseStamped, "/sim/ground_truth/cube", 10)
-        self.truth_obstacle_pub = self.create_publisher(PoseStamped, "/sim/ground_truth/obstacle", 10)
-        self.truth_contact_pub = self.create_publisher(Bool, "/sim/ground_truth/obstacle_contact", 10)
-        self.create_service(Trigger, "/sim/reset", self._on_reset)
+        self.clock_pub = self.create_publisher(ClockMsg, "clock", 10)
+        self.truth_robot_pub = self.create_publisher(Odometry, "sim/ground_truth/robot", 10)
+        self.truth_cube_pub = self.create_publisher(PoseStamped, "sim/ground_truth/cube", 10)
+        self.truth_obstacle_pub = self.create_publisher(PoseStamped, "sim/ground_truth/obstacle", 10)
+        self.truth_contact_pub = self.create_publisher(Bool, "sim/ground_truth/obstacle_contact", 10)
+        self.create_service(Trigger, "sim/reset", self._on_reset)
         self.cameras = {}
         if p.cameras:
             if not 0 < p.camera_rate_hz <= p.rate_hz:
@@ -180,8 +195,16 @@ class DriverNode(Node):
             self.camera_every = max(1, round(p.rate_hz / p.camera_rate_hz))
             for cam, spec in c.CAMERAS.items():
                 size = (getattr(p, f"{cam}_width"), getattr(p, f"{cam}_height"))
-                self.cameras[cam] = (size, CameraPublisher(self, f"/camera/{cam}/", f"{cam}_camera_optical_frame",
-                                                           spec.fovy_deg, p.jpeg_quality))
+                self.cameras[cam] = (
+                    size,
+                    CameraPublisher(
+                        self,
+                        f"camera/{cam}/",
+                        f"{p.frame_prefix}{cam}_camera_optical_frame",
+                        spec.fovy_deg,
+                        p.jpeg_quality,
+                    ),
+                )
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -201,7 +224,7 @@ class DriverNode(Node):
             check_stamp(stamp_seconds(msg.header.stamp), self._now(), self.p.max_command_age)
             self.arm_request = parse_arm_command(msg.name, msg.position)
         except CommandError as exc:
-            self._reject("/arm/command", exc)
+            self._reject("arm/command", exc)
             return
         self.arm_watchdog.feed(time.monotonic())
 
@@ -213,7 +236,7 @@ class DriverNode(Node):
                 twist = msg.twist
             self.twist = parse_twist(twist.linear.x, twist.linear.y, twist.angular.z)
         except CommandError as exc:
-            self._reject("/cmd_vel", exc)
+            self._reject("cmd_vel", exc)
             return
         self.base_watchdog.feed(time.monotonic())
 
@@ -256,7 +279,9 @@ class DriverNode(Node):
             if self.cameras and self.ticks % self.camera_every == 0:
                 self._publish_cameras(stamp)
         try:
-            self.backend.write(self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall))
+            self.backend.write(
+                self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall)
+            )
         except RuntimeError as exc:
             self.get_logger().error(f"cannot command the robot: {exc}", throttle_duration_sec=1.0)
         self.ticks += 1
@@ -280,16 +305,18 @@ class DriverNode(Node):
     # --- publishing ------------------------------------------------------------------------------
 
     def _publish_state(self, state, stamp: Time) -> None:
-        js = JointState(name=list(c.ALL_JOINTS),
-                        position=[float(x) for x in (*state.arm_position, *state.wheel_position)],
-                        velocity=[float(x) for x in (*state.arm_velocity, *state.wheel_velocity)])
+        js = JointState(
+            name=list(c.ALL_JOINTS),
+            position=[float(x) for x in (*state.arm_position, *state.wheel_position)],
+            velocity=[float(x) for x in (*state.arm_velocity, *state.wheel_velocity)],
+        )
         js.header.stamp = stamp
         self.joint_pub.publish(js)
 
         o = self.odom
-        odom = Odometry(child_frame_id=self.p.base_frame)
+        odom = Odometry(child_frame_id=self.frame(self.p.base_frame))
         odom.header.stamp = stamp
-        odom.header.frame_id = self.p.odom_frame
+        odom.header.frame_id = self.frame(self.p.odom_frame)
         odom.pose.pose.position.x, odom.pose.pose.position.y = o.x, o.y
         q = odom.pose.pose.orientation
         q.x, q.y, q.z, q.w = yaw_quaternion(o.yaw)
@@ -298,7 +325,7 @@ class DriverNode(Node):
         odom.twist.covariance = _diagonal(TWIST_COVARIANCE_DIAGONAL)
         self.odom_pub.publish(odom)
         if self.tf_pub is not None:
-            tf = TransformStamped(child_frame_id=self.p.base_frame)
+            tf = TransformStamped(child_frame_id=self.frame(self.p.base_frame))
             tf.header = odom.header
             tf.transform.translation.x, tf.transform.translation.y = o.x, o.y
             tf.transform.rotation = odom.pose.pose.orientation
@@ -307,19 +334,24 @@ class DriverNode(Node):
     def _publish_ground_truth(self, stamp: Time) -> None:
         sim = self.backend
         x, y, yaw = sim.base_pose()
-        robot = Odometry(child_frame_id=self.p.base_frame)
+        robot = Odometry(child_frame_id=self.frame(self.p.base_frame))
         robot.header.stamp = stamp
-        robot.header.frame_id = "world"
+        robot.header.frame_id = self.frame("world")
         robot.pose.pose.position.x, robot.pose.pose.position.y = x, y
         q = robot.pose.pose.orientation
         q.x, q.y, q.z, q.w = yaw_quaternion(yaw)
         robot.twist.twist.linear.x, robot.twist.twist.linear.y, robot.twist.twist.angular.z = sim.base_twist()
         self.truth_robot_pub.publish(robot)
         pos, quat = sim.cube_pose()
-        self.truth_cube_pub.publish(self._pose("world", stamp, pos, quat))
+        self.truth_cube_pub.publish(self._pose(self.frame("world"), stamp, pos, quat))
         # The obstacle is parked under the floor (z < 0) when the layout has none.
-        self.truth_obstacle_pub.publish(self._pose("world", stamp, sim.obstacle_position(), (1.0, 0.0, 0.0, 0.0)))
+        self.truth_obstacle_pub.publish(
+            self._pose(self.frame("world"), stamp, sim.obstacle_position(), (1.0, 0.0, 0.0, 0.0))
+        )
         self.truth_contact_pub.publish(Bool(data=sim.obstacle_contact()))
+
+    def frame(self, name: str) -> str:
+        return self.p.frame_prefix + name
 
     @staticmethod
     def _pose(frame: str, stamp: Time, pos, quat_wxyz) -> PoseStamped:
@@ -338,20 +370,38 @@ class DriverNode(Node):
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
         statuses = list(self.backend.diagnostics())
-        statuses.append(Diagnostic(
-            1 if self.rejected else 0, "commands",
-            f"rejected {self.rejected}" + (f"; last: {self.last_rejection}" if self.last_rejection else ""),
-            {"rejected": str(self.rejected)}))
+        statuses.append(
+            Diagnostic(
+                1 if self.rejected else 0,
+                "commands",
+                f"rejected {self.rejected}"
+                + (f"; last: {self.last_rejection}" if self.last_rejection else ""),
+                {"rejected": str(self.rejected)},
+            )
+        )
         idle = [n for n, w in (("base", self.base_watchdog), ("arm", self.arm_watchdog)) if w.expired(now)]
-        statuses.append(Diagnostic(0, "watchdog", f"no recent command for: {', '.join(idle)}" if idle else "commanded",
-                                   {"cmd_timeout": f"{self.p.cmd_timeout:g}"}))
+        statuses.append(
+            Diagnostic(
+                0,
+                "watchdog",
+                f"no recent command for: {', '.join(idle)}" if idle else "commanded",
+                {"cmd_timeout": f"{self.p.cmd_timeout:g}"},
+            )
+        )
         if self.tick_timer.periods:
             late, window = self.tick_timer.late_in_window(), len(self.tick_timer.periods)
-            statuses.append(Diagnostic(1 if late else 0, "timing", f"{late} late ticks in the last {window}", {
-                "period_p50_ms": f"{self.tick_timer.percentile_ms(50):.2f}",
-                "period_p99_ms": f"{self.tick_timer.percentile_ms(99):.2f}",
-                "target_period_ms": f"{self.period * 1000:.2f}",
-            }))
+            statuses.append(
+                Diagnostic(
+                    1 if late else 0,
+                    "timing",
+                    f"{late} late ticks in the last {window}",
+                    {
+                        "period_p50_ms": f"{self.tick_timer.percentile_ms(50):.2f}",
+                        "period_p99_ms": f"{self.tick_timer.percentile_ms(99):.2f}",
+                        "target_period_ms": f"{self.period * 1000:.2f}",
+                    },
+                )
+            )
         self.diag_pub.publish(diagnostic_array("driver", statuses, self.get_clock().now().to_msg()))
 
     def shutdown(self) -> None:

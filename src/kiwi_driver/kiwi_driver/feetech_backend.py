@@ -13,14 +13,13 @@ import time
 
 import numpy as np
 
+from kiwi_common import units
+from kiwi_common.diagnostics import Diagnostic
+from kiwi_common.feetech_bus import BUS_ERRORS, ServoBus, calibration_path, last_line, load_calibration
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
-from kiwi_description import units
-
-from kiwi_description.diagnostics import Diagnostic
 
 from .backend import RobotState
-from .feetech_bus import BUS_ERRORS, ServoBus, calibration_path, last_line, load_calibration
 
 ARM_P, ARM_I, ARM_D = 16, 0, 32
 STEPS_TO_RAD = 2.0 * np.pi / c.STEPS_PER_REV
@@ -41,22 +40,37 @@ def configure_lekiwi(bus) -> None:
 
 
 class FeetechBackend:
-    def __init__(self, port: str, robot_id: str, calibration_dir: str = "", num_retry: int = 2,
-                 max_failures: int = 3):
+    def __init__(
+        self, port: str, robot_id: str, calibration_dir: str = "", num_retry: int = 2, max_failures: int = 3
+    ):
         from lerobot.motors import Motor, MotorNormMode
 
         self.port = port
         self.num_retry = num_retry
-        how = (f"calibrate with: lerobot-calibrate --robot.type=lekiwi --robot.id={robot_id} "
-               f"--robot.port=<port> (on the robot)")
+        how = (
+            f"calibrate with: lerobot-calibrate --robot.type=lekiwi --robot.id={robot_id} "
+            f"--robot.port=<port> (on the robot)"
+        )
         calibration = load_calibration(calibration_path(robot_id, calibration_dir), c.MOTOR_IDS, how)
         motors = {}
         for name in c.ALL_JOINTS:
-            mode = (MotorNormMode.RANGE_0_100 if name == c.GRIPPER_JOINT
-                    else MotorNormMode.RANGE_M100_100 if name in c.WHEEL_JOINTS else MotorNormMode.DEGREES)
+            mode = (
+                MotorNormMode.RANGE_0_100
+                if name == c.GRIPPER_JOINT
+                else MotorNormMode.RANGE_M100_100
+                if name in c.WHEEL_JOINTS
+                else MotorNormMode.DEGREES
+            )
             motors[name] = Motor(c.MOTOR_IDS[name], "sts3215", mode)
-        self.servos = ServoBus(port, motors, calibration, configure_lekiwi, "the LeKiwi bus",
-                               "lerobot-calibrate --robot.type=lekiwi", max_failures)
+        self.servos = ServoBus(
+            port,
+            motors,
+            calibration,
+            configure_lekiwi,
+            "the LeKiwi bus",
+            "lerobot-calibrate --robot.type=lekiwi",
+            max_failures,
+        )
         self.bus = self.servos.bus
         self.wheel_position = np.zeros(3)
         self._last_read = None
@@ -66,8 +80,9 @@ class FeetechBackend:
     def read(self) -> RobotState:
         def read_all():
             pos = self.bus.sync_read("Present_Position", list(c.ARM_JOINTS), num_retry=self.num_retry)
-            vel = self.bus.sync_read("Present_Velocity", list(c.ALL_JOINTS), normalize=False,
-                                     num_retry=self.num_retry)
+            vel = self.bus.sync_read(
+                "Present_Velocity", list(c.ALL_JOINTS), normalize=False, num_retry=self.num_retry
+            )
             return pos, vel
 
         pos, vel = self.servos.cycle(read_all)
@@ -114,7 +129,13 @@ class FeetechBackend:
         for name in c.ALL_JOINTS:
             v, t = volts[name] / 10.0, temps[name]
             lvl = 2 if t >= 70 or v < 6.0 else 1 if t >= 60 or v < 6.5 else 0
-            out.append(Diagnostic(lvl, f"servo {name}", f"{v:.1f} V, {t} C",
-                                  {"voltage": f"{v:.1f}", "temperature": str(t), "id": str(c.MOTOR_IDS[name])},
-                                  hardware_id=f"{self.port}#{c.MOTOR_IDS[name]}"))
+            out.append(
+                Diagnostic(
+                    lvl,
+                    f"servo {name}",
+                    f"{v:.1f} V, {t} C",
+                    {"voltage": f"{v:.1f}", "temperature": str(t), "id": str(c.MOTOR_IDS[name])},
+                    hardware_id=f"{self.port}#{c.MOTOR_IDS[name]}",
+                )
+            )
         return out

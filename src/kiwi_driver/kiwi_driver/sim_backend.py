@@ -94,8 +94,8 @@ class SimBackend:
             self.data.qpos[adr] = HOME_POSE[name]
             self.data.ctrl[act] = HOME_POSE[name]
         q = self._cube_qpos
-        self.data.qpos[q:q + 3] = (*layout.cube_xy, c.CUBE_SIZE / 2)
-        self.data.qpos[q + 3:q + 7] = (1.0, 0.0, 0.0, 0.0)
+        self.data.qpos[q : q + 3] = (*layout.cube_xy, c.CUBE_SIZE / 2)
+        self.data.qpos[q + 3 : q + 7] = (1.0, 0.0, 0.0, 0.0)
         self.data.mocap_pos[self._obstacle_mocap] = (
             (*layout.obstacle_xy, c.OBSTACLE_SIZE[2] / 2) if layout.obstacle_xy else OBSTACLE_PARKED
         )
@@ -104,8 +104,9 @@ class SimBackend:
         return layout
 
     def read(self) -> RobotState:
-        return RobotState(self.arm_positions(), self.arm_velocities(), self.wheel_positions(),
-                          self.wheel_velocities())
+        return RobotState(
+            self.arm_positions(), self.arm_velocities(), self.wheel_positions(), self.wheel_velocities()
+        )
 
     def arm_positions(self) -> np.ndarray:
         return self.data.qpos[self._arm_qpos].copy()
@@ -135,7 +136,7 @@ class SimBackend:
     def cube_pose(self) -> tuple[np.ndarray, np.ndarray]:
         """Position (x, y, z) and quaternion (w, x, y, z) of the cube in the world."""
         q = self._cube_qpos
-        return self.data.qpos[q:q + 3].copy(), self.data.qpos[q + 3:q + 7].copy()
+        return self.data.qpos[q : q + 3].copy(), self.data.qpos[q + 3 : q + 7].copy()
 
     def obstacle_position(self) -> np.ndarray:
         return self.data.mocap_pos[self._obstacle_mocap].copy()
@@ -168,11 +169,19 @@ class SimBackend:
         self.data.ctrl[self._wheel_act] = 0.0
 
     def diagnostics(self) -> list[Diagnostic]:
-        return [Diagnostic(0, "sim", f"seed {self.layout.seed}", {
-            "sim_time": f"{self.time:.3f}",
-            "obstacle": str(self.layout.obstacle_xy is not None),
-            "contacts": str(self.data.ncon),
-        }, hardware_id="mujoco")]
+        return [
+            Diagnostic(
+                0,
+                "sim",
+                f"seed {self.layout.seed}",
+                {
+                    "sim_time": f"{self.time:.3f}",
+                    "obstacle": str(self.layout.obstacle_xy is not None),
+                    "contacts": str(self.data.ncon),
+                },
+                hardware_id="mujoco",
+            )
+        ]
 
     # --- cameras ---------------------------------------------------------------------------------
 

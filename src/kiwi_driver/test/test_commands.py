@@ -4,22 +4,31 @@ import numpy as np
 import pytest
 
 from kiwi_description.constants import ARM_JOINTS, ARM_LIMITS
-from kiwi_driver.commands import (CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command,
-                                  parse_twist)
+from kiwi_driver.commands import (
+    CommandError,
+    Watchdog,
+    arm_targets,
+    check_stamp,
+    parse_arm_command,
+    parse_twist,
+)
 
 
 def test_parse_arm_command_accepts_a_subset():
     assert parse_arm_command(["arm_elbow_flex"], [0.5]) == {"arm_elbow_flex": 0.5}
 
 
-@pytest.mark.parametrize("names, positions, reason", [
-    ([], [], "no joint names"),
-    (["arm_elbow_flex"], [0.1, 0.2], "1 names but 2 positions"),
-    (["arm_elbow_flex", "arm_elbow_flex"], [0.1, 0.2], "duplicate"),
-    (["arm_elbow"], [0.1], "unknown joint(s) arm_elbow"),
-    (["arm_elbow_flex"], [math.nan], "non-finite position for arm_elbow_flex"),
-    (["arm_elbow_flex"], [math.inf], "non-finite"),
-])
+@pytest.mark.parametrize(
+    "names, positions, reason",
+    [
+        ([], [], "no joint names"),
+        (["arm_elbow_flex"], [0.1, 0.2], "1 names but 2 positions"),
+        (["arm_elbow_flex", "arm_elbow_flex"], [0.1, 0.2], "duplicate"),
+        (["arm_elbow"], [0.1], "unknown joint(s) arm_elbow"),
+        (["arm_elbow_flex"], [math.nan], "non-finite position for arm_elbow_flex"),
+        (["arm_elbow_flex"], [math.inf], "non-finite"),
+    ],
+)
 def test_parse_arm_command_rejects(names, positions, reason):
     with pytest.raises(CommandError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         parse_arm_command(names, positions)

@@ -27,8 +27,9 @@ class Listener:
         n.create_subscription(JointState, "/joint_states", lambda m: setattr(self, "joints", m), 10)
         n.create_subscription(Clock, "/clock", lambda m: setattr(self, "clock", m), 10)
         n.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
-        assert probe.spin_until(lambda: self.odom and self.truth and self.joints and self.clock, 60), \
+        assert probe.spin_until(lambda: self.odom and self.truth and self.joints and self.clock, 60), (
             "driver did not come up"
+        )
 
     def sim_time(self):
         return self.clock.clock.sec + self.clock.clock.nanosec * 1e-9
@@ -131,17 +132,32 @@ def test_driver_on_the_feetech_backend(start_nodes, ros_probe, tmp_path):
     from geometry_msgs.msg import Twist
     from sensor_msgs.msg import JointState
 
-    from kiwi_driver import feetech_emulator as fe
+    from kiwi_common import feetech_emulator as fe
 
-    cal = {n: {"id": i, "drive_mode": 0, "homing_offset": 0, "range_min": 0, "range_max": 4095}
-           for n, i in c.MOTOR_IDS.items()}
+    cal = {
+        n: {"id": i, "drive_mode": 0, "homing_offset": 0, "range_min": 0, "range_max": 4095}
+        for n, i in c.MOTOR_IDS.items()
+    }
     (tmp_path / "bench.json").write_text(json.dumps(cal))
     with fe.FeetechEmulator(c.MOTOR_IDS.values()) as emu:
         for servo in emu.servos.values():
             servo.actual = 2047.5  # mid-range: zero degrees
-        proc = start_nodes([sys.executable, "-m", "kiwi_driver.driver_node", "--ros-args",
-                            "-p", "backend:=feetech", "-p", f"port:={emu.port}", "-p", "robot_id:=bench",
-                            "-p", f"calibration_dir:={tmp_path}"])
+        proc = start_nodes(
+            [
+                sys.executable,
+                "-m",
+                "kiwi_driver.driver_node",
+                "--ros-args",
+                "-p",
+                "backend:=feetech",
+                "-p",
+                f"port:={emu.port}",
+                "-p",
+                "robot_id:=bench",
+                "-p",
+                f"calibration_dir:={tmp_path}",
+            ]
+        )
         states = []
         ros_probe.node.create_subscription(JointState, "/joint_states", states.append, 10)
         assert ros_probe.spin_until(lambda: states, 30), "no joint states from the feetech driver"

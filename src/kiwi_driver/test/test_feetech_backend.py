@@ -7,11 +7,11 @@ import time
 import numpy as np
 import pytest
 
+from kiwi_common import feetech_emulator as fe
+from kiwi_common.feetech_bus import BusError
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
-from kiwi_driver import feetech_emulator as fe
 from kiwi_driver.feetech_backend import FeetechBackend
-from kiwi_driver.feetech_bus import BusError
 
 ROBOT_ID = "test_kiwi"
 
@@ -20,8 +20,13 @@ def calibration():
     cal = {}
     for name in c.ALL_JOINTS:
         full = name in c.WHEEL_JOINTS or name == "arm_wrist_roll"
-        cal[name] = {"id": c.MOTOR_IDS[name], "drive_mode": 0, "homing_offset": 0 if full else -30,
-                     "range_min": 0 if full else 1000, "range_max": 4095 if full else 3000}
+        cal[name] = {
+            "id": c.MOTOR_IDS[name],
+            "drive_mode": 0,
+            "homing_offset": 0 if full else -30,
+            "range_min": 0 if full else 1000,
+            "range_max": 4095 if full else 3000,
+        }
     return cal
 
 
@@ -35,7 +40,7 @@ def calibration_dir(tmp_path):
 def emulator():
     # Arm at the middle of its calibrated range, wheels anywhere.
     emu = fe.FeetechEmulator(c.MOTOR_IDS.values())
-    for name, cal in calibration().items():
+    for cal in calibration().values():
         servo = emu.servos[cal["id"]]
         servo.put(fe.HOMING_OFFSET, fe.encode_sign(cal["homing_offset"], 11))
         servo.put(fe.MIN_POSITION, cal["range_min"])
@@ -90,12 +95,15 @@ def test_configures_reads_writes_and_releases(calibration_dir, emulator):
     # Arm targets in radians become degree goals; the servo moves there and reads back.
     target = np.array([0.3, -0.2, 0.1, 0.0, 0.5, lim.lower])
     backend.write(target, np.zeros(3))
-    assert wait_for(lambda: np.allclose(backend.read().arm_position, target, atol=math.radians(0.3))), \
-        (backend.read().arm_position, target)
+    assert wait_for(lambda: np.allclose(backend.read().arm_position, target, atol=math.radians(0.3))), (
+        backend.read().arm_position,
+        target,
+    )
 
     # Wheel speeds become raw velocity goals (sign-magnitude, clamped like LeRobot).
     speeds = kin.body_to_wheel_speeds(0.1, 0.0, 0.0)
     backend.write(None, speeds)
+
     def goals():  # sync writes get no reply: wait for the emulator to have taken them
         return [fe.decode_sign(emulator.servos[i].get(fe.GOAL_VELOCITY), 15) for i in wheel_ids]
 

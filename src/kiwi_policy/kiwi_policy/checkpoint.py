@@ -15,8 +15,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiwi_description.features import (ENVIRONMENT_NAMES, ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, MOTOR_NAMES,
-                                       Mapping, image_feature)
+from kiwi_common.features import (
+    ENVIRONMENT_NAMES,
+    ENVIRONMENT_STATE,
+    INTERVENTION,
+    MAPPING_FILE,
+    MOTOR_NAMES,
+    Mapping,
+    image_feature,
+)
 
 DEFAULT_MODELS = Path("data/models")
 
@@ -37,7 +44,11 @@ def resolve_model(model: str) -> Path:
     for candidate in (path, path / "pretrained_model", path / "checkpoints" / "last" / "pretrained_model"):
         if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
             return candidate
-    hint = f" (train one with: kiwi train DATASET --policy {model} --out {path})" if path.parent == models_root() else ""
+    hint = (
+        f" (train one with: kiwi train DATASET --policy {model} --out {path})"
+        if path.parent == models_root()
+        else ""
+    )
     raise CheckpointError(f"no LeRobot checkpoint (config.json + model.safetensors) at {path}{hint}")
 
 
@@ -53,8 +64,10 @@ def find_mapping(pretrained: Path) -> Mapping:
     for candidate in candidates:
         if candidate.is_file():
             return Mapping.load(candidate)
-    raise CheckpointError(f"{pretrained}: no {MAPPING_FILE} with the checkpoint or in its training dataset "
-                          f"(looked at {', '.join(map(str, candidates))}); give the node a `mapping` file")
+    raise CheckpointError(
+        f"{pretrained}: no {MAPPING_FILE} with the checkpoint or in its training dataset "
+        f"(looked at {', '.join(map(str, candidates))}); give the node a `mapping` file"
+    )
 
 
 def expected_shapes(mapping: Mapping) -> dict[str, tuple[int, ...]]:
@@ -77,8 +90,10 @@ def feature_mismatches(config, mapping: Mapping) -> list[str]:
         if name == INTERVENTION:
             continue
         if name not in robot:
-            problems.append(f"{name} {kind} {shape}: the robot's mapping has no such feature "
-                            f"(it has {', '.join(sorted(robot))})")
+            problems.append(
+                f"{name} {kind} {shape}: the robot's mapping has no such feature "
+                f"(it has {', '.join(sorted(robot))})"
+            )
         elif robot[name] != shape:
             problems.append(f"{name}: the checkpoint expects shape {shape}, the mapping gives {robot[name]}")
     if "action" not in config.output_features:
@@ -122,12 +137,15 @@ def load_policy(model: str, mapping: Mapping | None = None, device: str = "cpu")
     mapping = mapping or find_mapping(pretrained)
     problems = feature_mismatches(config, mapping)
     if problems:
-        raise CheckpointError(f"checkpoint {pretrained} does not fit the robot's mapping:\n  - " + "\n  - ".join(problems))
+        raise CheckpointError(
+            f"checkpoint {pretrained} does not fit the robot's mapping:\n  - " + "\n  - ".join(problems)
+        )
     if hasattr(config, "pretrained_backbone_weights"):
         config.pretrained_backbone_weights = None  # the weights come from model.safetensors; no download
     config.device = device
     policy = get_policy_class(config.type).from_pretrained(pretrained, config=config)
     policy.eval()
-    pre, post = make_pre_post_processors(config, pretrained_path=pretrained,
-                                         preprocessor_overrides={"device_processor": {"device": device}})
+    pre, post = make_pre_post_processors(
+        config, pretrained_path=pretrained, preprocessor_overrides={"device_processor": {"device": device}}
+    )
     return LoadedPolicy(pretrained, config, policy, pre, post, mapping)

@@ -37,11 +37,24 @@ class ChunkPredictor:
         window = list(observations[-n:])
         window = [window[0]] * (n - len(window)) + window
         with torch.inference_mode():
-            steps = [self.loaded.preprocessor(prepare_observation_for_inference(
-                dict(obs), self.device, self.task, self.loaded.mapping.robot_type)) for obs in window]
-            batch = steps[-1] if n == 1 else {
-                key: torch.stack([s[key] for s in steps], dim=1) if isinstance(value, torch.Tensor) else value
-                for key, value in steps[-1].items()}
+            steps = [
+                self.loaded.preprocessor(
+                    prepare_observation_for_inference(
+                        dict(obs), self.device, self.task, self.loaded.mapping.robot_type
+                    )
+                )
+                for obs in window
+            ]
+            batch = (
+                steps[-1]
+                if n == 1
+                else {
+                    key: torch.stack([s[key] for s in steps], dim=1)
+                    if isinstance(value, torch.Tensor)
+                    else value
+                    for key, value in steps[-1].items()
+                }
+            )
             actions = self.loaded.policy.predict_action_chunk(batch)[:, : self.loaded.n_action_steps]
             actions = self.loaded.postprocessor(actions)
         return actions[0].detach().cpu().numpy().astype(np.float32)

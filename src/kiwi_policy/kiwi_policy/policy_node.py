@@ -35,13 +35,23 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from kiwi_description.diagnostics import Diagnostic, diagnostic_array
-from kiwi_description.features import (ENVIRONMENT_STATE, Mapping, arm_positions, ground_truth_observation,
-                                       image_feature, joint_state_observation, split_action)
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
-from kiwi_description.stamps import duration_msg, stamp_seconds
-from kiwi_description.timing import TickTimer
-from kiwi_driver.images import decode_image
+from kiwi_common.diagnostics import Diagnostic, diagnostic_array
+from kiwi_common.features import (
+    ENVIRONMENT_STATE,
+    GROUND_TRUTH_TOPICS,
+    GROUND_TRUTH_TYPES,
+    Mapping,
+    arm_positions,
+    ground_truth_observation,
+    image_feature,
+    joint_state_observation,
+    node_topic,
+    split_action,
+)
+from kiwi_common.images import decode_image
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_common.stamps import duration_msg, stamp_seconds
+from kiwi_common.timing import TickTimer
 
 from .checkpoint import load_policy
 from .inference import ChunkPredictor
@@ -52,33 +62,50 @@ _DEFAULT_MAPPING = Mapping()
 BASE_COLUMNS = [CHUNK_JOINTS.index(axis) for axis in BASE_AXES]  # the base path in a chunk's trajectory
 INTERFACE = NodeInterface(
     params=(
-        Param("model", "act", "Policy type (loads $KIWI_MODELS/<type>, default data/models/<type>) or a checkpoint path."),
+        Param(
+            "model",
+            "act",
+            "Policy type (loads $KIWI_MODELS/<type>, default data/models/<type>) or a checkpoint path.",
+        ),
         Param("mapping", "", "Mapping JSON; empty: the one stored with the checkpoint or its dataset."),
         Param("device", "cpu", "Torch device."),
         Param("torch_threads", 1, "Torch threads for inference (1 on small machines: more stalls OpenMP)."),
         Param("control_hz", 0.0, "Command rate (Hz); 0: the mapping's fps."),
         Param("scheduler", "latest", f"How overlapping chunks combine: {', '.join(MODES)}."),
         Param("ensemble_coeff", 0.01, "Temporal ensembling m in exp(-m * k), k = 0 for the oldest chunk."),
-        Param("refill_threshold", 0.5, "Ask for the next chunk when at most this fraction of the newest is left."),
-        Param("late_hold_s", -1.0, "Seconds the newest chunk's last action stays in force past its time; -1: "
-              "max_obs_age for single-step policies (their one action is already old when it arrives), else 0."),
+        Param(
+            "refill_threshold",
+            0.5,
+            "Ask for the next chunk when at most this fraction of the newest is left.",
+        ),
+        Param(
+            "late_hold_s",
+            -1.0,
+            "Seconds the newest chunk's last action stays in force past its time; -1: "
+            "max_obs_age for single-step policies (their one action is already old when it arrives), else 0.",
+        ),
         Param("max_obs_age", 0.25, "Refuse observations older than this (s)."),
         Param("task", "pick up the cube", "Task string given to the policy."),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
     ),
     publishes=(
-        Topic("/policy/arm/command", "sensor_msgs/msg/JointState"),
-        Topic("/policy/cmd_vel", "geometry_msgs/msg/Twist"),
-        Topic("/policy/chunk", "trajectory_msgs/msg/JointTrajectory"),
-        Topic("/policy/planned_path", "nav_msgs/msg/Path"),
-        Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
+        Topic("policy/arm/command", "sensor_msgs/msg/JointState"),
+        Topic("policy/cmd_vel", "geometry_msgs/msg/Twist"),
+        Topic("policy/chunk", "trajectory_msgs/msg/JointTrajectory"),
+        Topic("policy/planned_path", "nav_msgs/msg/Path"),
+        Topic("diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
     ),
     subscribes=(
-        Topic(_DEFAULT_MAPPING.state_topic, "sensor_msgs/msg/JointState"),
-        *(Topic(t, "sensor_msgs/msg/CompressedImage") for t in _DEFAULT_MAPPING.cameras.values()),
-        Topic(_DEFAULT_MAPPING.intervention_topic, "std_msgs/msg/Bool"),
+        Topic(node_topic(_DEFAULT_MAPPING.state_topic), "sensor_msgs/msg/JointState"),
+        *(Topic(node_topic(t), "sensor_msgs/msg/CompressedImage") for t in _DEFAULT_MAPPING.cameras.values()),
+        Topic(node_topic(_DEFAULT_MAPPING.intervention_topic), "std_msgs/msg/Bool"),
+        # A state-only policy's observation.environment_state (the sim's ground truth).
+        *(
+            Topic(node_topic(t), GROUND_TRUTH_TYPES[role], optional=True)
+            for role, t in GROUND_TRUTH_TOPICS.items()
+        ),
     ),
-    services=("/policy/start", "/policy/stop", "/policy/reset"),
+    services=("policy/start", "policy/stop", "policy/reset"),
 )
 
 
@@ -99,10 +126,18 @@ class PolicyNode(Node):
         single_step = self.loaded.n_action_steps == 1
         late_hold = p.late_hold_s if p.late_hold_s >= 0 else p.max_obs_age if single_step else 0.0
         self.scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold, late_hold)
-        self.image_features = [k for k in self.loaded.config.input_features if k.startswith("observation.images.")]
-        self.cameras = {cam: topic for cam, topic in self.mapping.cameras.items() if image_feature(cam) in self.image_features}
+        self.image_features = [
+            k for k in self.loaded.config.input_features if k.startswith("observation.images.")
+        ]
+        self.cameras = {
+            cam: topic
+            for cam, topic in self.mapping.cameras.items()
+            if image_feature(cam) in self.image_features
+        }
         # load_policy refused a checkpoint taking the environment state unless the mapping has its topics.
-        self.ground_truth = self.mapping.ground_truth if ENVIRONMENT_STATE in self.loaded.config.input_features else {}
+        self.ground_truth = (
+            self.mapping.ground_truth if ENVIRONMENT_STATE in self.loaded.config.input_features else {}
+        )
 
         self.lock = threading.Lock()
         self.latest_state: JointState | None = None
@@ -112,27 +147,37 @@ class PolicyNode(Node):
         self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
         self.hold_arm: dict[str, float] | None = None
         self.was_intervention = False
-        self.stats = {"chunks": 0, "stale": 0, "dropped": 0, "dry_ticks": 0, "ticks": 0, "errors": 0, "resets": 0}
+        self.stats = {
+            "chunks": 0,
+            "stale": 0,
+            "dropped": 0,
+            "dry_ticks": 0,
+            "ticks": 0,
+            "errors": 0,
+            "resets": 0,
+        }
         self.latencies: deque = deque(maxlen=100)
         self.tick_timer = TickTimer(self.period)
         self.last_problem = ""
 
-        self.arm_pub = self.create_publisher(JointState, "/policy/arm/command", 10)
-        self.twist_pub = self.create_publisher(Twist, "/policy/cmd_vel", 10)
-        self.chunk_pub = self.create_publisher(JointTrajectory, "/policy/chunk", 10)
-        self.path_pub = self.create_publisher(Path, "/policy/planned_path", 10)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(JointState, self.mapping.state_topic, self._on_state, 10)
+        self.arm_pub = self.create_publisher(JointState, "policy/arm/command", 10)
+        self.twist_pub = self.create_publisher(Twist, "policy/cmd_vel", 10)
+        self.chunk_pub = self.create_publisher(JointTrajectory, "policy/chunk", 10)
+        self.path_pub = self.create_publisher(Path, "policy/planned_path", 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
+        self.create_subscription(JointState, node_topic(self.mapping.state_topic), self._on_state, 10)
         for topic in self.cameras.values():
             kind = CompressedImage if topic.endswith("/compressed") else Image
-            self.create_subscription(kind, topic, lambda msg, t=topic: self._on_input(t, msg), qos_profile_sensor_data)
+            self.create_subscription(
+                kind, node_topic(topic), lambda msg, t=topic: self._on_input(t, msg), qos_profile_sensor_data
+            )
         for role, topic in self.ground_truth.items():
             kind = Odometry if role == "robot" else PoseStamped
-            self.create_subscription(kind, topic, lambda msg, t=topic: self._on_input(t, msg), 10)
-        self.create_subscription(Bool, self.mapping.intervention_topic, self._on_intervention, 10)
-        self.create_service(Trigger, "/policy/start", self._srv_start)
-        self.create_service(Trigger, "/policy/stop", self._srv_stop)
-        self.create_service(Trigger, "/policy/reset", self._srv_reset)
+            self.create_subscription(kind, node_topic(topic), lambda msg, t=topic: self._on_input(t, msg), 10)
+        self.create_subscription(Bool, node_topic(self.mapping.intervention_topic), self._on_intervention, 10)
+        self.create_service(Trigger, "policy/start", self._srv_start)
+        self.create_service(Trigger, "policy/stop", self._srv_stop)
+        self.create_service(Trigger, "policy/reset", self._srv_reset)
         self.create_timer(self.period, self._tick)
         self.create_timer(1.0, self._publish_diagnostics)
 
@@ -144,7 +189,8 @@ class PolicyNode(Node):
         self.get_logger().info(
             f"{self.loaded.config.type} from {self.loaded.path}: inputs {sorted(self.loaded.config.input_features)}, "
             f"{self.loaded.n_action_steps} actions per chunk at {self.mapping.fps:g} Hz, scheduler {p.scheduler}, "
-            f"control {1 / self.period:g} Hz")
+            f"control {1 / self.period:g} Hz"
+        )
 
     # --- inputs ----------------------------------------------------------------------------------
 
@@ -212,7 +258,8 @@ class PolicyNode(Node):
             obs[image_feature(cam)] = decode_image(inputs[topic], self.mapping.image_shapes[cam])
         if self.ground_truth:
             obs[ENVIRONMENT_STATE] = ground_truth_observation(
-                *(inputs[self.ground_truth[role]] for role in ("robot", "cube", "obstacle")))
+                *(inputs[self.ground_truth[role]] for role in ("robot", "cube", "obstacle"))
+            )
         return obs
 
     def _stale(self, state: JointState, inputs: dict, now: float) -> str:
@@ -271,8 +318,13 @@ class PolicyNode(Node):
         msg.header.stamp = stamp
         msg.header.frame_id = "base_link"
         for i, (pos, vel) in enumerate(zip(positions, velocities)):
-            msg.points.append(JointTrajectoryPoint(positions=pos.tolist(), velocities=vel.tolist(),
-                                                   time_from_start=duration_msg(i * chunk.dt)))
+            msg.points.append(
+                JointTrajectoryPoint(
+                    positions=pos.tolist(),
+                    velocities=vel.tolist(),
+                    time_from_start=duration_msg(i * chunk.dt),
+                )
+            )
         self.chunk_pub.publish(msg)
         path = Path()
         path.header = msg.header  # base_link where the chunk starts: rviz draws it ahead of the robot
@@ -304,7 +356,10 @@ class PolicyNode(Node):
     def _srv_stop(self, _request, response):
         self.running = False
         self.reset()
-        response.success, response.message = True, "policy stopped (no commands; the driver's watchdog stops the base)"
+        response.success, response.message = (
+            True,
+            "policy stopped (no commands; the driver's watchdog stops the base)",
+        )
         return response
 
     def _srv_reset(self, _request, response):
@@ -319,12 +374,16 @@ class PolicyNode(Node):
             queue = self.scheduler.remaining(now)
             lat = [v * 1e3 for v in self.latencies]
         values = {
-            "inference_ms_p50": f"{percentile(lat, 50):.1f}", "inference_ms_p99": f"{percentile(lat, 99):.1f}",
+            "inference_ms_p50": f"{percentile(lat, 50):.1f}",
+            "inference_ms_p99": f"{percentile(lat, 99):.1f}",
             "chunk_age_s": f"{now - newest.t0:.3f}" if newest else "none",
-            "queue_depth": str(queue), "tick_ms_p50": f"{self.tick_timer.percentile_ms(50):.2f}",
-            "tick_ms_p99": f"{self.tick_timer.percentile_ms(99):.2f}", "missed_ticks": str(self.tick_timer.late_total),
+            "queue_depth": str(queue),
+            "tick_ms_p50": f"{self.tick_timer.percentile_ms(50):.2f}",
+            "tick_ms_p99": f"{self.tick_timer.percentile_ms(99):.2f}",
+            "missed_ticks": str(self.tick_timer.late_total),
             **{k: str(v) for k, v in self.stats.items()},
-            "running": str(self.running).lower(), "last_problem": self.last_problem,
+            "running": str(self.running).lower(),
+            "last_problem": self.last_problem,
         }
         if not self.running:
             level, message = 0, "stopped"

@@ -69,8 +69,11 @@ class ChunkScheduler:
 
     def _prune(self, now: float) -> None:
         newest = self.chunks[-1] if self.chunks else None
-        self.chunks = [ch for ch in self.chunks
-                       if ch.index_at(now) < len(ch.actions) or (ch is newest and self._held(ch, now))]
+        self.chunks = [
+            ch
+            for ch in self.chunks
+            if ch.index_at(now) < len(ch.actions) or (ch is newest and self._held(ch, now))
+        ]
 
     def action(self, now: float) -> np.ndarray | None:
         """The action for the tick at `now`, or None when dry."""

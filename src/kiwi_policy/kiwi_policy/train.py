@@ -15,19 +15,32 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiwi_description.features import MAPPING_FILE
+from kiwi_common.features import MAPPING_FILE
 
 # CPU-sized settings per policy type (LeRobot's defaults are GPU-sized: ACT 52 M parameters,
 # Diffusion a 256 M U-Net at 100 denoising steps).
 CPU_DEFAULTS = {
     "act": {
-        "dim_model": 64, "n_heads": 4, "dim_feedforward": 256, "n_encoder_layers": 2, "n_decoder_layers": 1,
-        "latent_dim": 16, "chunk_size": 30, "n_action_steps": 30,
-        "optimizer_lr": 1e-4, "optimizer_lr_backbone": 1e-4,
+        "dim_model": 64,
+        "n_heads": 4,
+        "dim_feedforward": 256,
+        "n_encoder_layers": 2,
+        "n_decoder_layers": 1,
+        "latent_dim": 16,
+        "chunk_size": 30,
+        "n_action_steps": 30,
+        "optimizer_lr": 1e-4,
+        "optimizer_lr_backbone": 1e-4,
     },
     "diffusion": {
-        "down_dims": "[64,128,256]", "diffusion_step_embed_dim": 64, "n_obs_steps": 2, "horizon": 16,
-        "n_action_steps": 8, "noise_scheduler_type": "DDIM", "num_inference_steps": 10, "use_group_norm": "true",
+        "down_dims": "[64,128,256]",
+        "diffusion_step_embed_dim": 64,
+        "n_obs_steps": 2,
+        "horizon": 16,
+        "n_action_steps": 8,
+        "noise_scheduler_type": "DDIM",
+        "num_inference_steps": 10,
+        "use_group_norm": "true",
         "spatial_softmax_num_keypoints": 16,
     },
 }
@@ -41,17 +54,29 @@ class TrainError(RuntimeError):
     pass
 
 
-def train_command(dataset: Path, policy: str, out: Path, steps: int, batch_size: int, seed: int,
-                  extra: list[str] = ()) -> list[str]:
+def train_command(
+    dataset: Path, policy: str, out: Path, steps: int, batch_size: int, seed: int, extra: list[str] = ()
+) -> list[str]:
     if policy not in CPU_DEFAULTS:
-        raise TrainError(f"no CPU defaults for policy type {policy!r}; types: {', '.join(CPU_DEFAULTS)} "
-                         f"(others: call lerobot-train yourself)")
+        raise TrainError(
+            f"no CPU defaults for policy type {policy!r}; types: {', '.join(CPU_DEFAULTS)} "
+            f"(others: call lerobot-train yourself)"
+        )
     settings = {**COMMON, **CPU_DEFAULTS[policy]}
     args = [f"--policy.type={policy}", *(f"--policy.{k}={v}" for k, v in settings.items())]
-    args += [f"--dataset.repo_id=local/{dataset.name}", f"--dataset.root={dataset}", f"--output_dir={out}",
-             f"--job_name={out.name}", f"--steps={steps}", f"--batch_size={batch_size}", f"--seed={seed}",
-             "--num_workers=0", f"--save_freq={steps}", f"--log_freq={max(1, min(100, steps // 10))}",
-             "--wandb.enable=false"]
+    args += [
+        f"--dataset.repo_id=local/{dataset.name}",
+        f"--dataset.root={dataset}",
+        f"--output_dir={out}",
+        f"--job_name={out.name}",
+        f"--steps={steps}",
+        f"--batch_size={batch_size}",
+        f"--seed={seed}",
+        "--num_workers=0",
+        f"--save_freq={steps}",
+        f"--log_freq={max(1, min(100, steps // 10))}",
+        "--wandb.enable=false",
+    ]
     overridden = {arg.split("=", 1)[0] for arg in extra}  # what the user gives after -- wins
     args = [a for a in args if a.split("=", 1)[0] not in overridden] + list(extra)
     return [sys.executable, "-m", "lerobot.scripts.lerobot_train", *args]
@@ -79,16 +104,27 @@ def logged_step(line: str) -> int | None:
     return int(float(number) * BIG_NUMBER_SUFFIX.get(suffix, 1))
 
 
-def train(dataset: Path, policy: str, out: Path, steps: int = 2000, batch_size: int = 8, seed: int = 1000,
-          extra: list[str] = (), log: Path | None = None, on_step=None) -> Path:
+def train(
+    dataset: Path,
+    policy: str,
+    out: Path,
+    steps: int = 2000,
+    batch_size: int = 8,
+    seed: int = 1000,
+    extra: list[str] = (),
+    log: Path | None = None,
+    on_step=None,
+) -> Path:
     """Train; returns the last checkpoint's pretrained_model folder. With `log`, lerobot-train's
     output goes to that file and `on_step(step)` hears of each logged step (progress bars)."""
     dataset, out = Path(dataset), Path(out)
     if not (dataset / "meta" / "info.json").is_file():
         raise TrainError(f"{dataset} is not a LeRobot dataset (no meta/info.json)")
     if not (dataset / "meta" / MAPPING_FILE).is_file():
-        raise TrainError(f"{dataset} has no meta/{MAPPING_FILE}: convert it with `kiwi convert` "
-                         f"(or copy a mapping there) so the policy node knows the robot's topics")
+        raise TrainError(
+            f"{dataset} has no meta/{MAPPING_FILE}: convert it with `kiwi convert` "
+            f"(or copy a mapping there) so the policy node knows the robot's topics"
+        )
     if out.exists():
         raise TrainError(f"{out} exists; give a new --out (LeRobot does not overwrite a training run)")
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra)
@@ -97,8 +133,12 @@ def train(dataset: Path, policy: str, out: Path, steps: int = 2000, batch_size: 
         print("running:", " ".join(command[2:]), flush=True)
         returncode = subprocess.run(command, env=env).returncode
     else:
-        with open(log, "w") as sink, subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                                      stderr=subprocess.STDOUT, text=True) as proc:
+        with (
+            open(log, "w") as sink,
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            ) as proc,
+        ):
             sink.write("running: " + " ".join(command[2:]) + "\n")
             for line in proc.stdout:
                 sink.write(line)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
+from kiwi_common.features import split_action
 from kiwi_description import constants as c
-from kiwi_description.features import split_action
 
 BASE_AXES = ("base_x", "base_y", "base_yaw")  # planar pose relative to where the chunk starts
 CHUNK_JOINTS = (*c.ARM_JOINTS, *BASE_AXES)

@@ -4,7 +4,7 @@ The same graph as `kiwi launch policy`: the sim or the robot, the policy node, t
 mode and, optionally, a teleop source a person (or the scripted expert) takes over with.
 """
 
-from kiwi_bringup.launch_support import generate_for
+from kiwi_common.launch_support import generate_for
 
 
 def generate_launch_description():

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiwi_description.features import Mapping
+from kiwi_common.features import Mapping
 from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
 from kiwi_policy.train import TrainError, train_command
 from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
@@ -18,19 +18,30 @@ def act_config(state=9, action=9, images=None):
 
     images = images or {"front": (3, 48, 64), "wrist": (3, 48, 64)}
     inputs = {"observation.state": PolicyFeature(FeatureType.STATE, (state,))}
-    inputs |= {f"observation.images.{cam}": PolicyFeature(FeatureType.VISUAL, shape) for cam, shape in images.items()}
-    return ACTConfig(input_features=inputs, output_features={"action": PolicyFeature(FeatureType.ACTION, (action,))},
-                     pretrained_backbone_weights=None, device="cpu")
+    inputs |= {
+        f"observation.images.{cam}": PolicyFeature(FeatureType.VISUAL, shape) for cam, shape in images.items()
+    }
+    return ACTConfig(
+        input_features=inputs,
+        output_features={"action": PolicyFeature(FeatureType.ACTION, (action,))},
+        pretrained_backbone_weights=None,
+        device="cpu",
+    )
 
 
 def test_matching_features_pass_and_each_mismatch_is_named():
     mapping = Mapping().with_image_size(48, 64)
     assert feature_mismatches(act_config(), mapping) == []
-    problems = feature_mismatches(act_config(state=7, images={"front": (3, 96, 128), "top": (3, 48, 64)}), mapping)
+    problems = feature_mismatches(
+        act_config(state=7, images={"front": (3, 96, 128), "top": (3, 48, 64)}), mapping
+    )
     text = "\n".join(problems)
     assert len(problems) == 3, problems
     assert "observation.state: the checkpoint expects shape (7,), the mapping gives (9,)" in text
-    assert "observation.images.front: the checkpoint expects shape (3, 96, 128), the mapping gives (3, 48, 64)" in text
+    assert (
+        "observation.images.front: the checkpoint expects shape (3, 96, 128), the mapping gives (3, 48, 64)"
+        in text
+    )
     assert "observation.images.top VISUAL (3, 48, 64): the robot's mapping has no such feature" in text
 
 
@@ -38,11 +49,15 @@ def test_a_state_only_policy_needs_a_mapping_with_ground_truth():
     from lerobot.configs.types import FeatureType, PolicyFeature
 
     config = act_config()
-    config.input_features = {"observation.state": config.input_features["observation.state"],
-                             "observation.environment_state": PolicyFeature(FeatureType.ENV, (8,))}
+    config.input_features = {
+        "observation.state": config.input_features["observation.state"],
+        "observation.environment_state": PolicyFeature(FeatureType.ENV, (8,)),
+    }
     assert feature_mismatches(config, Mapping().state_only()) == []
     problems = feature_mismatches(config, Mapping())
-    assert len(problems) == 1 and problems[0].startswith("observation.environment_state ENV (8,): the robot's mapping")
+    assert len(problems) == 1 and problems[0].startswith(
+        "observation.environment_state ENV (8,): the robot's mapping"
+    )
 
 
 def make_checkpoint(folder: Path) -> Path:
@@ -80,7 +95,7 @@ def test_mapping_comes_with_the_checkpoint_or_its_dataset(tmp_path):
 
 
 def test_chunk_trajectory_integrates_the_base_and_keeps_the_arm():
-    from kiwi_description.features import action_vector
+    from kiwi_common.features import action_vector
     from kiwi_description import constants as c
 
     arm = {j: 0.1 for j in c.ARM_JOINTS}

@@ -44,8 +44,10 @@ class EpisodeBag:
             raise BagError(f"cannot create the bag {self.path}: {exc}") from exc
         for key, value in (custom_data or {}).items():
             self.writer.set_custom_data(key, value)
-        self.connections = {topic: self.writer.add_connection(topic, msgtype, typestore=TYPESTORE)
-                            for topic, msgtype in topics.items()}
+        self.connections = {
+            topic: self.writer.add_connection(topic, msgtype, typestore=TYPESTORE)
+            for topic, msgtype in topics.items()
+        }
         self.count = 0
 
     def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
@@ -96,13 +98,13 @@ def _records(data: bytes):
         opcode, length = data[pos], struct.unpack_from("<Q", data, pos + 1)[0]
         if pos + 9 + length > len(data):
             return
-        yield opcode, data[pos + 9:pos + 9 + length]
+        yield opcode, data[pos + 9 : pos + 9 + length]
         pos += 9 + length
 
 
 def _string(body: bytes, pos: int) -> tuple[str, int]:
     n = struct.unpack_from("<I", body, pos)[0]
-    return body[pos + 4:pos + 4 + n].decode(), pos + 4 + n
+    return body[pos + 4 : pos + 4 + n].decode(), pos + 4 + n
 
 
 def _unfinished_messages(mcap: Path):
@@ -130,7 +132,7 @@ def _unfinished_messages(mcap: Path):
                 if compression:
                     raise BagError(f"{mcap}: compressed chunks ({compression}) cannot be recovered")
                 size = struct.unpack_from("<Q", body, pos)[0]
-                inner = body[pos + 8:pos + 8 + size]
+                inner = body[pos + 8 : pos + 8 + size]
                 yield from parse(_records(MCAP_MAGIC + inner))
 
     messages = list(parse(_records(data)))
@@ -144,8 +146,9 @@ def recover_bag(src: Path, dst: Path) -> int:
     if len(files) != 1:
         raise BagError(f"{src}: expected one .mcap file in an unfinished bag, found {len(files)}")
     channels, messages = _unfinished_messages(files[0])
-    bag = EpisodeBag(dst, {topic: msgtype for topic, msgtype in channels.values()},
-                     {"recovered_from": str(src)})
+    bag = EpisodeBag(
+        dst, {topic: msgtype for topic, msgtype in channels.values()}, {"recovered_from": str(src)}
+    )
     for cid, log_time, payload in messages:
         bag.write(channels[cid][0], log_time, payload)
     bag.close()

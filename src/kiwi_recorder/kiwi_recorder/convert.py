@@ -18,11 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
+from kiwi_common.features import (
+    ENVIRONMENT_STATE,
+    INTERVENTION,
+    MAPPING_FILE,
+    Mapping,
+    action_vector,
+    ground_truth_observation,
+    image_feature,
+    joint_state_observation,
+)
+from kiwi_common.images import decode_image
+from kiwi_common.stamps import stamp_seconds
 from kiwi_description import constants as c
-from kiwi_description.features import (ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, Mapping, action_vector,
-                                       ground_truth_observation, image_feature, joint_state_observation)
-from kiwi_description.stamps import stamp_seconds
-from kiwi_driver.images import decode_image
 
 from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
 
@@ -77,12 +85,18 @@ class Episode:
     images: dict[str, list]  # camera -> per frame: the message holding that frame
     environment: np.ndarray | None = None  # `observation.environment_state` per frame, if mapped
 
-    def segment(self, start: int, stop: int) -> "Episode":
+    def segment(self, start: int, stop: int) -> Episode:
         """Frames start..stop-1 as an episode of their own."""
-        return Episode(self.path, self.task, self.times[start:stop], self.state[start:stop],
-                       self.action[start:stop], self.intervention[start:stop],
-                       {cam: msgs[start:stop] for cam, msgs in self.images.items()},
-                       None if self.environment is None else self.environment[start:stop])
+        return Episode(
+            self.path,
+            self.task,
+            self.times[start:stop],
+            self.state[start:stop],
+            self.action[start:stop],
+            self.intervention[start:stop],
+            {cam: msgs[start:stop] for cam, msgs in self.images.items()},
+            None if self.environment is None else self.environment[start:stop],
+        )
 
 
 def intervention_segments(flags: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
@@ -125,8 +139,10 @@ def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     required = [mapping.state_topic, *mapping.cameras.values(), *mapping.ground_truth.values()]
     missing = [t for t in required if not len(streams[t].stamps)]
     if missing:
-        raise ConvertError(f"{path}: no messages on {', '.join(missing)} (topics in the bag: "
-                           f"{', '.join(t for t, s in streams.items() if len(s.stamps)) or 'none'})")
+        raise ConvertError(
+            f"{path}: no messages on {', '.join(missing)} (topics in the bag: "
+            f"{', '.join(t for t, s in streams.items() if len(s.stamps)) or 'none'})"
+        )
     start = max(streams[t].stamps[0] for t in required)
     end = min(streams[t].stamps[-1] for t in required)
     times = frame_times(start, end, fps)
@@ -151,11 +167,20 @@ def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     images = {cam: streams[topic].asof_values(times) for cam, topic in mapping.cameras.items()}
     environment = None
     if mapping.ground_truth:
-        robot, cube, obstacle = (streams[mapping.ground_truth[k]].asof_values(times)
-                                 for k in ("robot", "cube", "obstacle"))
+        robot, cube, obstacle = (
+            streams[mapping.ground_truth[k]].asof_values(times) for k in ("robot", "cube", "obstacle")
+        )
         environment = np.stack([ground_truth_observation(*msgs) for msgs in zip(robot, cube, obstacle)])
-    return Episode(path, metadata.get("task", "") or "", times, np.stack(states), actions, intervention, images,
-                   environment)
+    return Episode(
+        path,
+        metadata.get("task", "") or "",
+        times,
+        np.stack(states),
+        actions,
+        intervention,
+        images,
+        environment,
+    )
 
 
 def _actions(arm_cmds: Stream, twists: Stream, times: np.ndarray, presents: list[dict]) -> np.ndarray:
@@ -209,9 +234,17 @@ def _prepare(bags: list[Path], workdir: Path) -> list[Path]:
     return ready
 
 
-def convert(bags: list[Path], out: Path, fps: float | None = None, repo_id: str = "kiwi/lekiwi",
-            mapping: Mapping | None = None, use_videos: bool = True, default_task: str = "pick up the cube",
-            progress: bool = True, corrections: list[Path] = ()) -> dict:
+def convert(
+    bags: list[Path],
+    out: Path,
+    fps: float | None = None,
+    repo_id: str = "kiwi/lekiwi",
+    mapping: Mapping | None = None,
+    use_videos: bool = True,
+    default_task: str = "pick up the cube",
+    progress: bool = True,
+    corrections: list[Path] = (),
+) -> dict:
     """Convert `bags` (one episode each) into a new dataset at `out`; returns a summary.
     Of the `corrections` bags (human-gated DAgger runs) only the intervention segments are kept,
     each as an episode: the expert's corrections, not the policy's own driving."""
@@ -228,25 +261,39 @@ def convert(bags: list[Path], out: Path, fps: float | None = None, repo_id: str 
     with tempfile.TemporaryDirectory(prefix="kiwi-convert-") as tmp:
         ready = _prepare([Path(b) for b in bags], Path(tmp))
         ready_corrections = _prepare([Path(b) for b in corrections], Path(tmp) / "corrections")
-        episodes = [read_episode(b, mapping, fps) for b in tqdm(ready, desc="reading bags", disable=not progress)]
+        episodes = [
+            read_episode(b, mapping, fps) for b in tqdm(ready, desc="reading bags", disable=not progress)
+        ]
         for bag in tqdm(ready_corrections, desc="reading corrections", disable=not progress):
             episode = read_episode(bag, mapping, fps)
-            episodes += [episode.segment(a, b) for a, b in intervention_segments(episode.intervention,
-                                                                                 MIN_SEGMENT_FRAMES)]
+            episodes += [
+                episode.segment(a, b)
+                for a, b in intervention_segments(episode.intervention, MIN_SEGMENT_FRAMES)
+            ]
         if not episodes:
             raise ConvertError("the bags hold no episode (the corrections no intervention segment)")
         staging = out.with_name(out.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            dataset = LeRobotDataset.create(repo_id, int(round(fps)), mapping.features(use_videos), root=staging,
-                                            robot_type=mapping.robot_type, use_videos=use_videos)
+            dataset = LeRobotDataset.create(
+                repo_id,
+                int(round(fps)),
+                mapping.features(use_videos),
+                root=staging,
+                robot_type=mapping.robot_type,
+                use_videos=use_videos,
+            )
             total = sum(len(e.times) for e in episodes)
             with tqdm(total=total, desc="writing frames", unit="frame", disable=not progress) as bar:
                 for episode in episodes:
                     task = episode.task or default_task
                     for k in range(len(episode.times)):
-                        frame = {"observation.state": episode.state[k], "action": episode.action[k],
-                                 INTERVENTION: episode.intervention[k], "task": task}
+                        frame = {
+                            "observation.state": episode.state[k],
+                            "action": episode.action[k],
+                            INTERVENTION: episode.intervention[k],
+                            "task": task,
+                        }
                         if episode.environment is not None:
                             frame[ENVIRONMENT_STATE] = episode.environment[k]
                         for cam, msgs in episode.images.items():
@@ -260,5 +307,9 @@ def convert(bags: list[Path], out: Path, fps: float | None = None, repo_id: str 
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return {"episodes": len(episodes), "frames": total, "fps": fps,
-            "seconds": float(sum(e.times[-1] - e.times[0] + 1 / fps for e in episodes))}
+    return {
+        "episodes": len(episodes),
+        "frames": total,
+        "fps": fps,
+        "seconds": float(sum(e.times[-1] - e.times[0] + 1 / fps for e in episodes)),
+    }

@@ -18,8 +18,8 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from std_srvs.srv import Trigger
 
-from kiwi_description.features import Mapping
-from kiwi_description.node_interface import NodeInterface, Param, declare_params, run_node
+from kiwi_common.features import Mapping, bag_topic, node_topic
+from kiwi_common.node_interface import NodeInterface, Param, declare_params, run_node
 
 from .bag import BagError, EpisodeBag, message_class
 
@@ -28,14 +28,27 @@ INTERFACE = NodeInterface(
         Param("out_dir", "data/bags", "Folder for the episode bags."),
         Param("task", "pick up the cube", "Task string stored with the next episode."),
         Param("robot", "lekiwi", "Robot name stored with each episode."),
-        Param("extra_topics", ["/odom", "/sim/ground_truth/robot", "/sim/ground_truth/cube",
-                               "/sim/ground_truth/obstacle", "/arm/command", "/cmd_vel", "/teleop/arm/command", "/teleop/cmd_vel",
-                               "/policy/arm/command", "/policy/cmd_vel", "/expert/gate"],
-              "Topics recorded besides the mapping's, when they exist."),
+        Param(
+            "extra_topics",
+            [
+                "odom",
+                "sim/ground_truth/robot",
+                "sim/ground_truth/cube",
+                "sim/ground_truth/obstacle",
+                "arm/command",
+                "cmd_vel",
+                "teleop/arm/command",
+                "teleop/cmd_vel",
+                "policy/arm/command",
+                "policy/cmd_vel",
+                "expert/gate",
+            ],
+            "Topics recorded besides the mapping's, when they exist.",
+        ),
         Param("mapping", "", "Mapping JSON file; empty: LeRobot's LeKiwi mapping."),
         Param("flush_period", 1.0, "Seconds between flushes of the open bag."),
     ),
-    services=("/recorder/start", "/recorder/save", "/recorder/save_failure", "/recorder/discard"),
+    services=("recorder/start", "recorder/save", "recorder/save_failure", "recorder/discard"),
 )
 RELIABLE = QoSProfile(depth=100)
 
@@ -48,10 +61,10 @@ class RecorderNode(Node):
         self.out_dir = Path(p.out_dir).expanduser()
         self.bag: EpisodeBag | None = None
         self.subscriptions_ = []
-        self.create_service(Trigger, "/recorder/start", self._on_start)
-        self.create_service(Trigger, "/recorder/save", lambda rq, rs: self._on_finish(rs, "success"))
-        self.create_service(Trigger, "/recorder/save_failure", lambda rq, rs: self._on_finish(rs, "failure"))
-        self.create_service(Trigger, "/recorder/discard", self._on_discard)
+        self.create_service(Trigger, "recorder/start", self._on_start)
+        self.create_service(Trigger, "recorder/save", lambda rq, rs: self._on_finish(rs, "success"))
+        self.create_service(Trigger, "recorder/save_failure", lambda rq, rs: self._on_finish(rs, "failure"))
+        self.create_service(Trigger, "recorder/discard", self._on_discard)
         self.create_timer(p.flush_period, self._flush)
         self.get_logger().info(f"recording to {self.out_dir}")
 
@@ -61,22 +74,39 @@ class RecorderNode(Node):
         return self.out_dir / f"episode_{max(taken, default=-1) + 1:04d}"
 
     def _topic_types(self) -> dict[str, str]:
-        wanted = self.mapping.topics() + list(self.p.extra_topics)
+        """Bag name -> type of each wanted topic published now in this node's namespace; bags name
+        topics as in the root namespace, so a namespaced robot's episodes convert like any other."""
         available = dict(self.get_topic_names_and_types())
-        return {t: available[t][0] for t in wanted if t in available}
+        found = {}
+        for name in [*self.mapping.topics(), *self.p.extra_topics]:
+            live = self.resolve_topic_name(node_topic(name))
+            if live in available:
+                found[bag_topic(name)] = available[live][0]
+        return found
 
     def _on_start(self, _request, response):
         if self.bag is not None:
-            response.success, response.message = False, f"already recording {self.bag.path.name}; save or discard it"
+            response.success, response.message = (
+                False,
+                f"already recording {self.bag.path.name}; save or discard it",
+            )
             return response
         topics = self._topic_types()
-        missing = [t for t in self.mapping.topics() if t not in topics]
+        missing = [t for t in self.mapping.topics() if bag_topic(t) not in topics]
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             path = self._next_episode_dir()
             task = self.get_parameter("task").value
-            self.bag = EpisodeBag(path, topics, {"task": task, "robot": self.p.robot, "outcome": "unfinished",
-                                                 "mapping": self.mapping.to_json()})
+            self.bag = EpisodeBag(
+                path,
+                topics,
+                {
+                    "task": task,
+                    "robot": self.p.robot,
+                    "outcome": "unfinished",
+                    "mapping": self.mapping.to_json(),
+                },
+            )
         except (BagError, OSError) as exc:
             self.get_logger().error(f"cannot start an episode: {exc}")
             response.success, response.message = False, f"cannot start an episode: {exc}"
@@ -85,14 +115,22 @@ class RecorderNode(Node):
             self._subscribe(topic, msgtype)
         response.success = True
         response.message = f"recording {path.name}: {len(topics)} topics" + (
-            f"; not published now, so not recorded: {', '.join(missing)}" if missing else "")
+            f"; not published now, so not recorded: {', '.join(missing)}" if missing else ""
+        )
         (self.get_logger().warning if missing else self.get_logger().info)(response.message)
         return response
 
     def _subscribe(self, topic: str, msgtype: str) -> None:
-        qos = qos_profile_sensor_data if "/camera/" in topic else RELIABLE
-        self.subscriptions_.append(self.create_subscription(
-            message_class(msgtype), topic, lambda data, t=topic: self._on_message(t, data), qos, raw=True))
+        qos = qos_profile_sensor_data if "camera/" in topic else RELIABLE
+        self.subscriptions_.append(
+            self.create_subscription(
+                message_class(msgtype),
+                node_topic(topic),
+                lambda data, t=topic: self._on_message(t, data),
+                qos,
+                raw=True,
+            )
+        )
 
     def _on_message(self, topic: str, data: bytes) -> None:
         if self.bag is None:
@@ -111,8 +149,10 @@ class RecorderNode(Node):
 
     def _fail(self, exc: Exception) -> None:
         """Writing failed (disk full, folder gone): stop recording loudly, keep what is on disk."""
-        self.get_logger().error(f"recording stopped: {exc}. The episode so far stays in {self.bag.path} "
-                                "(recoverable with kiwi convert)")
+        self.get_logger().error(
+            f"recording stopped: {exc}. The episode so far stays in {self.bag.path} "
+            "(recoverable with kiwi convert)"
+        )
         self._unsubscribe()
         self.bag = None
 

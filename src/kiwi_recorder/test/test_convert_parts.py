@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from kiwi_recorder.convert import Stream, _actions, frame_times
 from kiwi_description import constants as c
+from kiwi_recorder.convert import Stream, _actions, frame_times
 
 
 def test_frame_times_cover_the_span_at_fps():
@@ -117,13 +117,18 @@ def _write_gated_episode(path, frames=60, corrected=range(20, 35)):
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Bool
 
-    from kiwi_description.stamps import time_msg
+    from kiwi_common.stamps import time_msg
     from kiwi_recorder.bag import EpisodeBag
 
-    topics = {"/joint_states": "sensor_msgs/msg/JointState", "/teleop/arm/command": "sensor_msgs/msg/JointState",
-              "/teleop/cmd_vel": "geometry_msgs/msg/Twist", "/intervention": "std_msgs/msg/Bool",
-              "/sim/ground_truth/robot": "nav_msgs/msg/Odometry", "/sim/ground_truth/cube": "geometry_msgs/msg/PoseStamped",
-              "/sim/ground_truth/obstacle": "geometry_msgs/msg/PoseStamped"}
+    topics = {
+        "/joint_states": "sensor_msgs/msg/JointState",
+        "/teleop/arm/command": "sensor_msgs/msg/JointState",
+        "/teleop/cmd_vel": "geometry_msgs/msg/Twist",
+        "/intervention": "std_msgs/msg/Bool",
+        "/sim/ground_truth/robot": "nav_msgs/msg/Odometry",
+        "/sim/ground_truth/cube": "geometry_msgs/msg/PoseStamped",
+        "/sim/ground_truth/obstacle": "geometry_msgs/msg/PoseStamped",
+    }
     bag = EpisodeBag(path, topics, {"task": "pick up the cube"})
     for k in range(frames):
         t = 5.0 + k / 30
@@ -142,9 +147,15 @@ def _write_gated_episode(path, frames=60, corrected=range(20, 35)):
             pose.header.stamp = time_msg(t)
             pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = xyz
             pose.pose.orientation.w = 1.0
-        for topic, msg in (("/joint_states", joints), ("/teleop/arm/command", command), ("/teleop/cmd_vel", twist),
-                           ("/intervention", Bool(data=k in corrected)), ("/sim/ground_truth/robot", robot),
-                           ("/sim/ground_truth/cube", cube), ("/sim/ground_truth/obstacle", obstacle)):
+        for topic, msg in (
+            ("/joint_states", joints),
+            ("/teleop/arm/command", command),
+            ("/teleop/cmd_vel", twist),
+            ("/intervention", Bool(data=k in corrected)),
+            ("/sim/ground_truth/robot", robot),
+            ("/sim/ground_truth/cube", cube),
+            ("/sim/ground_truth/obstacle", obstacle),
+        ):
             bag.write(topic, ns, serialize_message(msg))
     bag.close()
 
@@ -154,13 +165,21 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
 
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from kiwi_description.features import ENVIRONMENT_STATE, Mapping
+    from kiwi_common.features import ENVIRONMENT_STATE, Mapping
     from kiwi_recorder.convert import convert
 
     _write_gated_episode(tmp_path / "episode_0000")
-    mapping = replace(Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel")
-    summary = convert([], tmp_path / "ds", mapping=mapping, use_videos=False, corrections=[tmp_path / "episode_0000"],
-                      progress=False)
+    mapping = replace(
+        Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel"
+    )
+    summary = convert(
+        [],
+        tmp_path / "ds",
+        mapping=mapping,
+        use_videos=False,
+        corrections=[tmp_path / "episode_0000"],
+        progress=False,
+    )
     assert summary["episodes"] == 1 and summary["frames"] == 15
     ds = LeRobotDataset("local/ds", root=tmp_path / "ds")
     first = ds[0]
@@ -169,4 +188,6 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
     assert env[:3] == pytest.approx([0.5, 0.05, 0.015], abs=1e-5), "cube relative to the robot at x = 0.1"
     assert env[5:] == pytest.approx([0.2, 0.0, 1.0], abs=1e-5)
     assert first["action"][6].item() == pytest.approx(0.1), "the expert's twist is the action"
-    assert first["action"][2].item() == pytest.approx(np.degrees(0.2), abs=1e-3), "the expert's arm target at frame 20"
+    assert first["action"][2].item() == pytest.approx(np.degrees(0.2), abs=1e-3), (
+        "the expert's arm target at frame 20"
+    )

@@ -51,12 +51,17 @@ class WorldState:
     arm: tuple[float, ...]  # present arm positions, ARM_JOINTS order
 
     @classmethod
-    def from_sim(cls, sim) -> "WorldState":
+    def from_sim(cls, sim) -> WorldState:
         """The state of a kiwi_driver SimBackend (its obstacle is parked under the floor when absent)."""
         pos, quat = sim.cube_pose()
         obstacle = sim.obstacle_position()
-        return cls(sim.base_pose(), tuple(pos), quat_yaw(quat), tuple(obstacle[:2]) if obstacle[2] > 0 else None,
-                   tuple(sim.arm_positions()))
+        return cls(
+            sim.base_pose(),
+            tuple(pos),
+            quat_yaw(quat),
+            tuple(obstacle[:2]) if obstacle[2] > 0 else None,
+            tuple(sim.arm_positions()),
+        )
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,9 @@ def planar_arm_ik(reach: float, depth: float, z: float = c.CUBE_SIZE / 2) -> tup
     return lift, elbow, wrist
 
 
-def arm_pose(cube_in_base: tuple[float, float], cube_yaw_in_base: float, depth: float,
-             gripper: float) -> tuple[float, ...]:
+def arm_pose(
+    cube_in_base: tuple[float, float], cube_yaw_in_base: float, depth: float, gripper: float
+) -> tuple[float, ...]:
     """Arm targets over the cube: pan towards it, wrist roll matching its faces (mod 90 deg)."""
     mx, my = cube_in_base[0] - c.ARM_MOUNT_XYZ[0], cube_in_base[1] - c.ARM_MOUNT_XYZ[1]
     pan = math.atan2(my, mx)
@@ -119,7 +125,9 @@ def base_goal(state: WorldState, side: int) -> tuple[float, float, float, str]:
     return gx, gy, facing, "approach"
 
 
-def drive_towards(robot: tuple[float, float, float], goal: tuple[float, float, float]) -> tuple[float, float, float]:
+def drive_towards(
+    robot: tuple[float, float, float], goal: tuple[float, float, float]
+) -> tuple[float, float, float]:
     """Proportional holonomic controller, saturated: body-frame twist towards a world pose."""
     x, y, yaw = robot
     ex, ey = goal[0] - x, goal[1] - y
@@ -141,8 +149,11 @@ def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
     """Driving towards the grasp pose (around the obstacle); also whether the base is there."""
     rx, ry, ryaw = state.robot
     gx, gy, gyaw, phase = base_goal(state, detour_side(state, side))
-    aligned = (phase == "approach" and math.hypot(gx - rx, gy - ry) < ALIGNED_POSITION
-               and abs(kin.wrap_angle(gyaw - ryaw)) < ALIGNED_YAW)
+    aligned = (
+        phase == "approach"
+        and math.hypot(gx - rx, gy - ry) < ALIGNED_POSITION
+        and abs(kin.wrap_angle(gyaw - ryaw)) < ALIGNED_YAW
+    )
     pregrasp = arm_pose((GRASP_X, 0.0), 0.0, PREGRASP_DEPTH, GRIPPER_OPEN)
     return ExpertAction(drive_towards(state.robot, (gx, gy, gyaw)), pregrasp, phase), aligned
 

@@ -24,10 +24,10 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
+from kiwi_common.features import chassis_clearance, ground_truth_poses
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_common.stamps import stamp_seconds
 from kiwi_description import constants as c
-from kiwi_description.features import chassis_clearance, ground_truth_poses
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
-from kiwi_description.stamps import stamp_seconds
 
 from .expert import Expert, WorldState, side_agreeing_with
 from .gating import Gate, GateRule, action_errors
@@ -40,25 +40,35 @@ INTERFACE = NodeInterface(
     params=(
         Param("seed", 0, "Seed of the detour sides drawn per episode."),
         Param("side", "random", "Detour side: 'random' (per episode), 'left' or 'right'."),
-        Param("takeover", "always", f"When the expert claims control: {', '.join(TAKEOVER)} (see the module doc)."),
-        Param("gate_base_error", _RULE.base_error, "Gate: base twist difference that leaves the envelope (m/s)."),
+        Param(
+            "takeover",
+            "always",
+            f"When the expert claims control: {', '.join(TAKEOVER)} (see the module doc).",
+        ),
+        Param(
+            "gate_base_error", _RULE.base_error, "Gate: base twist difference that leaves the envelope (m/s)."
+        ),
         Param("gate_arm_error", _RULE.arm_error, "Gate: largest arm target difference that leaves it (rad)."),
         Param("gate_clearance", _RULE.clearance, "Gate: chassis-obstacle gap that leaves it at once (m)."),
         Param("gate_engage_s", _RULE.engage_s, "Gate: seconds outside the envelope before taking over."),
         Param("gate_release_s", _RULE.release_s, "Gate: seconds back inside before handing back."),
-        Param("gate_release_fraction", _RULE.release_fraction, "Gate: 'inside' for hand-back is this fraction of the limits."),
+        Param(
+            "gate_release_fraction",
+            _RULE.release_fraction,
+            "Gate: 'inside' for hand-back is this fraction of the limits.",
+        ),
         Param("policy_timeout", 0.25, "Gate: policy commands older than this (s) are not judged."),
     ),
-    publishes=(*TOPICS, Topic("/expert/gate", "std_msgs/msg/Bool")),
+    publishes=(*TOPICS, Topic("expert/gate", "std_msgs/msg/Bool")),
     subscribes=(
-        Topic("/policy/arm/command", "sensor_msgs/msg/JointState"),
-        Topic("/policy/cmd_vel", "geometry_msgs/msg/Twist"),
-        Topic("/joint_states", "sensor_msgs/msg/JointState"),
-        Topic("/sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
-        Topic("/sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
-        Topic("/sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
+        Topic("policy/arm/command", "sensor_msgs/msg/JointState"),
+        Topic("policy/cmd_vel", "geometry_msgs/msg/Twist"),
+        Topic("joint_states", "sensor_msgs/msg/JointState"),
+        Topic("sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
+        Topic("sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
+        Topic("sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
     ),
-    services=("/expert/reset",),
+    services=("expert/reset",),
 )
 SIDES = {"left": 1, "right": -1}
 
@@ -72,25 +82,36 @@ class ExpertNode(Node):
         if self.p.takeover not in TAKEOVER:
             raise ValueError(f"takeover must be one of {', '.join(TAKEOVER)}, got {self.p.takeover!r}")
         p = self.p
-        self.gate = Gate(GateRule(p.gate_base_error, p.gate_arm_error, p.gate_clearance, p.gate_engage_s,
-                                  p.gate_release_s, p.gate_release_fraction))
+        self.gate = Gate(
+            GateRule(
+                p.gate_base_error,
+                p.gate_arm_error,
+                p.gate_clearance,
+                p.gate_engage_s,
+                p.gate_release_s,
+                p.gate_release_fraction,
+            )
+        )
         self.policy_arm: tuple[float, JointState] | None = None  # (received at, message)
         self.policy_twist: tuple[float, Twist] | None = None
         if p.takeover != "always":
-            self.gate_pub = self.create_publisher(Bool, "/expert/gate", 10)
-            self.create_subscription(JointState, "/policy/arm/command",
-                                     lambda m: setattr(self, "policy_arm", (self._now(), m)), 10)
-            self.create_subscription(Twist, "/policy/cmd_vel",
-                                     lambda m: setattr(self, "policy_twist", (self._now(), m)), 10)
+            self.gate_pub = self.create_publisher(Bool, "expert/gate", 10)
+            self.create_subscription(
+                JointState, "policy/arm/command", lambda m: setattr(self, "policy_arm", (self._now(), m)), 10
+            )
+            self.create_subscription(
+                Twist, "policy/cmd_vel", lambda m: setattr(self, "policy_twist", (self._now(), m)), 10
+            )
         self.rng = np.random.default_rng(self.p.seed)
         self.robot = self.cube = self.obstacle = None
         self.out = CommandPublisher(self)
-        self.create_subscription(Odometry, "/sim/ground_truth/robot", lambda m: setattr(self, "robot", m), 10)
-        self.create_subscription(PoseStamped, "/sim/ground_truth/cube", lambda m: setattr(self, "cube", m), 10)
-        self.create_subscription(PoseStamped, "/sim/ground_truth/obstacle",
-                                 lambda m: setattr(self, "obstacle", m), 10)
-        self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
-        self.create_service(Trigger, "/expert/reset", self._on_reset)
+        self.create_subscription(Odometry, "sim/ground_truth/robot", lambda m: setattr(self, "robot", m), 10)
+        self.create_subscription(PoseStamped, "sim/ground_truth/cube", lambda m: setattr(self, "cube", m), 10)
+        self.create_subscription(
+            PoseStamped, "sim/ground_truth/obstacle", lambda m: setattr(self, "obstacle", m), 10
+        )
+        self.create_subscription(JointState, "joint_states", self._on_joint_states, 10)
+        self.create_service(Trigger, "expert/reset", self._on_reset)
         self.expert = self._new_expert()
 
     def _new_expert(self) -> Expert:
@@ -112,13 +133,17 @@ class ExpertNode(Node):
         if self.robot is None or self.cube is None or self.obstacle is None:
             return None
         position = dict(zip(joints.name, joints.position))
-        return WorldState(*ground_truth_poses(self.robot, self.cube, self.obstacle),
-                          tuple(position[j] for j in c.ARM_JOINTS))
+        return WorldState(
+            *ground_truth_poses(self.robot, self.cube, self.obstacle),
+            tuple(position[j] for j in c.ARM_JOINTS),
+        )
 
     def _on_joint_states(self, msg: JointState) -> None:
         state = self.world_state(msg)
         if state is None:
-            self.get_logger().info("waiting for ground truth on /sim/ground_truth/*", throttle_duration_sec=5.0)
+            self.get_logger().info(
+                "waiting for ground truth on /sim/ground_truth/*", throttle_duration_sec=5.0
+            )
             return
         policy_twist = self._fresh_policy_twist()
         if policy_twist is not None:  # labelling or gating a policy: take the detour side it heads for

@@ -33,8 +33,12 @@ class GamepadConfig:
     scale_angular_turbo_yaw: float = math.radians(90.0)
     # With the arm button held: axis index -> joint, moved at arm_rate (rad/s) at full deflection.
     arm_axes: tuple[tuple[int, str], ...] = (
-        (0, "arm_shoulder_pan"), (1, "arm_shoulder_lift"), (4, "arm_elbow_flex"),
-        (7, "arm_wrist_flex"), (3, "arm_wrist_roll"), (6, c.GRIPPER_JOINT),
+        (0, "arm_shoulder_pan"),
+        (1, "arm_shoulder_lift"),
+        (4, "arm_elbow_flex"),
+        (7, "arm_wrist_flex"),
+        (3, "arm_wrist_roll"),
+        (6, c.GRIPPER_JOINT),
     )
     arm_rate: float = math.radians(60.0)
     start_button: int = 7  # episode: begin
@@ -45,9 +49,21 @@ class GamepadConfig:
 
     def indices(self) -> dict[str, int]:
         """Every button and axis index by parameter name (for the range check)."""
-        out = {name: getattr(self, name) for name in (
-            "enable_button", "enable_turbo_button", "arm_button", "axis_linear_x", "axis_linear_y",
-            "axis_angular_yaw", "start_button", "save_button", "discard_button", "takeover_button")}
+        out = {
+            name: getattr(self, name)
+            for name in (
+                "enable_button",
+                "enable_turbo_button",
+                "arm_button",
+                "axis_linear_x",
+                "axis_linear_y",
+                "axis_angular_yaw",
+                "start_button",
+                "save_button",
+                "discard_button",
+                "takeover_button",
+            )
+        }
         out.update({f"arm axis for {joint}": axis for axis, joint in self.arm_axes})
         return out
 
@@ -67,7 +83,9 @@ def check_layout(config: GamepadConfig, n_axes: int, n_buttons: int) -> None:
         if index >= limit:
             bad.append(f"{name}={index}")
     if bad:
-        raise JoyLayoutError(f"the pad has {n_axes} axes and {n_buttons} buttons; out of range: {', '.join(bad)}")
+        raise JoyLayoutError(
+            f"the pad has {n_axes} axes and {n_buttons} buttons; out of range: {', '.join(bad)}"
+        )
 
 
 def _pressed(buttons, index: int) -> bool:
@@ -94,8 +112,11 @@ class GamepadState:
         self.axes, self.buttons, self.last_joy = tuple(axes), tuple(buttons), now
         if _pressed(buttons, cfg.takeover_button) and not _pressed(before, cfg.takeover_button):
             self.taking_over = not self.taking_over
-        return [action for name, action in EPISODE_BUTTONS.items()
-                if _pressed(buttons, getattr(cfg, name)) and not _pressed(before, getattr(cfg, name))]
+        return [
+            action
+            for name, action in EPISODE_BUTTONS.items()
+            if _pressed(buttons, getattr(cfg, name)) and not _pressed(before, getattr(cfg, name))
+        ]
 
     def _live(self, now: float) -> bool:
         return now - self.last_joy <= self.config.joy_timeout

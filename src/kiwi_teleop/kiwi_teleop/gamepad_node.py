@@ -15,9 +15,9 @@ import time
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, Joy
 
+from kiwi_common.features import arm_positions
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 from kiwi_description import constants as c
-from kiwi_description.features import arm_positions
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .gamepad import GamepadConfig, GamepadState, JoyLayoutError, check_layout
 from .sources import TOPICS, CommandPublisher, RecorderClient
@@ -25,31 +25,52 @@ from .sources import TOPICS, CommandPublisher, RecorderClient
 _D = GamepadConfig()
 # ROS parameter name -> GamepadConfig field (teleop_twist_joy's dotted names).
 PARAM_FIELDS = {
-    "enable_button": "enable_button", "enable_turbo_button": "enable_turbo_button", "arm_button": "arm_button",
-    "axis_linear.x": "axis_linear_x", "axis_linear.y": "axis_linear_y", "axis_angular.yaw": "axis_angular_yaw",
-    "scale_linear.x": "scale_linear_x", "scale_linear.y": "scale_linear_y", "scale_angular.yaw": "scale_angular_yaw",
-    "scale_linear_turbo.x": "scale_linear_turbo_x", "scale_linear_turbo.y": "scale_linear_turbo_y",
-    "scale_angular_turbo.yaw": "scale_angular_turbo_yaw", "arm_rate": "arm_rate",
-    "start_button": "start_button", "save_button": "save_button", "discard_button": "discard_button",
-    "takeover_button": "takeover_button", "joy_timeout": "joy_timeout",
+    "enable_button": "enable_button",
+    "enable_turbo_button": "enable_turbo_button",
+    "arm_button": "arm_button",
+    "axis_linear.x": "axis_linear_x",
+    "axis_linear.y": "axis_linear_y",
+    "axis_angular.yaw": "axis_angular_yaw",
+    "scale_linear.x": "scale_linear_x",
+    "scale_linear.y": "scale_linear_y",
+    "scale_angular.yaw": "scale_angular_yaw",
+    "scale_linear_turbo.x": "scale_linear_turbo_x",
+    "scale_linear_turbo.y": "scale_linear_turbo_y",
+    "scale_angular_turbo.yaw": "scale_angular_turbo_yaw",
+    "arm_rate": "arm_rate",
+    "start_button": "start_button",
+    "save_button": "save_button",
+    "discard_button": "discard_button",
+    "takeover_button": "takeover_button",
+    "joy_timeout": "joy_timeout",
 }
 INTERFACE = NodeInterface(
     params=(
         Param("rate_hz", c.CONTROL_RATE_HZ, "Publishing rate (Hz)."),
-        *(Param(name, getattr(_D, field), f"teleop_twist_joy-style setting ({field}); -1 disables a button.")
-          for name, field in PARAM_FIELDS.items()),
+        *(
+            Param(
+                name, getattr(_D, field), f"teleop_twist_joy-style setting ({field}); -1 disables a button."
+            )
+            for name, field in PARAM_FIELDS.items()
+        ),
         Param("arm_axes", [axis for axis, _ in _D.arm_axes], "With arm_button held: the axes that jog..."),
-        Param("arm_joints", [joint for _, joint in _D.arm_axes], "...these joints (same order), at arm_rate rad/s."),
+        Param(
+            "arm_joints",
+            [joint for _, joint in _D.arm_axes],
+            "...these joints (same order), at arm_rate rad/s.",
+        ),
     ),
     publishes=TOPICS,
-    subscribes=(Topic("/joy", "sensor_msgs/msg/Joy"), Topic("/joint_states", "sensor_msgs/msg/JointState")),
+    subscribes=(Topic("joy", "sensor_msgs/msg/Joy"), Topic("joint_states", "sensor_msgs/msg/JointState")),
 )
 
 
 def config_from_params(p) -> GamepadConfig:
     values = {field: getattr(p, name) for name, field in PARAM_FIELDS.items()}
     if len(p.arm_axes) != len(p.arm_joints):
-        raise ValueError(f"arm_axes ({len(p.arm_axes)}) and arm_joints ({len(p.arm_joints)}) differ in length")
+        raise ValueError(
+            f"arm_axes ({len(p.arm_axes)}) and arm_joints ({len(p.arm_joints)}) differ in length"
+        )
     unknown = sorted(set(p.arm_joints) - set(c.ARM_JOINTS))
     if unknown:
         raise ValueError(f"arm_joints has unknown joints {unknown}; arm joints: {', '.join(c.ARM_JOINTS)}")
@@ -66,8 +87,8 @@ class GamepadNode(Node):
         self.layout_error = ""
         self.out = CommandPublisher(self)
         self.recorder = RecorderClient(self)
-        self.create_subscription(Joy, "/joy", self._on_joy, 10)
-        self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
+        self.create_subscription(Joy, "joy", self._on_joy, 10)
+        self.create_subscription(JointState, "joint_states", self._on_joint_states, 10)
         self.create_timer(self.period, self._publish)
 
     def _on_joy(self, msg: Joy) -> None:

@@ -59,8 +59,11 @@ class Gate:
             else:
                 self.since = None
         else:
-            inside = (base_error <= r.release_fraction * r.base_error
-                      and arm_error <= r.release_fraction * r.arm_error and clearance >= 2 * r.clearance)
+            inside = (
+                base_error <= r.release_fraction * r.base_error
+                and arm_error <= r.release_fraction * r.arm_error
+                and clearance >= 2 * r.clearance
+            )
             if inside:
                 self.since = now if self.since is None else self.since
                 if now - self.since >= r.release_s:

@@ -21,8 +21,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
-from kiwi_description.diagnostics import Diagnostic, diagnostic_array
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_common.diagnostics import Diagnostic, diagnostic_array
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .joystick import JSIOCGAXES, JSIOCGBUTTONS, JoystickState, jsiocgname, parse_events
 
@@ -34,7 +34,10 @@ INTERFACE = NodeInterface(
         Param("reconnect_period", 1.0, "Seconds between attempts to open a missing pad."),
         Param("frame_id", "joy", "header.frame_id of the Joy messages."),
     ),
-    publishes=(Topic("/joy", "sensor_msgs/msg/Joy"), Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray")),
+    publishes=(
+        Topic("joy", "sensor_msgs/msg/Joy"),
+        Topic("diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
+    ),
 )
 
 
@@ -68,8 +71,8 @@ class JoyNode(Node):
         self.connected = False
         self.device_name = ""
         self.last_error = "not opened yet"
-        self.pub = self.create_publisher(Joy, "/joy", 10)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.pub = self.create_publisher(Joy, "joy", 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         if p.autorepeat_rate > 0:
             self.create_timer(1.0 / p.autorepeat_rate, self._repeat)
         self.create_timer(1.0, self._publish_diagnostics)
@@ -143,8 +146,11 @@ class JoyNode(Node):
 
     def _publish_diagnostics(self) -> None:
         dev = self.params.dev
-        status = (Diagnostic(0, "device", f"reading {self.device_name}".rstrip(), {"dev": dev}, dev)
-                  if self.connected else Diagnostic(2, "device", self.last_error, {"dev": dev}, dev))
+        status = (
+            Diagnostic(0, "device", f"reading {self.device_name}".rstrip(), {"dev": dev}, dev)
+            if self.connected
+            else Diagnostic(2, "device", self.last_error, {"dev": dev}, dev)
+        )
         self.diag_pub.publish(diagnostic_array(self.get_name(), [status], self.get_clock().now().to_msg()))
 
     def shutdown(self) -> None:

@@ -15,14 +15,27 @@ from dataclasses import dataclass, field
 from kiwi_description import constants as c
 
 SPEED_LEVELS = ((0.1, 30.0), (0.2, 60.0), (0.3, 90.0))  # (m/s, deg/s), LeRobot's code
-BASE_KEYS = {"w": (1, 0, 0), "s": (-1, 0, 0), "a": (0, 1, 0), "d": (0, -1, 0), "z": (0, 0, 1), "x": (0, 0, -1)}
+BASE_KEYS = {
+    "w": (1, 0, 0),
+    "s": (-1, 0, 0),
+    "a": (0, 1, 0),
+    "d": (0, -1, 0),
+    "z": (0, 0, 1),
+    "x": (0, 0, -1),
+}
 JOG_KEYS = {  # key: (joint, direction)
-    "u": ("arm_shoulder_pan", 1), "j": ("arm_shoulder_pan", -1),
-    "i": ("arm_shoulder_lift", 1), "k": ("arm_shoulder_lift", -1),
-    "o": ("arm_elbow_flex", 1), "l": ("arm_elbow_flex", -1),
-    "p": ("arm_wrist_flex", 1), ";": ("arm_wrist_flex", -1),
-    "[": ("arm_wrist_roll", 1), "'": ("arm_wrist_roll", -1),
-    "g": (c.GRIPPER_JOINT, 1), "h": (c.GRIPPER_JOINT, -1),
+    "u": ("arm_shoulder_pan", 1),
+    "j": ("arm_shoulder_pan", -1),
+    "i": ("arm_shoulder_lift", 1),
+    "k": ("arm_shoulder_lift", -1),
+    "o": ("arm_elbow_flex", 1),
+    "l": ("arm_elbow_flex", -1),
+    "p": ("arm_wrist_flex", 1),
+    ";": ("arm_wrist_flex", -1),
+    "[": ("arm_wrist_roll", 1),
+    "'": ("arm_wrist_roll", -1),
+    "g": (c.GRIPPER_JOINT, 1),
+    "h": (c.GRIPPER_JOINT, -1),
 }
 EPISODE_KEYS = {"b": "start", "n": "save", "c": "discard"}
 HELP = """Kiwi keyboard teleop

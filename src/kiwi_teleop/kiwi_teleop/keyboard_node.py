@@ -3,7 +3,9 @@
 Keys are in `keyboard.py` (LeRobot's LeKiwi base keys and speed levels, arm jog, episode keys).
 Publishes at `rate_hz`: `/teleop/cmd_vel`, `/teleop/arm/command` (once a jog key was used; the
 targets start from the present `/joint_states`), `/teleop/engaged`. Episode keys call the
-recorder's services. Run it in its own terminal: `ros2 run kiwi_teleop keyboard`.
+recorder's services. It reads the terminal on stdin, or else the controlling terminal
+(/dev/tty): `ros2 launch` gives a node no terminal on stdin but leaves it in the launching
+terminal's session, so `ros2 launch kiwi_bringup teleop.launch.py` drives from that terminal.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import tty
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
+from kiwi_common.features import arm_positions
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 from kiwi_description import constants as c
-from kiwi_description.features import arm_positions
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .keyboard import HELP, KeyboardState
 from .sources import TOPICS, CommandPublisher, RecorderClient
@@ -30,11 +32,13 @@ from .sources import TOPICS, CommandPublisher, RecorderClient
 INTERFACE = NodeInterface(
     params=(
         Param("rate_hz", c.CONTROL_RATE_HZ, "Publishing rate (Hz)."),
-        Param("hold_s", 0.5, "Seconds a motion key keeps moving after its last press (terminal repeat delay)."),
+        Param(
+            "hold_s", 0.5, "Seconds a motion key keeps moving after its last press (terminal repeat delay)."
+        ),
         Param("jog_step_deg", 3.0, "Arm jog per key press (degrees; gripper: jaw degrees)."),
     ),
     publishes=TOPICS,
-    subscribes=(Topic("/joint_states", "sensor_msgs/msg/JointState"),),
+    subscribes=(Topic("joint_states", "sensor_msgs/msg/JointState"),),
 )
 
 
@@ -42,21 +46,19 @@ class KeyboardNode(Node):
     def __init__(self) -> None:
         super().__init__("keyboard")
         p = declare_params(self, INTERFACE)
-        if not os.isatty(sys.stdin.fileno()):
-            raise RuntimeError("the keyboard teleop needs a terminal on stdin (run it with `ros2 run` in one)")
+        self.fd, self.owns_fd = open_terminal()
         self.keys = KeyboardState(hold_s=p.hold_s, jog_step=math.radians(p.jog_step_deg))
         self.lock = threading.Lock()
         self.out = CommandPublisher(self)
         self.recorder = RecorderClient(self)
-        self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
+        self.create_subscription(JointState, "joint_states", self._on_joint_states, 10)
         self.create_timer(1.0 / p.rate_hz, self._publish)
-        self.fd = sys.stdin.fileno()
         self.saved_tty = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)  # keys arrive one by one, unechoed; Ctrl-C still interrupts
         self.running = True
         self.thread = threading.Thread(target=self._read_keys, daemon=True)
         self.thread.start()
-        print(HELP, flush=True)
+        os.write(self.fd, HELP.encode() + b"\n")  # to the person at the terminal, not into a launch log
 
     def _on_joint_states(self, msg: JointState) -> None:
         with self.lock:
@@ -95,6 +97,22 @@ class KeyboardNode(Node):
     def shutdown(self) -> None:
         self.running = False
         termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved_tty)
+        if self.owns_fd:
+            os.close(self.fd)
+
+
+def open_terminal() -> tuple[int, bool]:
+    """The terminal to read keys from: stdin if it is one, else the controlling terminal.
+    Returns (fd, whether we opened it)."""
+    if os.isatty(sys.stdin.fileno()):
+        return sys.stdin.fileno(), False
+    try:
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY), True
+    except OSError:
+        raise RuntimeError(
+            "the keyboard teleop needs a terminal: stdin is not one and the process has no "
+            "controlling terminal (run it from a terminal: ros2 launch, ros2 run or kiwi launch)"
+        ) from None
 
 
 def main(args=None) -> int:

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiwi_description import units
+from kiwi_common import units
 
-LEADER_MOTOR_IDS = {"shoulder_pan": 1, "shoulder_lift": 2, "elbow_flex": 3, "wrist_flex": 4, "wrist_roll": 5,
-                    "gripper": 6}
+LEADER_MOTOR_IDS = {
+    "shoulder_pan": 1,
+    "shoulder_lift": 2,
+    "elbow_flex": 3,
+    "wrist_flex": 4,
+    "wrist_roll": 5,
+    "gripper": 6,
+}
 
 
 def leader_to_arm(positions: dict[str, float]) -> dict[str, float]:
     """{'shoulder_pan': deg, ..., 'gripper': 0..100} -> {'arm_shoulder_pan': rad, ...}."""
-    return {f"arm_{name}": units.joint_lerobot_to_rad(f"arm_{name}", value) for name, value in positions.items()}
+    return {
+        f"arm_{name}": units.joint_lerobot_to_rad(f"arm_{name}", value) for name, value in positions.items()
+    }
 
 
 @dataclass

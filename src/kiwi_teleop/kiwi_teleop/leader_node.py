@@ -16,10 +16,10 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
+from kiwi_common.diagnostics import diagnostic_array
+from kiwi_common.feetech_bus import BusError, ServoBus, calibration_path, load_calibration
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 from kiwi_description import constants as c
-from kiwi_description.diagnostics import diagnostic_array
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
-from kiwi_driver.feetech_bus import BusError, ServoBus, calibration_path, load_calibration
 
 from .leader import LEADER_MOTOR_IDS, MotionGate, leader_to_arm
 from .sources import TOPICS, CommandPublisher
@@ -35,7 +35,7 @@ INTERFACE = NodeInterface(
         Param("num_retry", 2, "Retries of one bus read."),
         Param("max_failures", 3, "Failed reads in a row before the port is reopened."),
     ),
-    publishes=(TOPICS[0], TOPICS[2], Topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray")),
+    publishes=(TOPICS[0], TOPICS[2], Topic("diagnostics", "diagnostic_msgs/msg/DiagnosticArray")),
 )
 
 
@@ -50,14 +50,26 @@ def configure_leader(bus) -> None:
 def open_leader(port: str, leader_id: str, calibration_dir: str, max_failures: int) -> ServoBus:
     from lerobot.motors import Motor, MotorNormMode
 
-    how = (f"calibrate with: lerobot-calibrate --teleop.type=so101_leader --teleop.id={leader_id} "
-           f"--teleop.port={port}")
-    calibration = load_calibration(calibration_path(leader_id, calibration_dir, "teleoperators/so_leader"),
-                                   LEADER_MOTOR_IDS, how)
-    motors = {name: Motor(i, "sts3215", MotorNormMode.RANGE_0_100 if name == "gripper" else MotorNormMode.DEGREES)
-              for name, i in LEADER_MOTOR_IDS.items()}
-    return ServoBus(port, motors, calibration, configure_leader, "the leader arm's bus",
-                    "lerobot-calibrate --teleop.type=so101_leader", max_failures)
+    how = (
+        f"calibrate with: lerobot-calibrate --teleop.type=so101_leader --teleop.id={leader_id} "
+        f"--teleop.port={port}"
+    )
+    calibration = load_calibration(
+        calibration_path(leader_id, calibration_dir, "teleoperators/so_leader"), LEADER_MOTOR_IDS, how
+    )
+    motors = {
+        name: Motor(i, "sts3215", MotorNormMode.RANGE_0_100 if name == "gripper" else MotorNormMode.DEGREES)
+        for name, i in LEADER_MOTOR_IDS.items()
+    }
+    return ServoBus(
+        port,
+        motors,
+        calibration,
+        configure_leader,
+        "the leader arm's bus",
+        "lerobot-calibrate --teleop.type=so101_leader",
+        max_failures,
+    )
 
 
 class LeaderNode(Node):
@@ -71,22 +83,24 @@ class LeaderNode(Node):
         self.num_retry = p.num_retry
         self.gate = MotionGate(threshold=p.motion_threshold, hold_s=p.engage_hold_s)
         self.out = CommandPublisher(self)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         self.create_timer(1.0 / p.rate_hz, self._tick)
         self.create_timer(1.0, self._publish_diagnostics)
 
     def _tick(self) -> None:
         try:
             positions = self.servos.cycle(
-                lambda: self.servos.bus.sync_read("Present_Position", num_retry=self.num_retry))
+                lambda: self.servos.bus.sync_read("Present_Position", num_retry=self.num_retry)
+            )
         except BusError:
             return  # counted and reported by the bus; the next tick tries again
         self.out.arm(leader_to_arm(positions))
         self.out.engaged(self.gate.update(positions, time.monotonic()))
 
     def _publish_diagnostics(self) -> None:
-        self.diag_pub.publish(diagnostic_array(self.get_name(), [self.servos.diagnostic()],
-                                               self.get_clock().now().to_msg()))
+        self.diag_pub.publish(
+            diagnostic_array(self.get_name(), [self.servos.diagnostic()], self.get_clock().now().to_msg())
+        )
 
     def shutdown(self) -> None:
         self.servos.close(torque_off=True)

@@ -12,27 +12,31 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 
-from kiwi_description.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 
 from .arbitration import Arbiter
 from .sources import TOPICS as TELEOP_TOPICS
 
 POLICY_TOPICS = (
-    Topic("/policy/arm/command", "sensor_msgs/msg/JointState"),
-    Topic("/policy/cmd_vel", "geometry_msgs/msg/Twist"),
+    Topic("policy/arm/command", "sensor_msgs/msg/JointState"),
+    Topic("policy/cmd_vel", "geometry_msgs/msg/Twist"),
 )
 INTERFACE = NodeInterface(
     params=(
-        Param("mode", "shared", "'teleop': always forward the human; 'shared': policy unless a human is engaged."),
+        Param(
+            "mode",
+            "shared",
+            "'teleop': always forward the human; 'shared': policy unless a human is engaged.",
+        ),
         Param("human_timeout", 0.5, "Seconds an engaged message from a human source lasts."),
         Param("handback_s", 0.5, "Seconds to blend from the human's last command to the policy's."),
         Param("cmd_vel_stamped", False, "Publish /cmd_vel as TwistStamped."),
         Param("intervention_rate_hz", 10.0, "Rate of /intervention when it does not change."),
     ),
     publishes=(
-        Topic("/arm/command", "sensor_msgs/msg/JointState"),
-        Topic("/cmd_vel", "geometry_msgs/msg/Twist"),
-        Topic("/intervention", "std_msgs/msg/Bool"),
+        Topic("arm/command", "sensor_msgs/msg/JointState"),
+        Topic("cmd_vel", "geometry_msgs/msg/Twist"),
+        Topic("intervention", "std_msgs/msg/Bool"),
     ),
     subscribes=TELEOP_TOPICS + POLICY_TOPICS,
 )
@@ -48,15 +52,16 @@ class MuxNode(Node):
         super().__init__("mux")
         p = self.p = declare_params(self, INTERFACE)
         self.arbiter = Arbiter(p.mode, p.human_timeout, p.handback_s)
-        self.arm_pub = self.create_publisher(JointState, "/arm/command", 10)
-        self.twist_pub = self.create_publisher(TwistStamped if p.cmd_vel_stamped else Twist, "/cmd_vel", 10)
-        self.intervention_pub = self.create_publisher(Bool, "/intervention", 10)
+        self.arm_pub = self.create_publisher(JointState, "arm/command", 10)
+        self.twist_pub = self.create_publisher(TwistStamped if p.cmd_vel_stamped else Twist, "cmd_vel", 10)
+        self.intervention_pub = self.create_publisher(Bool, "intervention", 10)
         self.last_intervention: bool | None = None
         for source in ("teleop", "policy"):
-            self.create_subscription(JointState, f"/{source}/arm/command",
-                                     lambda m, s=source: self._on_arm(s, m), 10)
-            self.create_subscription(Twist, f"/{source}/cmd_vel", lambda m, s=source: self._on_twist(s, m), 10)
-        self.create_subscription(Bool, "/teleop/engaged", self._on_engaged, 10)
+            self.create_subscription(
+                JointState, f"{source}/arm/command", lambda m, s=source: self._on_arm(s, m), 10
+            )
+            self.create_subscription(Twist, f"{source}/cmd_vel", lambda m, s=source: self._on_twist(s, m), 10)
+        self.create_subscription(Bool, "teleop/engaged", self._on_engaged, 10)
         self.create_timer(1.0 / p.intervention_rate_hz, lambda: self._publish_intervention(force=True))
 
     def _now(self) -> float:

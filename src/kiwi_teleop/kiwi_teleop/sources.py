@@ -12,21 +12,21 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from kiwi_description.node_interface import Topic
+from kiwi_common.node_interface import Topic
 
 TOPICS = (
-    Topic("/teleop/arm/command", "sensor_msgs/msg/JointState"),
-    Topic("/teleop/cmd_vel", "geometry_msgs/msg/Twist"),
-    Topic("/teleop/engaged", "std_msgs/msg/Bool"),
+    Topic("teleop/arm/command", "sensor_msgs/msg/JointState"),
+    Topic("teleop/cmd_vel", "geometry_msgs/msg/Twist"),
+    Topic("teleop/engaged", "std_msgs/msg/Bool"),
 )
 
 
 class CommandPublisher:
     def __init__(self, node):
         self.node = node
-        self.arm_pub = node.create_publisher(JointState, "/teleop/arm/command", 10)
-        self.twist_pub = node.create_publisher(Twist, "/teleop/cmd_vel", 10)
-        self.engaged_pub = node.create_publisher(Bool, "/teleop/engaged", 10)
+        self.arm_pub = node.create_publisher(JointState, "teleop/arm/command", 10)
+        self.twist_pub = node.create_publisher(Twist, "teleop/cmd_vel", 10)
+        self.engaged_pub = node.create_publisher(Bool, "teleop/engaged", 10)
 
     def arm(self, targets: dict[str, float], stamp=None) -> None:
         msg = JointState(name=list(targets), position=[float(v) for v in targets.values()])
@@ -47,7 +47,9 @@ class RecorderClient:
 
     def __init__(self, node):
         self.node = node
-        self.clients = {name: node.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save", "discard")}
+        self.clients = {
+            name: node.create_client(Trigger, f"recorder/{name}") for name in ("start", "save", "discard")
+        }
 
     def call(self, name: str) -> None:
         client, log = self.clients[name], self.node.get_logger()

@@ -45,8 +45,10 @@ def run_episode(sim, seed, obstacle, side, max_ticks=600):
         if action.phase == "done":
             return True, lateral
         present = sim.arm_positions()
-        sim.write(present + np.clip(np.array(action.arm) - present, -max_step, max_step),
-                  kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)))
+        sim.write(
+            present + np.clip(np.array(action.arm) - present, -max_step, max_step),
+            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+        )
         lateral.append(sim.base_pose()[1])
     return False, lateral
 
@@ -65,8 +67,9 @@ def test_expert_relabels_a_state_beside_the_obstacle_by_the_side_it_is_on(sim):
     sim.reset(1, True)
     obstacle = sim.obstacle_position()
     state = WorldState.from_sim(sim)
-    beside = WorldState((obstacle[0] - 0.2, obstacle[1] - 0.3, 0.0), state.cube, state.cube_yaw,
-                        state.obstacle, state.arm)
+    beside = WorldState(
+        (obstacle[0] - 0.2, obstacle[1] - 0.3, 0.0), state.cube, state.cube_yaw, state.obstacle, state.arm
+    )
     vx, vy, _ = Expert(side=+1).act(beside).twist
     assert vx > 0 and vy <= 0.05, "a robot already right of the obstacle keeps right"
 

@@ -6,7 +6,15 @@ import os
 import pytest
 
 from kiwi_teleop.gamepad import GamepadConfig, GamepadState, JoyLayoutError, check_layout
-from kiwi_teleop.joystick import EVENT, JS_EVENT_AXIS, JS_EVENT_BUTTON, JS_EVENT_INIT, JoystickState, parse_events, scale_axis
+from kiwi_teleop.joystick import (
+    EVENT,
+    JS_EVENT_AXIS,
+    JS_EVENT_BUTTON,
+    JS_EVENT_INIT,
+    JoystickState,
+    parse_events,
+    scale_axis,
+)
 
 CFG = GamepadConfig()
 N_AXES, N_BUTTONS = 8, 11
@@ -52,6 +60,7 @@ def test_arm_button_hands_the_sticks_to_the_arm():
     for _ in range(100):  # clamped at the joint limit
         pad.jog(0.5, 0.0)
     from kiwi_description import constants as c
+
     assert pad.arm["arm_shoulder_pan"] == pytest.approx(c.ARM_LIMITS["arm_shoulder_pan"].upper)
 
 
@@ -102,8 +111,18 @@ def test_joy_and_gamepad_nodes_drive_from_a_joystick_device(start_nodes, ros_pro
     ros_probe.node.create_subscription(Twist, "/teleop/cmd_vel", twists.append, 10)
     ros_probe.node.create_subscription(Bool, "/teleop/engaged", engaged.append, 10)
     ros_probe.node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
-    start_nodes([sys.executable, "-m", "kiwi_teleop.joy_node", "--ros-args", "-p", f"dev:={dev}",
-                 "-p", "reconnect_period:=0.2"])
+    start_nodes(
+        [
+            sys.executable,
+            "-m",
+            "kiwi_teleop.joy_node",
+            "--ros-args",
+            "-p",
+            f"dev:={dev}",
+            "-p",
+            "reconnect_period:=0.2",
+        ]
+    )
     start_nodes([sys.executable, "-m", "kiwi_teleop.gamepad_node"])
 
     def device_level():
@@ -120,9 +139,14 @@ def test_joy_and_gamepad_nodes_drive_from_a_joystick_device(start_nodes, ros_pro
         os.write(writer, b"".join(EVENT.pack(0, *e) for e in init))
         assert ros_probe.spin_until(lambda: device_level() == b"\x00", 10), "pad not opened"
         # Deadman held, left stick fully up: forward at the default scale.
-        os.write(writer, EVENT.pack(1, 1, JS_EVENT_BUTTON, CFG.enable_button) +
-                 EVENT.pack(2, -32767, JS_EVENT_AXIS, CFG.axis_linear_x))
-        assert ros_probe.spin_until(lambda: twists[-1].linear.x == pytest.approx(0.2) and engaged[-1].data, 10)
+        os.write(
+            writer,
+            EVENT.pack(1, 1, JS_EVENT_BUTTON, CFG.enable_button)
+            + EVENT.pack(2, -32767, JS_EVENT_AXIS, CFG.axis_linear_x),
+        )
+        assert ros_probe.spin_until(
+            lambda: twists[-1].linear.x == pytest.approx(0.2) and engaged[-1].data, 10
+        )
         # The pad goes away (unplugged: the device node disappears), Joy stops, and the gamepad
         # node's joy timeout stops the base.
         os.unlink(dev)

@@ -5,7 +5,9 @@ import pytest
 from kiwi_description import constants as c
 from kiwi_teleop.gating import Gate, GateRule, action_errors
 
-RULE = GateRule(base_error=0.1, arm_error=0.3, clearance=0.03, engage_s=0.2, release_s=0.5, release_fraction=0.5)
+RULE = GateRule(
+    base_error=0.1, arm_error=0.3, clearance=0.03, engage_s=0.2, release_s=0.5, release_fraction=0.5
+)
 FAR = math.inf
 
 
@@ -38,7 +40,9 @@ def test_hands_back_after_release_s_well_inside():
     gate = Gate(RULE)
     run(gate, 0.0, 0.3, base=0.5)
     assert gate.engaged
-    assert all(run(gate, 1.0, 1.0, base=0.08)), "inside the limit but not within half of it: the expert keeps driving"
+    assert all(run(gate, 1.0, 1.0, base=0.08)), (
+        "inside the limit but not within half of it: the expert keeps driving"
+    )
     verdicts = run(gate, 2.0, 1.0, base=0.02)
     assert verdicts[0] and not verdicts[-1]
     assert verdicts.index(False) == pytest.approx(0.5 * 30, abs=2)

@@ -13,8 +13,13 @@ from kiwi_teleop.leader import LEADER_MOTOR_IDS, MotionGate, leader_to_arm
 
 def test_leader_maps_by_name_in_lerobot_units():
     arm = leader_to_arm({"shoulder_pan": 90.0, "elbow_flex": -45.0, "gripper": 100.0})
-    assert arm == pytest.approx({"arm_shoulder_pan": math.pi / 2, "arm_elbow_flex": -math.pi / 4,
-                                 "arm_gripper": c.ARM_LIMITS[c.GRIPPER_JOINT].upper})
+    assert arm == pytest.approx(
+        {
+            "arm_shoulder_pan": math.pi / 2,
+            "arm_elbow_flex": -math.pi / 4,
+            "arm_gripper": c.ARM_LIMITS[c.GRIPPER_JOINT].upper,
+        }
+    )
 
 
 def test_motion_gate_engages_on_moves_and_releases_after_hold():
@@ -27,8 +32,10 @@ def test_motion_gate_engages_on_moves_and_releases_after_hold():
 
 
 def leader_calibration():
-    return {name: {"id": i, "drive_mode": 0, "homing_offset": 0, "range_min": 1000, "range_max": 3000}
-            for name, i in LEADER_MOTOR_IDS.items()}
+    return {
+        name: {"id": i, "drive_mode": 0, "homing_offset": 0, "range_min": 1000, "range_max": 3000}
+        for name, i in LEADER_MOTOR_IDS.items()
+    }
 
 
 @pytest.mark.integration
@@ -37,7 +44,7 @@ def test_leader_node_on_an_emulated_bus(start_nodes, ros_probe, tmp_path):
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Bool
 
-    from kiwi_driver import feetech_emulator as fe
+    from kiwi_common import feetech_emulator as fe
 
     (tmp_path / "desk.json").write_text(json.dumps(leader_calibration()))
     arms, engaged = [], []
@@ -50,8 +57,22 @@ def test_leader_node_on_an_emulated_bus(start_nodes, ros_probe, tmp_path):
             servo.put(fe.MIN_POSITION, 1000)
             servo.put(fe.MAX_POSITION, 3000)
             servo.actual = 2000.0  # mid-range: zero degrees, gripper 50 %
-        node = start_nodes([sys.executable, "-m", "kiwi_teleop.leader_node", "--ros-args", "-p", f"port:={emulator.port}",
-                     "-p", "leader_id:=desk", "-p", f"calibration_dir:={tmp_path}", "-p", "engage_hold_s:=0.5"])
+        node = start_nodes(
+            [
+                sys.executable,
+                "-m",
+                "kiwi_teleop.leader_node",
+                "--ros-args",
+                "-p",
+                f"port:={emulator.port}",
+                "-p",
+                "leader_id:=desk",
+                "-p",
+                f"calibration_dir:={tmp_path}",
+                "-p",
+                "engage_hold_s:=0.5",
+            ]
+        )
         assert ros_probe.spin_until(lambda: arms and engaged, 30), "no arm command from the leader node"
         pos = dict(zip(arms[-1].name, arms[-1].position))
         lim = c.ARM_LIMITS[c.GRIPPER_JOINT]
@@ -64,8 +85,13 @@ def test_leader_node_on_an_emulated_bus(start_nodes, ros_probe, tmp_path):
         emulator.servos[1].actual = 2200.0  # a person moves the shoulder pan by 200 steps
         moved = math.radians(200 * 360 / 4095)
         assert ros_probe.spin_until(
-            lambda: dict(zip(arms[-1].name, arms[-1].position))["arm_shoulder_pan"] == pytest.approx(moved, abs=1e-3)
-            and engaged[-1].data, 10)
+            lambda: (
+                dict(zip(arms[-1].name, arms[-1].position))["arm_shoulder_pan"]
+                == pytest.approx(moved, abs=1e-3)
+                and engaged[-1].data
+            ),
+            10,
+        )
         assert ros_probe.spin_until(lambda: not engaged[-1].data, 5), "held still: hands back"
 
         emulator.silent.add(3)  # a servo stops answering: reported, and no commands made up meanwhile
@@ -82,7 +108,7 @@ def test_leader_node_on_an_emulated_bus(start_nodes, ros_probe, tmp_path):
 
 
 def test_missing_leader_calibration_says_how_to_calibrate(tmp_path):
-    from kiwi_driver.feetech_bus import BusError
+    from kiwi_common.feetech_bus import BusError
     from kiwi_teleop.leader_node import open_leader
 
     with pytest.raises(BusError, match="lerobot-calibrate --teleop.type=so101_leader --teleop.id=nobody"):

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from kiwi_description.node_interface import Topic
+from kiwi_common.node_interface import camera_topics
 
 _CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 
@@ -19,8 +19,14 @@ def to_image(rgb: np.ndarray, stamp, frame_id: str) -> Image:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
     h, w, _ = rgb.shape
-    img = Image(height=h, width=w, encoding="rgb8", is_bigendian=0, step=w * 3,
-                data=np.ascontiguousarray(rgb).tobytes())
+    img = Image(
+        height=h,
+        width=w,
+        encoding="rgb8",
+        is_bigendian=0,
+        step=w * 3,
+        data=np.ascontiguousarray(rgb).tobytes(),
+    )
     img.header.stamp = stamp
     img.header.frame_id = frame_id
     return img
@@ -30,10 +36,14 @@ def from_image(msg: Image) -> np.ndarray:
     """An RGB uint8 array (H, W, 3) from rgb8, bgr8 or mono8 images."""
     channels = _CHANNELS.get(msg.encoding)
     if channels is None:
-        raise ValueError(f"unsupported image encoding {msg.encoding!r}; expected one of {', '.join(_CHANNELS)}")
+        raise ValueError(
+            f"unsupported image encoding {msg.encoding!r}; expected one of {', '.join(_CHANNELS)}"
+        )
     if msg.step < msg.width * channels or len(msg.data) < msg.step * msg.height:
-        raise ValueError(f"image data ({len(msg.data)} bytes, step {msg.step}) too short for "
-                         f"{msg.width}x{msg.height} {msg.encoding}")
+        raise ValueError(
+            f"image data ({len(msg.data)} bytes, step {msg.step}) too short for "
+            f"{msg.width}x{msg.height} {msg.encoding}"
+        )
     rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
     pixels = rows[:, : msg.width * channels].reshape(msg.height, msg.width, channels)
     if msg.encoding == "bgr8":
@@ -74,33 +84,31 @@ def camera_info(width: int, height: int, fovy_deg: float, stamp, frame_id: str) 
     fy = height / (2.0 * np.tan(np.radians(fovy_deg) / 2.0))
     fx = fy  # square pixels
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    info = CameraInfo(width=width, height=height, distortion_model="plumb_bob", d=[0.0] * 5,
-                      k=[fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
-                      r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-                      p=[fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0])
+    info = CameraInfo(
+        width=width,
+        height=height,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=[fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
+        r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        p=[fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+    )
     info.header.stamp = stamp
     info.header.frame_id = frame_id
     return info
 
 
 # What a camera publishes, relative to its prefix ('' for a node in the camera's namespace).
-CAMERA_STREAMS = (("image_raw", "sensor_msgs/msg/Image", Image),
-                  ("image_raw/compressed", "sensor_msgs/msg/CompressedImage", CompressedImage),
-                  ("camera_info", "sensor_msgs/msg/CameraInfo", CameraInfo))
-
-
-def camera_topics(prefix: str = "") -> tuple[Topic, ...]:
-    return tuple(Topic(prefix + name, kind) for name, kind, _ in CAMERA_STREAMS)
-
-
 class CameraPublisher:
     """Image, JPEG and CameraInfo of one camera, with sensor-data QoS (sim driver and camera node)."""
 
     def __init__(self, node, prefix: str, frame_id: str, fovy_deg: float, jpeg_quality: int):
         from rclpy.qos import qos_profile_sensor_data
 
-        self.raw, self.jpeg, self.info = (node.create_publisher(cls, prefix + name, qos_profile_sensor_data)
-                                          for name, _, cls in CAMERA_STREAMS)
+        self.raw, self.jpeg, self.info = (
+            node.create_publisher(cls, prefix + topic.name, qos_profile_sensor_data)
+            for cls, topic in zip((Image, CompressedImage, CameraInfo), camera_topics())
+        )
         self.frame_id, self.fovy_deg, self.jpeg_quality = frame_id, fovy_deg, jpeg_quality
 
     def publish(self, rgb: np.ndarray, stamp) -> None:

@@ -2,13 +2,15 @@
 
 import pytest
 
-from kiwi_description.stamps import duration_msg, stamp_seconds
-from kiwi_description.timing import TickTimer
+from kiwi_common.stamps import duration_msg, stamp_seconds
+from kiwi_common.timing import TickTimer
 
 
 def test_tick_timer_periods_and_late_ticks():
     timer = TickTimer(period=0.1, window=3)
-    assert timer.tick(0.0) is None and timer.percentile_ms(50) != timer.percentile_ms(50)  # nan before two ticks
+    assert timer.tick(0.0) is None and timer.percentile_ms(50) != timer.percentile_ms(
+        50
+    )  # nan before two ticks
     for t in (0.1, 0.2, 0.36, 0.46):
         timer.tick(t)
     assert timer.late_total == 1 and timer.late_in_window() == 1

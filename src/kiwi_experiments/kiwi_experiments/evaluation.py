@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiwi_description.features import chassis_clearance
+from kiwi_common.features import chassis_clearance
 from kiwi_teleop.expert import LIFTED_Z  # cube centre height that counts as lifted
 
 PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
@@ -83,7 +83,9 @@ def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
         "gate_fires": rising_edges(x.gate for x in s),
         "side": passing_side(s, rollout.obstacle),
         "base_error": _mean(rollout.base_errors),
-        "arm_error_deg": None if not rollout.arm_errors else round(math.degrees(float(np.mean(rollout.arm_errors))), 3),
+        "arm_error_deg": None
+        if not rollout.arm_errors
+        else round(math.degrees(float(np.mean(rollout.arm_errors))), 3),
         "trajectory": [[round(x.x, 4), round(x.y, 4)] for x in s[::trajectory_every]],
     }
 
@@ -105,11 +107,14 @@ def aggregate(summaries: list[dict]) -> dict:
         "collision_episodes": sum(x["collisions"] > 0 for x in summaries),
         "collisions_per_episode": sum(x["collisions"] for x in summaries) / n,
         "interventions_per_episode": sum(x["interventions"] for x in summaries) / n,
-        "intervention_time_fraction": (sum(x["intervention_time"] for x in summaries)
-                                       / max(sum(x["duration"] for x in summaries), 1e-9)),
+        "intervention_time_fraction": (
+            sum(x["intervention_time"] for x in summaries) / max(sum(x["duration"] for x in summaries), 1e-9)
+        ),
         "gate_fires_per_episode": sum(x["gate_fires"] for x in summaries) / n,
         "time_to_success": _mean(times),
         "base_error": _mean([x["base_error"] for x in summaries if x["base_error"] is not None]),
         "arm_error_deg": _mean([x["arm_error_deg"] for x in summaries if x["arm_error_deg"] is not None]),
-        "left": sides.count("left"), "right": sides.count("right"), "not_passed": sides.count(None),
+        "left": sides.count("left"),
+        "right": sides.count("right"),
+        "not_passed": sides.count(None),
     }

@@ -20,9 +20,17 @@ def diagnostic_array(node_name: str, diagnostics: list[Diagnostic], stamp):
     """diagnostic_msgs/DiagnosticArray of `diagnostics`, each named '<node_name>: <name>'."""
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-    array = DiagnosticArray(status=[
-        DiagnosticStatus(level=bytes([d.level]), name=f"{node_name}: {d.name}", message=d.message,
-                         hardware_id=d.hardware_id, values=[KeyValue(key=k, value=v) for k, v in d.values.items()])
-        for d in diagnostics])
+    array = DiagnosticArray(
+        status=[
+            DiagnosticStatus(
+                level=bytes([d.level]),
+                name=f"{node_name}: {d.name}",
+                message=d.message,
+                hardware_id=d.hardware_id,
+                values=[KeyValue(key=k, value=v) for k, v in d.values.items()],
+            )
+            for d in diagnostics
+        ]
+    )
     array.header.stamp = stamp
     return array

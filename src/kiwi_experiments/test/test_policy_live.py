@@ -13,34 +13,58 @@ pytestmark = pytest.mark.integration
 CONTROL_HZ = 30.0
 ACTIONS_PER_CHUNK = {"act": 10, "diffusion": 8}
 TINY = {
-    "act": ["--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.n_encoder_layers=1",
-            "--policy.chunk_size=10", f"--policy.n_action_steps={ACTIONS_PER_CHUNK['act']}"],
-    "diffusion": ["--policy.down_dims=[16,32]", "--policy.horizon=16", f"--policy.n_action_steps={ACTIONS_PER_CHUNK['diffusion']}",
-                  "--policy.num_inference_steps=2"],
+    "act": [
+        "--policy.dim_model=32",
+        "--policy.dim_feedforward=64",
+        "--policy.n_encoder_layers=1",
+        "--policy.chunk_size=10",
+        f"--policy.n_action_steps={ACTIONS_PER_CHUNK['act']}",
+    ],
+    "diffusion": [
+        "--policy.down_dims=[16,32]",
+        "--policy.horizon=16",
+        f"--policy.n_action_steps={ACTIONS_PER_CHUNK['diffusion']}",
+        "--policy.num_inference_steps=2",
+    ],
 }
 
 
 def kiwi(*args, timeout=600):
-    run = subprocess.run([sys.executable, "-m", "kiwi_bringup.cli", *args], capture_output=True, text=True,
-                         timeout=timeout)
+    run = subprocess.run(
+        [sys.executable, "-m", "kiwi_experiments.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run
 
 
 def policy_diagnostics(msgs):
-    return [dict((kv.key, kv.value) for kv in s.values) for m in msgs for s in m.status if s.name == "policy: policy"]
+    return [
+        dict((kv.key, kv.value) for kv in s.values)
+        for m in msgs
+        for s in m.status
+        if s.name == "policy: policy"
+    ]
 
 
 def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record_expert_episodes):
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import Twist
-    from sensor_msgs.msg import JointState
     from nav_msgs.msg import Path
+    from sensor_msgs.msg import JointState
     from trajectory_msgs.msg import JointTrajectory
 
     bags = tmp_path / "bags"
-    recording = start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "record", "teleop:=expert",
-                             f"out_dir:={bags}"])
+    recording = start_nodes(
+        [
+            sys.executable,
+            "-m",
+            "kiwi_experiments.cli",
+            "launch",
+            "record",
+            "teleop:=expert",
+            f"out_dir:={bags}",
+        ]
+    )
     record_expert_episodes(2, 2.0)
     recording.send_signal(signal.SIGINT)
     recording.wait(timeout=30)
@@ -57,15 +81,38 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
 
     for policy in ("act", "diffusion"):
         out = tmp_path / policy
-        kiwi("train", str(dataset), "--policy", policy, "--out", str(out), "--steps", "2", "--batch-size", "2",
-             "--", *TINY[policy])
+        kiwi(
+            "train",
+            str(dataset),
+            "--policy",
+            policy,
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--",
+            *TINY[policy],
+        )
         assert (out / "checkpoints" / "last" / "pretrained_model" / "kiwi_mapping.json").is_file()
 
         for log in (arm_times, twists, chunks, diags, paths):
             log.clear()
-        graph = start_nodes([sys.executable, "-m", "kiwi_bringup.cli", "launch", "policy", f"model:={out}",
-                             f"control_hz:={CONTROL_HZ}"])
-        assert ros_probe.spin_until(lambda: len(chunks) >= 3, 120), f"{policy}: no chunks from the policy node"
+        graph = start_nodes(
+            [
+                sys.executable,
+                "-m",
+                "kiwi_experiments.cli",
+                "launch",
+                "policy",
+                f"model:={out}",
+                f"control_hz:={CONTROL_HZ}",
+            ]
+        )
+        assert ros_probe.spin_until(lambda: len(chunks) >= 3, 120), (
+            f"{policy}: no chunks from the policy node"
+        )
         start, n0 = time.monotonic(), len(arm_times)
         ros_probe.spin_for(4.0)
         rate = (len(arm_times) - n0) / (time.monotonic() - start)
@@ -82,12 +129,19 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         flag = node.create_publisher(Bool, "/intervention", 10)
         resets = int(d["resets"])
         flag.publish(Bool(data=True))
-        assert ros_probe.spin_until(lambda: int(policy_diagnostics(diags)[-1]["resets"]) > resets, 5), \
-            "no reset on hand-back"
+        assert ros_probe.spin_until(
+            lambda before=resets: int(policy_diagnostics(diags)[-1]["resets"]) > before, 5
+        ), "no reset on hand-back"
         node.destroy_publisher(flag)
         trajectory = chunks[-1]
-        assert trajectory.joint_names[:6] == ["arm_shoulder_pan", "arm_shoulder_lift", "arm_elbow_flex",
-                                             "arm_wrist_flex", "arm_wrist_roll", "arm_gripper"]
+        assert trajectory.joint_names[:6] == [
+            "arm_shoulder_pan",
+            "arm_shoulder_lift",
+            "arm_elbow_flex",
+            "arm_wrist_flex",
+            "arm_wrist_roll",
+            "arm_gripper",
+        ]
         assert len(trajectory.points) == ACTIONS_PER_CHUNK[policy]
         assert trajectory.points[1].time_from_start.nanosec == pytest.approx(1e9 / 30, abs=1e3)
         # The same plan's base path for rviz: as many poses, starting where the chunk starts.
@@ -98,14 +152,28 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         assert graph.wait(timeout=30) == 0, graph.stdout.read()[-3000:]
 
     # A checkpoint whose features do not fit the robot's mapping is refused, naming the mismatch.
-    from kiwi_description.features import Mapping
+    from kiwi_common.features import Mapping
 
     wrong = tmp_path / "wrong_mapping.json"
     wrong.write_text(Mapping().with_image_size(96, 128).to_json())
-    run = subprocess.run([sys.executable, "-m", "kiwi_policy.policy_node", "--ros-args", "-p",
-                          f"model:={tmp_path / 'act'}", "-p", f"mapping:={wrong}"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiwi_policy.policy_node",
+            "--ros-args",
+            "-p",
+            f"model:={tmp_path / 'act'}",
+            "-p",
+            f"mapping:={wrong}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2, run.stderr
-    assert "observation.images.front: the checkpoint expects shape (3, 48, 64), the mapping gives (3, 96, 128)" \
+    assert (
+        "observation.images.front: the checkpoint expects shape (3, 48, 64), the mapping gives (3, 96, 128)"
         in run.stderr
+    )
     assert "observation.images.wrist" in run.stderr

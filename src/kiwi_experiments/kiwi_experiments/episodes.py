@@ -13,9 +13,9 @@ import math
 import time
 from dataclasses import dataclass
 
+from kiwi_common.features import arm_positions, pose_of
+from kiwi_common.stamps import stamp_seconds
 from kiwi_description import constants as c
-from kiwi_description.features import arm_positions, pose_of
-from kiwi_description.stamps import stamp_seconds
 from kiwi_teleop.gating import action_errors
 
 from .evaluation import Rollout, Sample
@@ -64,13 +64,21 @@ class EpisodeClient:
         self.intervention = self.gate = self.contact = False
         self.latest: dict[str, tuple[float, object]] = {}  # topic -> (wall time, message)
         n = self.node
-        n.create_subscription(Odometry, "/sim/ground_truth/robot", self._on_robot, 50)
-        n.create_subscription(PoseStamped, "/sim/ground_truth/cube", lambda m: setattr(self, "cube_pose", m), 50)
-        n.create_subscription(Bool, "/intervention", lambda m: setattr(self, "intervention", m.data), 50)
-        n.create_subscription(Bool, "/expert/gate", lambda m: setattr(self, "gate", m.data), 50)
-        n.create_subscription(Bool, "/sim/ground_truth/obstacle_contact", lambda m: setattr(self, "contact", m.data), 50)
-        for topic, kind in (("/policy/arm/command", JointState), ("/policy/cmd_vel", Twist),
-                            ("/teleop/arm/command", JointState), ("/teleop/cmd_vel", Twist)):
+        n.create_subscription(Odometry, "sim/ground_truth/robot", self._on_robot, 50)
+        n.create_subscription(
+            PoseStamped, "sim/ground_truth/cube", lambda m: setattr(self, "cube_pose", m), 50
+        )
+        n.create_subscription(Bool, "intervention", lambda m: setattr(self, "intervention", m.data), 50)
+        n.create_subscription(Bool, "expert/gate", lambda m: setattr(self, "gate", m.data), 50)
+        n.create_subscription(
+            Bool, "sim/ground_truth/obstacle_contact", lambda m: setattr(self, "contact", m.data), 50
+        )
+        for topic, kind in (
+            ("policy/arm/command", JointState),
+            ("policy/cmd_vel", Twist),
+            ("teleop/arm/command", JointState),
+            ("teleop/cmd_vel", Twist),
+        ):
             n.create_subscription(kind, topic, lambda m, t=topic: self._on_command(t, m), 50)
 
     # --- plumbing --------------------------------------------------------------------------------
@@ -103,7 +111,9 @@ class EpisodeClient:
         deadline = time.monotonic() + timeout
         for service in services:
             if not self._client(service).wait_for_service(timeout_sec=max(0.1, deadline - time.monotonic())):
-                raise EpisodeError(f"the graph did not come up: {service} is not available after {timeout:g} s")
+                raise EpisodeError(
+                    f"the graph did not come up: {service} is not available after {timeout:g} s"
+                )
         if not self.spin_until(lambda: self.cube_pose is not None, max(0.1, deadline - time.monotonic())):
             raise EpisodeError("the sim publishes no ground truth on /sim/ground_truth/cube")
         if not self.driver_params.wait_for_services(timeout_sec=max(0.1, deadline - time.monotonic())):
@@ -112,8 +122,9 @@ class EpisodeClient:
     def set_layout(self, plan: EpisodePlan) -> None:
         from rclpy.parameter import Parameter
 
-        future = self.driver_params.set_parameters([Parameter("seed", value=plan.seed),
-                                                    Parameter("obstacle", value=plan.obstacle)])
+        future = self.driver_params.set_parameters(
+            [Parameter("seed", value=plan.seed), Parameter("obstacle", value=plan.obstacle)]
+        )
         if not self.spin_until(future.done, 10.0):
             raise EpisodeError("the driver did not take the layout parameters")
 
@@ -131,22 +142,30 @@ class EpisodeClient:
             return
         (x, y, _), yaw = pose_of(msg)
         (_, _, cube_z), _ = pose_of(self.cube_pose)
-        self.rollout.samples.append(Sample(stamp_seconds(msg.header.stamp), x, y, yaw, cube_z, self.intervention, self.gate, self.contact))
+        self.rollout.samples.append(
+            Sample(
+                stamp_seconds(msg.header.stamp), x, y, yaw, cube_z, self.intervention, self.gate, self.contact
+            )
+        )
 
     def _on_command(self, topic: str, msg) -> None:
         now = time.monotonic()
         self.latest[topic] = (now, msg)
-        if self.rollout is None or topic != "/teleop/cmd_vel" or self.intervention:
+        if self.rollout is None or topic != "teleop/cmd_vel" or self.intervention:
             return  # one error per expert tick, and only while the policy drives
-        pairs = [self.latest.get(t) for t in ("/policy/arm/command", "/policy/cmd_vel", "/teleop/arm/command")]
+        pairs = [self.latest.get(t) for t in ("policy/arm/command", "policy/cmd_vel", "teleop/arm/command")]
         if any(p is None or now - p[0] > PAIRING_S for p in pairs):
             return
         policy_arm, policy_twist, expert_arm = (p[1] for p in pairs)
         policy_arm, expert_arm = (arm_positions(m.name, m.position) for m in (policy_arm, expert_arm))
         if policy_arm is None or expert_arm is None:
             return
-        base, arm = action_errors(_twist(policy_twist), [policy_arm[j] for j in c.ARM_JOINTS],
-                                  _twist(msg), [expert_arm[j] for j in c.ARM_JOINTS])
+        base, arm = action_errors(
+            _twist(policy_twist),
+            [policy_arm[j] for j in c.ARM_JOINTS],
+            _twist(msg),
+            [expert_arm[j] for j in c.ARM_JOINTS],
+        )
         self.rollout.base_errors.append(base)
         self.rollout.arm_errors.append(arm)
 
@@ -159,29 +178,33 @@ class EpisodeClient:
 
         layout = sample_layout(plan.seed, plan.obstacle)
         if policy:
-            self.call("/policy/stop")
+            self.call("policy/stop")
         self.set_layout(plan)
-        self.call("/sim/reset")
-        self.call("/expert/reset")
+        self.call("sim/reset")
+        self.call("expert/reset")
         # Ground truth already on the wire may predate the reset: wait for the new layout.
         if not self.spin_until(lambda: self._shows(layout.cube_xy), 10.0):
             raise EpisodeError(f"the sim did not show the layout of seed {plan.seed} after /sim/reset")
         self.rollout = Rollout(plan.seed, layout.obstacle_xy)
         self.intervention = self.gate = self.contact = False
-        started = self.call("/recorder/start")
+        started = self.call("recorder/start")
         if policy:
-            self.call("/policy/start")
+            self.call("policy/start")
         rollout = self.rollout
         deadline = time.monotonic() + self.wall_timeout_s + timeout_s
-        done = self.spin_until(lambda: rollout.lifted() or rollout.elapsed() >= timeout_s, deadline - time.monotonic())
+        done = self.spin_until(
+            lambda: rollout.lifted() or rollout.elapsed() >= timeout_s, deadline - time.monotonic()
+        )
         self.rollout = None
         if policy:
-            self.call("/policy/stop")
+            self.call("policy/stop")
         if not done:
-            self.call("/recorder/discard")
-            raise EpisodeError(f"seed {plan.seed}: the sim stopped advancing ({rollout.elapsed():.1f} s of sim time "
-                               f"in {self.wall_timeout_s + timeout_s:.0f} s)")
-        saved = self.call("/recorder/save" if rollout.lifted() else "/recorder/save_failure")
+            self.call("recorder/discard")
+            raise EpisodeError(
+                f"seed {plan.seed}: the sim stopped advancing ({rollout.elapsed():.1f} s of sim time "
+                f"in {self.wall_timeout_s + timeout_s:.0f} s)"
+            )
+        saved = self.call("recorder/save" if rollout.lifted() else "recorder/save_failure")
         return EpisodeResult(rollout, started, saved)
 
     def _shows(self, cube_xy) -> bool:

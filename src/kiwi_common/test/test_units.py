@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from kiwi_description import units
+from kiwi_common import units
 from kiwi_description.constants import ARM_LIMITS
 
 
@@ -13,7 +13,9 @@ def test_gripper_percent_spans_the_jaw_range():
     assert units.gripper_percent_to_rad(50.0) == pytest.approx((lim.lower + lim.upper) / 2)
 
 
-@pytest.mark.parametrize("name, rad", [("arm_elbow_flex", 0.7), ("arm_wrist_roll", -2.0), ("arm_gripper", 0.4)])
+@pytest.mark.parametrize(
+    "name, rad", [("arm_elbow_flex", 0.7), ("arm_wrist_roll", -2.0), ("arm_gripper", 0.4)]
+)
 def test_joint_round_trip(name, rad):
     assert units.joint_lerobot_to_rad(name, units.joint_rad_to_lerobot(name, rad)) == pytest.approx(rad)
 

@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-KIWI = [sys.executable, "-m", "kiwi_bringup.cli"]
+KIWI = [sys.executable, "-m", "kiwi_experiments.cli"]
 
 
 def lines(path):
@@ -21,10 +21,13 @@ def lines(path):
 def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path, ros_domain):
     run = tmp_path / "run"
     command = [*KIWI, "demo", "--quick", "--out", str(run)]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env=os.environ.copy())
+    first = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy()
+    )
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and first.poll() is None and not lines(run / "episodes" / "demos.jsonl"):
+    while (
+        time.monotonic() < deadline and first.poll() is None and not lines(run / "episodes" / "demos.jsonl")
+    ):
         time.sleep(0.2)
     assert first.poll() is None, first.communicate()[0]
     first.send_signal(signal.SIGINT)
@@ -38,7 +41,9 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
 
     second = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    assert {p.name: p.stat().st_mtime for p in kept.iterdir()} == kept_mtime, "a finished episode is never redone"
+    assert {p.name: p.stat().st_mtime for p in kept.iterdir()} == kept_mtime, (
+        "a finished episode is never redone"
+    )
     demos = lines(run / "episodes" / "demos.jsonl")
     assert len(demos) == 2 and demos[0] == first_demo
     assert all(d["success"] for d in demos), "the expert lifts the cube in its demonstrations"
@@ -53,7 +58,10 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
             assert row["success"] == sum(e["success"] for e in episodes) / 2
             assert row["collisions_per_episode"] == sum(e["collisions"] for e in episodes) / 2
             assert (run / "bags" / f"eval_{method}_r{r}" / "episode_0001" / "metadata.yaml").exists()
-    assert "| ACT, chunked (+ HG-DAgger) | 1 |" in report and "| single-step BC (+ DAgger, scripted oracle) | 0 |" in report
+    assert (
+        "| ACT, chunked (+ HG-DAgger) | 1 |" in report
+        and "| single-step BC (+ DAgger, scripted oracle) | 0 |" in report
+    )
     assert "kiwi demo --quick --out" in report and "lerobot-train --policy.type=act" in report
     for plot in ("success_vs_round.png", "trajectories.png"):
         assert (run / "report" / plot).stat().st_size > 1000

@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kiwi_description import constants as c
@@ -25,9 +25,11 @@ def _num(x, fmt: str = ".2f") -> str:
 
 
 def eval_table(demo, rows: dict) -> list[str]:
-    lines = ["| method | round | training episodes (frames) | success | collisions: episodes (per episode) | "
-             "time to lift (s) | action error: base (m/s) | arm (deg) | gate fires / episode | passed left / right / not |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | round | training episodes (frames) | success | collisions: episodes (per episode) | "
+        "time to lift (s) | action error: base (m/s) | arm (deg) | gate fires / episode | passed left / right / not |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for method in demo.methods:
         for r in range(demo.config.rounds + 1):
             row = rows.get(f"eval_{method.key}_r{r}")
@@ -39,21 +41,29 @@ def eval_table(demo, rows: dict) -> list[str]:
                 f"{_pct(row['success'])} | {row['collision_episodes']} / {row['episodes']} "
                 f"({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
                 f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
-                f"{row['gate_fires_per_episode']:.2f} | {row['left']} / {row['right']} / {row['not_passed']} |")
+                f"{row['gate_fires_per_episode']:.2f} | {row['left']} / {row['right']} / {row['not_passed']} |"
+            )
     return lines
 
 
 def rollout_table(demo, rows: dict) -> list[str]:
-    lines = ["| method | collected with round | rollouts | lifted | expert take-overs / episode | "
-             "share of time the expert drove | gate fires / episode |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | collected with round | rollouts | lifted | expert take-overs / episode | "
+        "share of time the expert drove | gate fires / episode |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for method in demo.methods:
         for r in range(demo.config.rounds):
             row = rows.get(f"rollouts_{method.key}_r{r}")
             if not row or not row.get("episodes"):
                 continue
-            takeovers = f"{row['interventions_per_episode']:.2f}" if method.takeover == "gate" else "– (labels only)"
-            lines.append(f"| {method.label} | {r} | {row['episodes']} | {_pct(row['success'])} | {takeovers} | "
-                         f"{_pct(row['intervention_time_fraction'])} | {row['gate_fires_per_episode']:.2f} |")
+            takeovers = (
+                f"{row['interventions_per_episode']:.2f}" if method.takeover == "gate" else "– (labels only)"
+            )
+            lines.append(
+                f"| {method.label} | {r} | {row['episodes']} | {_pct(row['success'])} | {takeovers} | "
+                f"{_pct(row['intervention_time_fraction'])} | {row['gate_fires_per_episode']:.2f} |"
+            )
     return lines
 
 
@@ -75,9 +85,17 @@ def plot_success(demo, rows: dict, path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for method in demo.methods:
-        rounds = [r for r in range(demo.config.rounds + 1) if rows.get(f"eval_{method.key}_r{r}", {}).get("episodes")]
-        ax.plot(rounds, [100 * rows[f"eval_{method.key}_r{r}"]["success"] for r in rounds], marker="o",
-                label=method.label)
+        rounds = [
+            r
+            for r in range(demo.config.rounds + 1)
+            if rows.get(f"eval_{method.key}_r{r}", {}).get("episodes")
+        ]
+        ax.plot(
+            rounds,
+            [100 * rows[f"eval_{method.key}_r{r}"]["success"] for r in rounds],
+            marker="o",
+            label=method.label,
+        )
     ax.set_xlabel("DAgger round (0: demonstrations only)")
     ax.set_ylabel(f"success over {demo.config.eval_episodes} layouts (%)")
     ax.set_ylim(-5, 105)
@@ -99,11 +117,19 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
     panels = [("expert demonstrations", results.get("demos", []))]
     for method in demo.methods:
         for r in sorted({0, last}):
-            panels.append((f"{method.label}\nround {r} (evaluation)", results.get(f"eval_{method.key}_r{r}", [])))
+            panels.append(
+                (f"{method.label}\nround {r} (evaluation)", results.get(f"eval_{method.key}_r{r}", []))
+            )
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), sharex=True, sharey=True)
     for ax, (title, summaries) in zip(axes, panels):
-        ax.add_patch(Rectangle((-c.OBSTACLE_SIZE[0] / 2, -c.OBSTACLE_SIZE[1] / 2), *c.OBSTACLE_SIZE[:2],
-                               color="0.6", label="obstacle"))
+        ax.add_patch(
+            Rectangle(
+                (-c.OBSTACLE_SIZE[0] / 2, -c.OBSTACLE_SIZE[1] / 2),
+                *c.OBSTACLE_SIZE[:2],
+                color="0.6",
+                label="obstacle",
+            )
+        )
         for s in summaries:
             if not s["obstacle"]:
                 continue
@@ -126,23 +152,27 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
 def write_report(demo, results: dict, rows: dict) -> Path:
     from kiwi_policy.train import train_command
 
-
     report = demo.out / "report"
     report.mkdir(exist_ok=True)
     plot_success(demo, rows, report / "success_vs_round.png")
     plot_trajectories(demo, results, report / "trajectories.png")
-    (report / "results.json").write_text(json.dumps({"config": demo.config.__dict__, "rows": rows,
-                                                      "timings_s": demo.timings}, indent=2))
+    (report / "results.json").write_text(
+        json.dumps({"config": demo.config.__dict__, "rows": rows, "timings_s": demo.timings}, indent=2)
+    )
     cfg, rule = demo.config, GateRule()
     demos = rows.get("demos", {})
-    plans = {kind: [p.seed for p in cfg.plans(kind, n)] for kind, n in
-             (("demos", cfg.demos), ("eval", cfg.eval_episodes))}
-    rollout_seeds = {r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)}
+    plans = {
+        kind: [p.seed for p in cfg.plans(kind, n)]
+        for kind, n in (("demos", cfg.demos), ("eval", cfg.eval_episodes))
+    }
+    rollout_seeds = {
+        r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)
+    }
     total = sum(demo.timings.values())
     lines = [
         "# Kiwi demo report",
         "",
-        f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `kiwi {' '.join(demo.argv)}`"
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `kiwi {' '.join(demo.argv)}`"
         f"{' (the --quick settings: too small to mean anything, a smoke test)' if cfg == QUICK else ''}; "
         f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), no GPU used; "
         f"{total / 60:.1f} min of recording, conversion, training and evaluation.",
@@ -205,15 +235,28 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "(the datasets and models are in this run's folder):",
         "",
         "```bash",
-        *("lerobot-train " + " ".join(train_command(demo.out / "datasets" / dataset_name(m, r), m.policy,
-                                 demo.out / "models" / f"{m.key}_r{r}", cfg.steps, cfg.batch_size, cfg.seed + 1000,
-                                 list(m.train_args))[3:])
-          for r in range(cfg.rounds + 1) for m in demo.methods),
+        *(
+            "lerobot-train "
+            + " ".join(
+                train_command(
+                    demo.out / "datasets" / dataset_name(m, r),
+                    m.policy,
+                    demo.out / "models" / f"{m.key}_r{r}",
+                    cfg.steps,
+                    cfg.batch_size,
+                    cfg.seed + 1000,
+                    list(m.train_args),
+                )[3:]
+            )
+            for r in range(cfg.rounds + 1)
+            for m in demo.methods
+        ),
         "```",
         "",
         "## Wall time per stage (s)",
         "",
-        "| stage | s |", "|---|---|",
+        "| stage | s |",
+        "|---|---|",
         *(f"| {k} | {v:.0f} |" for k, v in demo.timings.items()),
         "",
         f"Python {sys.version.split()[0]}.",

@@ -3,7 +3,7 @@
 Each node module holds a `NodeInterface` and declares its parameters from it, so the graph specs
 can be checked against the nodes without starting them (every parameter a spec sets is declared,
 every subscribed topic has a publisher), and the live tests check the same tables against the
-running nodes. Lives here because every Kiwi package already depends on kiwi_description.
+running nodes. Topic names are relative, so a graph's namespace applies to all of them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ class Topic:
 
     name: str
     type: str  # 'pkg/msg/Type'
+    # Used only in some configurations (the sim's ground truth, for a state-only policy): a graph
+    # need not publish it.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,23 @@ class NodeInterface:
         return {p.name for p in self.params}
 
 
+def camera_topics(prefix: str = "") -> tuple[Topic, ...]:
+    """One camera's streams under `prefix`, as the sim driver and the camera node publish them."""
+    return (
+        Topic(prefix + "image_raw", "sensor_msgs/msg/Image"),
+        Topic(prefix + "image_raw/compressed", "sensor_msgs/msg/CompressedImage"),
+        Topic(prefix + "camera_info", "sensor_msgs/msg/CameraInfo"),
+    )
+
+
+def full_name(name: str, namespace: str = "") -> str:
+    """A topic or service as a node names it -> its full name in `namespace` (before remapping)."""
+    if name.startswith("/"):
+        return name
+    ns = namespace.strip("/")
+    return f"/{ns}/{name}" if ns else f"/{name}"
+
+
 def declare_params(node, interface: NodeInterface) -> SimpleNamespace:
     """Declare every parameter of `interface` on `node`; return their values by name."""
     from rcl_interfaces.msg import ParameterDescriptor
@@ -51,7 +71,9 @@ def declare_params(node, interface: NodeInterface) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-def run_node(make_node, prog: str, args=None, setup_errors=(ValueError, RuntimeError, ConnectionError)) -> int:
+def run_node(
+    make_node, prog: str, args=None, setup_errors=(ValueError, RuntimeError, ConnectionError)
+) -> int:
     """The `main` of every Kiwi node: init, build, spin until Ctrl-C, clean up.
 
     A node that cannot start for a reason in `setup_errors` prints one clear line and exits 2; on

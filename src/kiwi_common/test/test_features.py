@@ -3,30 +3,46 @@ import math
 import numpy as np
 import pytest
 
+from kiwi_common.features import MOTOR_NAMES, Mapping, action_vector, split_action, state_vector
 from kiwi_description import constants as c
-from kiwi_description.features import MOTOR_NAMES, Mapping, action_vector, split_action, state_vector
 
 
 def test_names_are_lerobots_lekiwi_order():
-    assert MOTOR_NAMES == ("arm_shoulder_pan.pos", "arm_shoulder_lift.pos", "arm_elbow_flex.pos",
-                           "arm_wrist_flex.pos", "arm_wrist_roll.pos", "arm_gripper.pos",
-                           "x.vel", "y.vel", "theta.vel")
+    assert MOTOR_NAMES == (
+        "arm_shoulder_pan.pos",
+        "arm_shoulder_lift.pos",
+        "arm_elbow_flex.pos",
+        "arm_wrist_flex.pos",
+        "arm_wrist_roll.pos",
+        "arm_gripper.pos",
+        "x.vel",
+        "y.vel",
+        "theta.vel",
+    )
 
 
 def test_features_match_lerobots_lekiwi_schema():
     f = Mapping().features()
-    assert list(f) == ["action", "observation.state", "observation.images.front",
-                       "observation.images.wrist", "intervention"]
+    assert list(f) == [
+        "action",
+        "observation.state",
+        "observation.images.front",
+        "observation.images.wrist",
+        "intervention",
+    ]
     assert f["observation.images.front"]["shape"] == (480, 640, 3)
     assert f["observation.images.wrist"]["shape"] == (640, 480, 3)
     assert f["action"] == {"dtype": "float32", "shape": (9,), "names": list(MOTOR_NAMES)}
 
 
 def test_state_units():
-    arm = {j: 0.0 for j in c.ARM_JOINTS} | {"arm_elbow_flex": math.radians(30.0),
-                                           c.GRIPPER_JOINT: c.ARM_LIMITS[c.GRIPPER_JOINT].upper}
+    arm = {j: 0.0 for j in c.ARM_JOINTS} | {
+        "arm_elbow_flex": math.radians(30.0),
+        c.GRIPPER_JOINT: c.ARM_LIMITS[c.GRIPPER_JOINT].upper,
+    }
     # Wheel speeds of a pure 30 deg/s turn: LeRobot's theta.vel is in deg/s.
     from kiwi_description import kinematics as kin
+
     state = state_vector(arm, kin.body_to_wheel_speeds(0.1, 0.0, math.radians(30.0)))
     assert state.dtype == np.float32
     np.testing.assert_allclose(state, [0, 0, 30, 0, 0, 100, 0.1, 0, 30], atol=1e-4)
@@ -50,7 +66,7 @@ def test_mapping_json_round_trip_and_unknown_fields():
 
 
 def test_environment_state_is_relative_to_the_robot():
-    from kiwi_description.features import ENVIRONMENT_NAMES, environment_vector
+    from kiwi_common.features import ENVIRONMENT_NAMES, environment_vector
 
     # Robot at (1, 1) facing +y; cube 0.5 m further along +y is 0.5 m straight ahead.
     env = environment_vector((1.0, 1.0, math.pi / 2), (1.0, 1.5, 0.015), math.pi / 2 + 0.1, (0.8, 1.2))
@@ -65,7 +81,7 @@ def test_environment_state_is_relative_to_the_robot():
 
 
 def test_state_only_mapping_has_environment_state_and_no_images():
-    from kiwi_description.features import ENVIRONMENT_STATE, GROUND_TRUTH_TOPICS
+    from kiwi_common.features import ENVIRONMENT_STATE, GROUND_TRUTH_TOPICS
 
     mapping = Mapping().state_only()
     feats = mapping.features(use_videos=False)

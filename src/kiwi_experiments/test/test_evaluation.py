@@ -1,13 +1,15 @@
 import pytest
 
-from kiwi_bringup.evaluation import Rollout, Sample, aggregate, passing_side, rising_edges, summarize
+from kiwi_experiments.evaluation import Rollout, Sample, aggregate, passing_side, rising_edges, summarize
 
 OBSTACLE = (0.4, 0.0)
 
 
 def path(points, dt=0.1, cube_z=None, intervention=(), gate=(), contact=()):
-    return [Sample(k * dt, x, y, 0.0, (cube_z or {}).get(k, 0.015), k in intervention, k in gate, k in contact)
-            for k, (x, y) in enumerate(points)]
+    return [
+        Sample(k * dt, x, y, 0.0, (cube_z or {}).get(k, 0.015), k in intervention, k in gate, k in contact)
+        for k, (x, y) in enumerate(points)
+    ]
 
 
 def test_rising_edges():
@@ -25,9 +27,13 @@ def test_passing_side():
 
 def test_summary_of_a_lifted_episode_with_a_bump_and_an_intervention():
     points = [(0.05 * k, 0.0) for k in range(6)] + [(0.25, 0.3)] * 4
-    rollout = Rollout(7, OBSTACLE, path(points, cube_z={9: 0.05}, intervention={6, 7}, gate={5, 6, 8},
-                                        contact={3, 4, 5}),
-                      base_errors=[0.1, 0.3], arm_errors=[0.0, 0.1])
+    rollout = Rollout(
+        7,
+        OBSTACLE,
+        path(points, cube_z={9: 0.05}, intervention={6, 7}, gate={5, 6, 8}, contact={3, 4, 5}),
+        base_errors=[0.1, 0.3],
+        arm_errors=[0.0, 0.1],
+    )
     s = summarize(rollout)
     assert s["success"] and s["time_to_success"] == pytest.approx(0.9)
     # At (0.25, 0): 0.11 m from the obstacle's face, less the 0.14 m chassis radius: overlapping.
@@ -49,7 +55,7 @@ def test_summary_needs_samples_and_aggregate_counts():
 
 
 def test_summaries_cut_off_by_a_kill_are_dropped(tmp_path):
-    from kiwi_bringup.demo import read_summaries
+    from kiwi_experiments.demo import read_summaries
 
     path = tmp_path / "eval.jsonl"
     assert read_summaries(path) == []

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import constants as c
-from . import kinematics as kin
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+
 from .units import joint_lerobot_to_rad, joint_rad_to_lerobot
 
 MOTOR_NAMES = tuple(f"{joint}.pos" for joint in c.ARM_JOINTS) + ("x.vel", "y.vel", "theta.vel")
@@ -27,10 +28,37 @@ INTERVENTION = "intervention"
 ENVIRONMENT_STATE = "observation.environment_state"
 # In the robot's base frame (m); the cube's yaw as sin/cos of 4x its angle (its faces repeat every
 # 90 degrees, and this is continuous where the angle mod 90 is not); obstacle zeros when absent.
-ENVIRONMENT_NAMES = ("cube.x", "cube.y", "cube.z", "cube.yaw4_sin", "cube.yaw4_cos",
-                     "obstacle.x", "obstacle.y", "obstacle.present")
-GROUND_TRUTH_TOPICS = {"robot": "/sim/ground_truth/robot", "cube": "/sim/ground_truth/cube",
-                       "obstacle": "/sim/ground_truth/obstacle"}
+ENVIRONMENT_NAMES = (
+    "cube.x",
+    "cube.y",
+    "cube.z",
+    "cube.yaw4_sin",
+    "cube.yaw4_cos",
+    "obstacle.x",
+    "obstacle.y",
+    "obstacle.present",
+)
+GROUND_TRUTH_TOPICS = {
+    "robot": "/sim/ground_truth/robot",
+    "cube": "/sim/ground_truth/cube",
+    "obstacle": "/sim/ground_truth/obstacle",
+}
+GROUND_TRUTH_TYPES = {
+    "robot": "nav_msgs/msg/Odometry",
+    "cube": "geometry_msgs/msg/PoseStamped",
+    "obstacle": "geometry_msgs/msg/PoseStamped",
+}
+
+
+def node_topic(name: str) -> str:
+    """A mapping's topic as a node subscribes to it: relative, so it resolves in the node's namespace.
+    Mappings (and bags) name topics as in the root namespace, so datasets do not depend on it."""
+    return name.lstrip("/")
+
+
+def bag_topic(name: str) -> str:
+    """A topic as bags name it: the root-namespace form of a relative or absolute name."""
+    return "/" + node_topic(name)
 
 
 def image_feature(camera: str) -> str:
@@ -39,6 +67,8 @@ def image_feature(camera: str) -> str:
 
 @dataclass(frozen=True)
 class Mapping:
+    """Topics are named as in the root namespace (as bags store them); see `node_topic`."""
+
     fps: float = c.CONTROL_RATE_HZ
     robot_type: str = "lekiwi"
     # Observation: arm positions and wheel velocities (-> measured body twist, as LeRobot's LeKiwi).
@@ -48,17 +78,25 @@ class Mapping:
     cmd_vel_topic: str = "/cmd_vel"
     intervention_topic: str = "/intervention"
     # camera -> topic (CompressedImage when the name ends in /compressed, else Image).
-    cameras: dict[str, str] = field(default_factory=lambda: {
-        cam: f"/camera/{cam}/image_raw/compressed" for cam in c.CAMERAS})
+    cameras: dict[str, str] = field(
+        default_factory=lambda: {cam: f"/camera/{cam}/image_raw/compressed" for cam in c.CAMERAS}
+    )
     # camera -> (height, width) as stored in the dataset.
-    image_shapes: dict[str, tuple[int, int]] = field(default_factory=lambda: {
-        cam: (spec.height, spec.width) for cam, spec in c.CAMERAS.items()})
+    image_shapes: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {cam: (spec.height, spec.width) for cam, spec in c.CAMERAS.items()}
+    )
     # robot (Odometry), cube, obstacle (PoseStamped) -> `observation.environment_state`; empty: none.
     ground_truth: dict[str, str] = field(default_factory=dict)
 
     def topics(self) -> list[str]:
-        return [self.state_topic, self.arm_command_topic, self.cmd_vel_topic, self.intervention_topic,
-                *self.cameras.values(), *self.ground_truth.values()]
+        return [
+            self.state_topic,
+            self.arm_command_topic,
+            self.cmd_vel_topic,
+            self.intervention_topic,
+            *self.cameras.values(),
+            *self.ground_truth.values(),
+        ]
 
     def features(self, use_videos: bool = True) -> dict:
         """LeRobot features, in LeRobot's LeKiwi order, plus `intervention`."""
@@ -66,21 +104,27 @@ class Mapping:
         feats = {"action": dict(vector), "observation.state": dict(vector)}
         for cam in self.cameras:
             h, w = self.image_shapes[cam]
-            feats[image_feature(cam)] = {"dtype": "video" if use_videos else "image", "shape": (h, w, 3),
-                                         "names": ["height", "width", "channels"]}
+            feats[image_feature(cam)] = {
+                "dtype": "video" if use_videos else "image",
+                "shape": (h, w, 3),
+                "names": ["height", "width", "channels"],
+            }
             if use_videos:
                 feats[image_feature(cam)]["info"] = {"is_depth_map": False}
         if self.ground_truth:
-            feats[ENVIRONMENT_STATE] = {"dtype": "float32", "shape": (len(ENVIRONMENT_NAMES),),
-                                        "names": list(ENVIRONMENT_NAMES)}
+            feats[ENVIRONMENT_STATE] = {
+                "dtype": "float32",
+                "shape": (len(ENVIRONMENT_NAMES),),
+                "names": list(ENVIRONMENT_NAMES),
+            }
         feats[INTERVENTION] = {"dtype": "float32", "shape": (1,), "names": [INTERVENTION]}
         return feats
 
-    def with_image_size(self, height: int, width: int) -> "Mapping":
+    def with_image_size(self, height: int, width: int) -> Mapping:
         """The same mapping with every camera stored at height x width."""
         return replace(self, image_shapes={cam: (height, width) for cam in self.cameras})
 
-    def state_only(self) -> "Mapping":
+    def state_only(self) -> Mapping:
         """No cameras; the cube and obstacle from the sim's ground truth instead (CPU training)."""
         return replace(self, cameras={}, image_shapes={}, ground_truth=dict(GROUND_TRUTH_TOPICS))
 
@@ -88,7 +132,7 @@ class Mapping:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "Mapping":
+    def from_json(cls, text: str) -> Mapping:
         data = json.loads(text)
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
@@ -98,7 +142,7 @@ class Mapping:
         return cls(**data)
 
     @classmethod
-    def load(cls, path: Path) -> "Mapping":
+    def load(cls, path: Path) -> Mapping:
         return cls.from_json(Path(path).read_text())
 
 
@@ -106,8 +150,10 @@ def state_vector(arm_positions: dict[str, float], wheel_velocities) -> np.ndarra
     """`observation.state`: arm positions (rad, by name) and wheel speeds (rad/s; left, back,
     right) -> LeRobot units (deg, gripper 0..100, m/s, m/s, deg/s)."""
     vx, vy, wz = kin.wheel_speeds_to_body(wheel_velocities)
-    return np.array([joint_rad_to_lerobot(j, arm_positions[j]) for j in c.ARM_JOINTS]
-                    + [vx, vy, math.degrees(wz)], dtype=np.float32)
+    return np.array(
+        [joint_rad_to_lerobot(j, arm_positions[j]) for j in c.ARM_JOINTS] + [vx, vy, math.degrees(wz)],
+        dtype=np.float32,
+    )
 
 
 def arm_positions(names, positions) -> dict[str, float] | None:
@@ -129,30 +175,42 @@ def joint_state_observation(names, positions, velocities) -> tuple[np.ndarray, d
 def action_vector(arm_targets: dict[str, float], twist: tuple[float, float, float]) -> np.ndarray:
     """`action`: arm targets (rad, by name) and a body twist (m/s, m/s, rad/s) -> LeRobot units."""
     vx, vy, wz = twist
-    return np.array([joint_rad_to_lerobot(j, arm_targets[j]) for j in c.ARM_JOINTS]
-                    + [vx, vy, math.degrees(wz)], dtype=np.float32)
+    return np.array(
+        [joint_rad_to_lerobot(j, arm_targets[j]) for j in c.ARM_JOINTS] + [vx, vy, math.degrees(wz)],
+        dtype=np.float32,
+    )
 
 
 def split_action(action) -> tuple[dict[str, float], tuple[float, float, float]]:
     """The inverse of `action_vector`: arm targets (rad, by name) and a twist (m/s, rad/s)."""
     values = [float(v) for v in action]
     if len(values) != len(MOTOR_NAMES):
-        raise ValueError(f"an action has {len(MOTOR_NAMES)} values ({', '.join(MOTOR_NAMES)}), got {len(values)}")
+        raise ValueError(
+            f"an action has {len(MOTOR_NAMES)} values ({', '.join(MOTOR_NAMES)}), got {len(values)}"
+        )
     arm = {j: joint_lerobot_to_rad(j, v) for j, v in zip(c.ARM_JOINTS, values)}
-    vx, vy, wz_deg = values[len(c.ARM_JOINTS):]
+    vx, vy, wz_deg = values[len(c.ARM_JOINTS) :]
     return arm, (vx, vy, math.radians(wz_deg))
 
 
-def environment_vector(robot: tuple[float, float, float], cube: tuple[float, float, float], cube_yaw: float,
-                       obstacle: tuple[float, float] | None) -> np.ndarray:
+def environment_vector(
+    robot: tuple[float, float, float],
+    cube: tuple[float, float, float],
+    cube_yaw: float,
+    obstacle: tuple[float, float] | None,
+) -> np.ndarray:
     """`observation.environment_state` from world-frame ground truth: robot (x, y, yaw), cube
     (x, y, z) and yaw, obstacle (x, y) or None."""
     rx, ry, ryaw = robot
     cx, cy = kin.world_to_body(cube[0] - rx, cube[1] - ry, ryaw)
     yaw4 = 4.0 * (cube_yaw - ryaw)
-    ox, oy = kin.world_to_body(obstacle[0] - rx, obstacle[1] - ry, ryaw) if obstacle is not None else (0.0, 0.0)
-    return np.array([cx, cy, cube[2], math.sin(yaw4), math.cos(yaw4), ox, oy, float(obstacle is not None)],
-                    dtype=np.float32)
+    ox, oy = (
+        kin.world_to_body(obstacle[0] - rx, obstacle[1] - ry, ryaw) if obstacle is not None else (0.0, 0.0)
+    )
+    return np.array(
+        [cx, cy, cube[2], math.sin(yaw4), math.cos(yaw4), ox, oy, float(obstacle is not None)],
+        dtype=np.float32,
+    )
 
 
 def pose_of(msg) -> tuple[tuple[float, float, float], float]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import termios
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from kiwi_description.diagnostics import Diagnostic
+from kiwi_common.diagnostics import Diagnostic
 
 BUS_ERRORS = (ConnectionError, RuntimeError, OSError)
 
@@ -55,8 +55,16 @@ def last_line(exc: BaseException) -> str:
 
 
 class ServoBus:
-    def __init__(self, port: str, motors: dict, calibration: dict, configure: Callable[[object], None],
-                 what: str, recalibrate: str, max_failures: int = 3):
+    def __init__(
+        self,
+        port: str,
+        motors: dict,
+        calibration: dict,
+        configure: Callable[[object], None],
+        what: str,
+        recalibrate: str,
+        max_failures: int = 3,
+    ):
         from lerobot.motors.feetech import FeetechMotorsBus
 
         self.port = port
@@ -78,8 +86,10 @@ class ServoBus:
             raise BusError(f"cannot open {self.what} on {self.port}: {exc}".strip()) from exc
         if not self.bus.is_calibrated:
             self.bus.disconnect(disable_torque=False)
-            raise BusError("the servos' calibration (homing offsets, limits) differs from the calibration file; "
-                           f"recalibrate with {self.recalibrate}, which writes both")
+            raise BusError(
+                "the servos' calibration (homing offsets, limits) differs from the calibration file; "
+                f"recalibrate with {self.recalibrate}, which writes both"
+            )
         self.configure(self.bus)
 
     def _reconnect(self) -> None:
@@ -108,9 +118,18 @@ class ServoBus:
 
     def diagnostic(self) -> Diagnostic:
         level = 0 if self.failures == 0 else 2
-        return Diagnostic(level, "bus", "ok" if level == 0 else f"failing: {self.last_error}", {
-            "port": self.port, "errors": str(self.errors), "reconnects": str(self.reconnects),
-            "last_error": self.last_error}, hardware_id=self.port)
+        return Diagnostic(
+            level,
+            "bus",
+            "ok" if level == 0 else f"failing: {self.last_error}",
+            {
+                "port": self.port,
+                "errors": str(self.errors),
+                "reconnects": str(self.reconnects),
+                "last_error": self.last_error,
+            },
+            hardware_id=self.port,
+        )
 
     def close(self, torque_off: bool) -> None:
         """Disconnect; a port that has already gone (unplugged) is closed without complaint."""

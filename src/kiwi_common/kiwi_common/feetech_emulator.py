@@ -153,9 +153,9 @@ class FeetechEmulator:
         if len(buf) < 4 or len(buf) < 4 + buf[3]:
             return None
         length = buf[3]
-        body = bytes(buf[2:3 + length])
+        body = bytes(buf[2 : 3 + length])
         chk = buf[3 + length]
-        del buf[:4 + length]
+        del buf[: 4 + length]
         if checksum(body) != chk:
             return None  # a real servo ignores a corrupted instruction
         return body[0], body[2], body[3:]
@@ -176,7 +176,7 @@ class FeetechEmulator:
             return b"".join(self._status(i) for i in present)
         if instruction == READ:
             addr, n = params[0], params[1]
-            return b"".join(self._status(i, bytes(self.servos[i].mem[addr:addr + n])) for i in present)
+            return b"".join(self._status(i, bytes(self.servos[i].mem[addr : addr + n])) for i in present)
         if instruction in (WRITE, REG_WRITE):
             addr, data = params[0], params[1:]
             for i in present:
@@ -185,14 +185,15 @@ class FeetechEmulator:
             return b"" if servo_id == BROADCAST_ID else b"".join(self._status(i) for i in present)
         if instruction == SYNC_READ:
             addr, n, ids = params[0], params[1], params[2:]
-            return b"".join(self._status(i, bytes(self.servos[i].mem[addr:addr + n]))
-                            for i in ids if i in self.servos)
+            return b"".join(
+                self._status(i, bytes(self.servos[i].mem[addr : addr + n])) for i in ids if i in self.servos
+            )
         if instruction == SYNC_WRITE:
             addr, n = params[0], params[1]
             for k in range(2, len(params), n + 1):
                 i = params[k]
                 if i in self.servos and i not in self.silent:
-                    self._write(i, addr, params[k + 1:k + 1 + n])
+                    self._write(i, addr, params[k + 1 : k + 1 + n])
             return b""
         return b"" if servo_id == BROADCAST_ID else b"".join(self._status(i) for i in present)
 
@@ -200,4 +201,4 @@ class FeetechEmulator:
         servo = self.servos[servo_id]
         if addr in (PRESENT_POSITION, PRESENT_VELOCITY):
             return  # read-only
-        servo.mem[addr:addr + len(data)] = data
+        servo.mem[addr : addr + len(data)] = data

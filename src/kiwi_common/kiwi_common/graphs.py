@@ -7,13 +7,16 @@ the same specs as processes where `launch` is not installed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from kiwi_description import constants as c
+
+from .node_interface import camera_topics
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,15 @@ def parse_value(text: str) -> Any:
     return text if value is None or isinstance(value, (dict, list)) else value
 
 
-def config_file(name: str) -> str:
-    """A file of kiwi_bringup's config/ folder: the installed share folder, else the source tree."""
+def share_file(package: str, *parts: str) -> str:
+    """A file a package installs under share/<package>/: from the ament index where colcon installed
+    it, else from the source tree (pip editable installs have no AMENT_PREFIX_PATH)."""
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        return str(Path(get_package_share_directory("kiwi_bringup")) / "config" / name)
-    except (ImportError, LookupError, OSError):  # not installed by colcon (pip: no AMENT_PREFIX_PATH)
-        return str(Path(__file__).resolve().parents[1] / "config" / name)
+        return str(Path(get_package_share_directory(package)).joinpath(*parts))
+    except (ImportError, LookupError, OSError):
+        return str(Path(__file__).resolve().parents[2].joinpath(package, *parts))
 
 
 def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
@@ -76,23 +80,47 @@ def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
     from kiwi_description.urdf import build_urdf
 
     nodes = [_sim_driver(a)] if sim else _robot(a)
-    extras = [NodeSpec("robot_state_publisher", "robot_state_publisher", "robot_state_publisher",
-                       parameters={"robot_description": build_urdf()}, ros_only=True)]
+    extras = [
+        NodeSpec(
+            "robot_state_publisher",
+            "robot_state_publisher",
+            "robot_state_publisher",
+            parameters={"robot_description": build_urdf()},
+            ros_only=True,
+        )
+    ]
     if a["rviz"]:
-        extras.append(NodeSpec("rviz2", "rviz2", "rviz2", arguments=("-d", config_file("kiwi.rviz")), ros_only=True))
+        extras.append(
+            NodeSpec(
+                "rviz2",
+                "rviz2",
+                "rviz2",
+                arguments=("-d", share_file("kiwi_description", "rviz", "kiwi.rviz")),
+                ros_only=True,
+            )
+        )
     return nodes + [_with_sim_time(n, sim) for n in extras]
 
 
 def _sim_driver(a: dict[str, Any]) -> NodeSpec:
     return NodeSpec(
-        "kiwi_driver", "driver", "driver",
-        parameters={"backend": "sim", "rate_hz": float(a["rate_hz"]), "seed": int(a["seed"]),
-                    "obstacle": bool(a["obstacle"]), "sim_speed": float(a["sim_speed"]),
-                    "cameras": bool(a["cameras"])},
+        "kiwi_driver",
+        "driver",
+        "driver",
+        parameters={
+            "backend": "sim",
+            "rate_hz": float(a["rate_hz"]),
+            "seed": int(a["seed"]),
+            "obstacle": bool(a["obstacle"]),
+            "sim_speed": float(a["sim_speed"]),
+            "cameras": bool(a["cameras"]),
+        },
     )
 
 
-RVIZ_ARG = LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false"))
+RVIZ_ARG = LaunchArg(
+    "rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")
+)
 SIM_ARGS = (
     LaunchArg("seed", "0", "Seed of the first scene layout."),
     LaunchArg("obstacle", "false", "Put an obstacle between the robot and the cube.", ("true", "false")),
@@ -102,7 +130,7 @@ SIM_ARGS = (
     RVIZ_ARG,
 )
 # Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.
-ROBOT_INPUTS = frozenset({"/arm/command", "/cmd_vel"})
+ROBOT_INPUTS = frozenset({"arm/command", "cmd_vel"})
 
 ROBOT_ARGS = (
     LaunchArg("port", "/dev/ttyACM0", "Serial port of the LeKiwi bus."),
@@ -119,9 +147,19 @@ ROBOT_ARGS = (
 def _camera(name: str, device: str) -> NodeSpec:
     spec = c.CAMERAS[name]
     return NodeSpec(
-        "kiwi_driver", "camera", f"{name}_camera", namespace=f"camera/{name}",
-        parameters={"camera": name, "device": str(device), "width": spec.width, "height": spec.height,
-                    "fps": spec.fps, "rotation": spec.rotation_deg},
+        "kiwi_driver",
+        "camera",
+        f"{name}_camera",
+        parameters={
+            "camera": name,
+            "device": str(device),
+            "width": spec.width,
+            "height": spec.height,
+            "fps": spec.fps,
+            "rotation": spec.rotation_deg,
+        },
+        # Its images under camera/<name>/ (as the sim driver's); its diagnostics beside the driver's.
+        remappings=tuple((t.name, f"camera/{name}/{t.name}") for t in camera_topics()),
     )
 
 
@@ -132,17 +170,24 @@ def _robot(a: dict[str, Any]) -> list[NodeSpec]:
 
 def _robot_driver(a: dict[str, Any]) -> NodeSpec:
     return NodeSpec(
-        "kiwi_driver", "driver", "driver",
-        parameters={"backend": "feetech", "port": str(a["port"]), "robot_id": str(a["robot_id"]),
-                    "calibration_dir": str(a["calibration_dir"]), "rate_hz": float(a["rate_hz"])},
+        "kiwi_driver",
+        "driver",
+        "driver",
+        parameters={
+            "backend": "feetech",
+            "port": str(a["port"]),
+            "robot_id": str(a["robot_id"]),
+            "calibration_dir": str(a["calibration_dir"]),
+            "rate_hz": float(a["rate_hz"]),
+        },
     )
 
 
 TELEOP_SOURCES = ("keyboard", "gamepad", "leader", "expert")
 # The policy's inputs to the mux: absent while a person teleoperates, present in the policy graph.
-POLICY_INPUTS = frozenset({"/policy/arm/command", "/policy/cmd_vel"})
+POLICY_INPUTS = frozenset({"policy/arm/command", "policy/cmd_vel"})
 # The human's inputs to the mux: a person may run a teleop source beside the policy graph.
-TELEOP_INPUTS = frozenset({"/teleop/arm/command", "/teleop/cmd_vel", "/teleop/engaged"})
+TELEOP_INPUTS = frozenset({"teleop/arm/command", "teleop/cmd_vel", "teleop/engaged"})
 
 
 def _merge_args(*groups: tuple[LaunchArg, ...]) -> tuple[LaunchArg, ...]:
@@ -153,15 +198,24 @@ def _merge_args(*groups: tuple[LaunchArg, ...]) -> tuple[LaunchArg, ...]:
     return tuple(merged.values())
 
 
-TELEOP_ARGS = _merge_args((
-    LaunchArg("teleop", "keyboard", "Who drives: the terminal keyboard, a gamepad, the SO-101 leader arm (with the "
-              "keyboard for the base, as in LeRobot), or the sim's scripted expert.", TELEOP_SOURCES),
-    LaunchArg("sim", "true", "Drive the MuJoCo sim (true) or the real robot (false).", ("true", "false")),
-    LaunchArg("expert_seed", "0", "Seed of the expert's detour sides."),
-    LaunchArg("joy_device", "/dev/input/js0", "teleop:=gamepad: the pad's Linux joystick device."),
-    LaunchArg("leader_port", "/dev/ttyACM1", "teleop:=leader: serial port of the leader arm."),
-    LaunchArg("leader_id", "leader", "teleop:=leader: LeRobot id of the leader's calibration."),
-), SIM_ARGS, ROBOT_ARGS)
+TELEOP_ARGS = _merge_args(
+    (
+        LaunchArg(
+            "teleop",
+            "keyboard",
+            "Who drives: the terminal keyboard, a gamepad, the SO-101 leader arm (with the "
+            "keyboard for the base, as in LeRobot), or the sim's scripted expert.",
+            TELEOP_SOURCES,
+        ),
+        LaunchArg("sim", "true", "Drive the MuJoCo sim (true) or the real robot (false).", ("true", "false")),
+        LaunchArg("expert_seed", "0", "Seed of the expert's detour sides."),
+        LaunchArg("joy_device", "/dev/input/js0", "teleop:=gamepad: the pad's Linux joystick device."),
+        LaunchArg("leader_port", "/dev/ttyACM1", "teleop:=leader: serial port of the leader arm."),
+        LaunchArg("leader_id", "leader", "teleop:=leader: LeRobot id of the leader's calibration."),
+    ),
+    SIM_ARGS,
+    ROBOT_ARGS,
+)
 RECORD_ARGS = TELEOP_ARGS + (
     LaunchArg("out_dir", "data/bags", "Folder for the episode bags."),
     LaunchArg("task", "pick up the cube", "Task string stored with each episode."),
@@ -179,7 +233,9 @@ def _with_sim_time(spec: NodeSpec, sim: bool) -> NodeSpec:
 def _teleop(a: dict[str, Any]) -> list[NodeSpec]:
     sim = bool(a["sim"])
     if a["teleop"] == "expert" and not sim:
-        raise GraphError("teleop:=expert drives the sim only (it reads the sim's ground truth); use sim:=true")
+        raise GraphError(
+            "teleop:=expert drives the sim only (it reads the sim's ground truth); use sim:=true"
+        )
     robot = _robot_side(a, sim)
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "teleop"})
     return robot + [_with_sim_time(n, sim) for n in (*_teleop_sources(a), mux)]
@@ -188,26 +244,47 @@ def _teleop(a: dict[str, Any]) -> list[NodeSpec]:
 def _teleop_sources(a: dict[str, Any], takeover: str = "always") -> list[NodeSpec]:
     kind = a["teleop"]
     if kind == "expert":
-        return [NodeSpec("kiwi_teleop", "expert", "expert",
-                         parameters={"seed": int(a["expert_seed"]), "takeover": takeover})]
+        return [
+            NodeSpec(
+                "kiwi_teleop",
+                "expert",
+                "expert",
+                parameters={"seed": int(a["expert_seed"]), "takeover": takeover},
+            )
+        ]
     if kind == "gamepad":
-        return [NodeSpec("kiwi_teleop", "joy", "joy", parameters={"dev": str(a["joy_device"])}),
-                NodeSpec("kiwi_teleop", "gamepad", "gamepad")]
+        return [
+            NodeSpec("kiwi_teleop", "joy", "joy", parameters={"dev": str(a["joy_device"])}),
+            NodeSpec("kiwi_teleop", "gamepad", "gamepad"),
+        ]
     if kind == "leader":
-        leader = NodeSpec("kiwi_teleop", "leader", "leader",
-                          parameters={"port": str(a["leader_port"]), "leader_id": str(a["leader_id"])})
+        leader = NodeSpec(
+            "kiwi_teleop",
+            "leader",
+            "leader",
+            parameters={"port": str(a["leader_port"]), "leader_id": str(a["leader_id"])},
+        )
         return [leader, NodeSpec("kiwi_teleop", "keyboard", "keyboard")]
     return [NodeSpec("kiwi_teleop", "keyboard", "keyboard")]
 
 
-POLICY_ARGS = _merge_args((
-    LaunchArg("model", "act", "Policy type (its default location, data/models/<type>) or a checkpoint path."),
-    LaunchArg("scheduler", "latest", "How overlapping chunks combine.", ("latest", "ensemble", "average")),
-    LaunchArg("control_hz", "0", "Command rate (Hz); 0: the dataset's fps."),
-    LaunchArg("torch_threads", "1", "Torch threads for inference."),
-    LaunchArg("task", "pick up the cube", "Task string given to the policy."),
-    LaunchArg("teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)),
-), TELEOP_ARGS)
+POLICY_ARGS = _merge_args(
+    (
+        LaunchArg(
+            "model", "act", "Policy type (its default location, data/models/<type>) or a checkpoint path."
+        ),
+        LaunchArg(
+            "scheduler", "latest", "How overlapping chunks combine.", ("latest", "ensemble", "average")
+        ),
+        LaunchArg("control_hz", "0", "Command rate (Hz); 0: the dataset's fps."),
+        LaunchArg("torch_threads", "1", "Torch threads for inference."),
+        LaunchArg("task", "pick up the cube", "Task string given to the policy."),
+        LaunchArg(
+            "teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)
+        ),
+    ),
+    TELEOP_ARGS,
+)
 
 
 def _policy(a: dict[str, Any]) -> list[NodeSpec]:
@@ -219,17 +296,30 @@ def _policy_nodes(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
     """The policy, the mux (shared) and the teleop source that may take over: no robot nodes."""
     if a["teleop"] == "expert" and not sim:
         raise GraphError("teleop:=expert takes over in the sim only; use sim:=true")
-    policy = NodeSpec("kiwi_policy", "policy", "policy", parameters={
-        "model": str(a["model"]), "scheduler": str(a["scheduler"]), "control_hz": float(a["control_hz"]),
-        "torch_threads": int(a["torch_threads"]), "task": str(a["task"])})
+    policy = NodeSpec(
+        "kiwi_policy",
+        "policy",
+        "policy",
+        parameters={
+            "model": str(a["model"]),
+            "scheduler": str(a["scheduler"]),
+            "control_hz": float(a["control_hz"]),
+            "torch_threads": int(a["torch_threads"]),
+            "task": str(a["task"]),
+        },
+    )
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "shared"})
     sources = [] if a["teleop"] == "none" else _teleop_sources(a)
     return [_with_sim_time(n, sim) for n in (policy, mux, *sources)]
 
 
 def _recorder(a: dict[str, Any]) -> NodeSpec:
-    recorder = NodeSpec("kiwi_recorder", "recorder", "recorder", parameters={
-        "out_dir": str(a["out_dir"]), "task": str(a["task"]), "mapping": str(a["mapping"])})
+    recorder = NodeSpec(
+        "kiwi_recorder",
+        "recorder",
+        "recorder",
+        parameters={"out_dir": str(a["out_dir"]), "task": str(a["task"]), "mapping": str(a["mapping"])},
+    )
     return _with_sim_time(recorder, bool(a["sim"]))
 
 
@@ -243,10 +333,19 @@ def _without(args: tuple[LaunchArg, ...], names) -> tuple[LaunchArg, ...]:
 
 # The arguments that choose and configure a person's teleop source.
 TELEOP_SOURCE_ARGS = ("teleop", "joy_device", "leader_port", "leader_id")
-DAGGER_ARGS = _merge_args((
-    LaunchArg("takeover", "gate", "When the expert takes over: gate (human-gated DAgger), never (it labels only: "
-              "oracle DAgger, evaluation), always.", ("gate", "never", "always")),
-), _without(POLICY_ARGS + RECORD_ARGS, {*TELEOP_SOURCE_ARGS, "sim", *(arg.name for arg in ROBOT_ARGS)}), SIM_ARGS)
+DAGGER_ARGS = _merge_args(
+    (
+        LaunchArg(
+            "takeover",
+            "gate",
+            "When the expert takes over: gate (human-gated DAgger), never (it labels only: "
+            "oracle DAgger, evaluation), always.",
+            ("gate", "never", "always"),
+        ),
+    ),
+    _without(POLICY_ARGS + RECORD_ARGS, {*TELEOP_SOURCE_ARGS, "sim", *(arg.name for arg in ROBOT_ARGS)}),
+    SIM_ARGS,
+)
 
 
 def _dagger(a: dict[str, Any]) -> list[NodeSpec]:
@@ -260,9 +359,15 @@ def _nav2(a: dict[str, Any]) -> list[NodeSpec]:
     """The policy graph ready for a Nav2 hand-off: Nav2 (started on its own, with
     config/nav2_params.yaml) drives the base through /cmd_vel as TwistStamped; the policy waits
     for /policy/start (autostart off) and its commands go through the mux, stamped the same way."""
-    changes = {"driver": {"cmd_vel_stamped": True}, "mux": {"cmd_vel_stamped": True}, "policy": {"autostart": False}}
-    return [replace(spec, parameters={**spec.parameters, **changes.get(spec.name, {})})
-            for spec in _policy({**a, "teleop": "none"})]
+    changes = {
+        "driver": {"cmd_vel_stamped": True},
+        "mux": {"cmd_vel_stamped": True},
+        "policy": {"autostart": False},
+    }
+    return [
+        replace(spec, parameters={**spec.parameters, **changes.get(spec.name, {})})
+        for spec in _policy({**a, "teleop": "none"})
+    ]
 
 
 def _remote_policy(a: dict[str, Any]) -> list[NodeSpec]:
@@ -271,10 +376,15 @@ def _remote_policy(a: dict[str, Any]) -> list[NodeSpec]:
 
 
 REMOTE_POLICY_ARGS = tuple(
-    replace(arg, choices=tuple(x for x in arg.choices if x != "expert")) if arg.name == "teleop" else arg  # sim only
-    for arg in _without(POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed"}))
+    replace(arg, choices=tuple(x for x in arg.choices if x != "expert"))
+    if arg.name == "teleop"
+    else arg  # sim only
+    for arg in _without(POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed"})
+)
 # What the robot's computer publishes to a policy running elsewhere.
-REMOTE_ROBOT_OUTPUTS = frozenset({"/joint_states", *(f"/camera/{cam}/image_raw/compressed" for cam in c.CAMERAS)})
+REMOTE_ROBOT_OUTPUTS = frozenset(
+    {"joint_states", *(f"camera/{cam}/image_raw/compressed" for cam in c.CAMERAS)}
+)
 NAV2_ARGS = _without(POLICY_ARGS, {*TELEOP_SOURCE_ARGS, "expert_seed"})
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
@@ -337,6 +447,14 @@ GRAPHS: dict[str, Graph] = {
 }
 
 
+NAMESPACE_ARG = LaunchArg(
+    "namespace",
+    "",
+    "Namespace of every node, topic and service (robot1: /robot1/cmd_vel); TF frames get the prefix robot1/.",
+)
+GRAPHS = {name: replace(graph, args=(*graph.args, NAMESPACE_ARG)) for name, graph in GRAPHS.items()}
+
+
 def resolve_args(graph: Graph, overrides: dict[str, str]) -> dict[str, Any]:
     """Defaults plus overrides, typed; unknown names and values outside `choices` are errors."""
     known = {arg.name: arg for arg in graph.args}
@@ -364,7 +482,39 @@ def get_graph(name: str) -> Graph:
 
 def build_graph(name: str, overrides: dict[str, str] | None = None) -> list[NodeSpec]:
     graph = get_graph(name)
-    return graph.build(resolve_args(graph, overrides or {}))
+    values = resolve_args(graph, overrides or {})
+    return in_namespace(graph.build(values), str(values["namespace"]))
+
+
+# Nodes that name TF frames, each with a `frame_prefix` parameter (robot_state_publisher's own name).
+FRAME_NAMING = {
+    ("kiwi_driver", "driver"),
+    ("kiwi_driver", "camera"),
+    ("robot_state_publisher", "robot_state_publisher"),
+}
+
+
+def in_namespace(specs: list[NodeSpec], namespace: str) -> list[NodeSpec]:
+    """Every node in `namespace`: its relative topics and services resolve there. /clock is the
+    namespace's own (two sims in one domain must not share one), and frame ids get the prefix
+    '<namespace>/' on one /tf tree, as Nav2's multi-robot bringup does."""
+    ns = namespace.strip("/")
+    if not ns:
+        return specs
+    out = []
+    for spec in specs:
+        params = dict(spec.parameters)
+        if (spec.package, spec.executable) in FRAME_NAMING:
+            params["frame_prefix"] = f"{ns}/"
+        out.append(
+            replace(
+                spec,
+                namespace="/".join(filter(None, (ns, spec.namespace))),
+                parameters=params,
+                remappings=(*spec.remappings, ("/clock", f"/{ns}/clock")),
+            )
+        )
+    return out
 
 
 def argument_variants(graph: Graph):

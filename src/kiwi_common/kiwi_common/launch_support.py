@@ -35,8 +35,12 @@ def generate_for(graph_name: str) -> LaunchDescription:
         return [spec_to_node(spec) for spec in build_graph(graph_name, overrides)]
 
     declared = [
-        DeclareLaunchArgument(arg.name, default_value=arg.default, description=arg.description,
-                              **({"choices": list(arg.choices)} if arg.choices else {}))
+        DeclareLaunchArgument(
+            arg.name,
+            default_value=arg.default,
+            description=arg.description,
+            **({"choices": list(arg.choices)} if arg.choices else {}),
+        )
         for arg in graph.args
     ]
     return LaunchDescription([*declared, OpaqueFunction(function=build)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .constants import ARM_LIMITS, GRIPPER_JOINT
+from kiwi_description.constants import ARM_LIMITS, GRIPPER_JOINT
 
 _GRIPPER = ARM_LIMITS[GRIPPER_JOINT]
 

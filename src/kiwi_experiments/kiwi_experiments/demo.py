@@ -30,12 +30,12 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from kiwi_description.features import MAPPING_FILE, Mapping
+from kiwi_bringup.runner import GraphRunner, fully_qualified_name
+from kiwi_common.features import MAPPING_FILE, Mapping
+from kiwi_common.graphs import build_graph
 
 from .episodes import EpisodeClient, EpisodeError, EpisodePlan
 from .evaluation import aggregate, summarize
-from .graphs import build_graph
-from .runner import GraphRunner, fully_qualified_name
 
 
 class DemoError(RuntimeError):
@@ -63,7 +63,9 @@ class DemoConfig:
 
 
 EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck
-QUICK = DemoConfig(demos=2, eval_episodes=2, rounds=1, dagger_episodes=2, steps=10, batch_size=8, timeout_s=5.0)
+QUICK = DemoConfig(
+    demos=2, eval_episodes=2, rounds=1, dagger_episodes=2, steps=10, batch_size=8, timeout_s=5.0
+)
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,14 @@ POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion"}
 def methods(policy: str) -> list[Method]:
     return [
         Method("chunked", f"{POLICY_NAMES[policy]}, chunked (+ HG-DAgger)", policy, (), "gate", True),
-        Method("bc", "single-step BC (+ DAgger, scripted oracle)", "act",
-               ("--policy.chunk_size=1", "--policy.n_action_steps=1", "--policy.use_vae=false"), "never", False),
+        Method(
+            "bc",
+            "single-step BC (+ DAgger, scripted oracle)",
+            "act",
+            ("--policy.chunk_size=1", "--policy.n_action_steps=1", "--policy.use_vae=false"),
+            "never",
+            False,
+        ),
     ]
 
 
@@ -95,7 +103,9 @@ def dataset_name(method: Method, round_: int) -> str:
 def demo_mapping() -> Mapping:
     """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
     interventions that is what the mux sent; in oracle rollouts it is the expert's label."""
-    return replace(Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel")
+    return replace(
+        Mapping().state_only(), arm_command_topic="teleop/arm/command", cmd_vel_topic="teleop/cmd_vel"
+    )
 
 
 class Demo:
@@ -112,10 +122,15 @@ class Demo:
         if saved.exists():
             previous = json.loads(saved.read_text())
             if previous != asdict(self.config):
-                changed = ", ".join(f"{k} {previous.get(k)} -> {v}" for k, v in asdict(self.config).items()
-                                    if previous.get(k) != v)
-                raise DemoError(f"{self.out} holds a run with other settings ({changed}); "
-                                f"give a new --out, or --fresh to start over")
+                changed = ", ".join(
+                    f"{k} {previous.get(k)} -> {v}"
+                    for k, v in asdict(self.config).items()
+                    if previous.get(k) != v
+                )
+                raise DemoError(
+                    f"{self.out} holds a run with other settings ({changed}); "
+                    f"give a new --out, or --fresh to start over"
+                )
         saved.write_text(json.dumps(asdict(self.config), indent=2))
         (self.out / "mapping.json").write_text(demo_mapping().to_json())
         for sub in ("bags", "episodes", "datasets", "models", "logs", "report"):
@@ -132,8 +147,15 @@ class Demo:
 
     # --- episodes --------------------------------------------------------------------------------
 
-    def episodes(self, name: str, graph: str, args: dict[str, str], plans: list[EpisodePlan],
-                 policy: bool, timeout_s: float | None = None) -> list[dict]:
+    def episodes(
+        self,
+        name: str,
+        graph: str,
+        args: dict[str, str],
+        plans: list[EpisodePlan],
+        policy: bool,
+        timeout_s: float | None = None,
+    ) -> list[dict]:
         """Run (or finish) a batch of episodes in one graph session; their summaries."""
         from tqdm import tqdm
 
@@ -144,16 +166,26 @@ class Demo:
         for stray in sorted(bags.glob("episode_*")):  # cut off mid-way: recorded again
             if int(stray.name.removeprefix("episode_")) >= len(done):
                 shutil.rmtree(stray)
-        todo = plans[len(done):]
+        todo = plans[len(done) :]
         if not todo:
             return done
         started = time.monotonic()
-        specs = build_graph(graph, {**args, "out_dir": str(bags), "mapping": str(self.out / "mapping.json"),
-                                    "sim_speed": str(self.config.sim_speed), "cameras": "false",
-                                    "expert_seed": str(self.config.seed)})
+        specs = build_graph(
+            graph,
+            {
+                **args,
+                "out_dir": str(bags),
+                "mapping": str(self.out / "mapping.json"),
+                "sim_speed": str(self.config.sim_speed),
+                "cameras": "false",
+                "expert_seed": str(self.config.seed),
+            },
+        )
         with open(self.out / "logs" / f"{name}.log", "a") as log, _Session(specs, log) as session:
             client = session.client
-            bar = tqdm(total=len(plans), initial=len(done), desc=name, unit="episode", disable=not self.progress)
+            bar = tqdm(
+                total=len(plans), initial=len(done), desc=name, unit="episode", disable=not self.progress
+            )
             with bar, summaries_path.open("a") as sink:
                 for plan in todo:
                     session.check()
@@ -162,7 +194,11 @@ class Demo:
                     except EpisodeError:
                         session.check()  # a node that died is the better explanation
                         raise
-                    summary = {**summarize(result.rollout), "obstacle_layout": plan.obstacle, "recorder": result.saved}
+                    summary = {
+                        **summarize(result.rollout),
+                        "obstacle_layout": plan.obstacle,
+                        "recorder": result.saved,
+                    }
                     sink.write(json.dumps(summary) + "\n")
                     sink.flush()
                     done.append(summary)
@@ -183,14 +219,30 @@ class Demo:
             return out
         started = time.monotonic()
         demos = find_bags(self.out / "bags" / "demos")
-        rollouts = [bag for r in range(round_) for bag in find_bags(self.out / "bags" / f"rollouts_{method.key}_r{r}")]
+        rollouts = [
+            bag for r in range(round_) for bag in find_bags(self.out / "bags" / f"rollouts_{method.key}_r{r}")
+        ]
         corrections = rollouts if method.corrections_only else []
         whole = demos + ([] if method.corrections_only else rollouts)
-        summary = convert(whole, out, mapping=demo_mapping(), use_videos=False, corrections=corrections,
-                          progress=self.progress)
-        (out / "meta" / "kiwi_demo_sources.json").write_text(json.dumps(
-            {"demonstrations": len(demos), "rollouts": len(rollouts), "corrections_only": method.corrections_only,
-             **summary}, indent=2))
+        summary = convert(
+            whole,
+            out,
+            mapping=demo_mapping(),
+            use_videos=False,
+            corrections=corrections,
+            progress=self.progress,
+        )
+        (out / "meta" / "kiwi_demo_sources.json").write_text(
+            json.dumps(
+                {
+                    "demonstrations": len(demos),
+                    "rollouts": len(rollouts),
+                    "corrections_only": method.corrections_only,
+                    **summary,
+                },
+                indent=2,
+            )
+        )
         self._timed(f"convert {name}", started)
         return out
 
@@ -205,13 +257,24 @@ class Demo:
             return pretrained
         shutil.rmtree(out, ignore_errors=True)  # an unfinished run: LeRobot will not continue it
         started = time.monotonic()
-        bar = tqdm(total=self.config.steps, desc=f"train {method.key}_r{round_}", unit="step",
-                   disable=not self.progress)
+        bar = tqdm(
+            total=self.config.steps,
+            desc=f"train {method.key}_r{round_}",
+            unit="step",
+            disable=not self.progress,
+        )
         with bar:
-            result = train(dataset, method.policy, out, steps=self.config.steps, batch_size=self.config.batch_size,
-                           seed=self.config.seed + 1000, extra=list(method.train_args),
-                           log=self.out / "logs" / f"train_{method.key}_r{round_}.log",
-                           on_step=lambda step: bar.update(max(0, step - bar.n)))
+            result = train(
+                dataset,
+                method.policy,
+                out,
+                steps=self.config.steps,
+                batch_size=self.config.batch_size,
+                seed=self.config.seed + 1000,
+                extra=list(method.train_args),
+                log=self.out / "logs" / f"train_{method.key}_r{round_}.log",
+                on_step=lambda step: bar.update(max(0, step - bar.n)),
+            )
             bar.update(self.config.steps - bar.n)
         self._timed(f"train {method.key}_r{round_}", started)
         return result
@@ -223,19 +286,32 @@ class Demo:
 
         self.prepare()
         c = self.config
-        results = {"demos": self.episodes("demos", "record", {"teleop": "expert"}, c.plans("demos", c.demos),
-                                          policy=False, timeout_s=max(c.timeout_s, EXPERT_TIMEOUT_S))}
+        results = {
+            "demos": self.episodes(
+                "demos",
+                "record",
+                {"teleop": "expert"},
+                c.plans("demos", c.demos),
+                policy=False,
+                timeout_s=max(c.timeout_s, EXPERT_TIMEOUT_S),
+            )
+        }
         for round_ in range(c.rounds + 1):
             for method in self.methods:
                 model = self.model(method, round_, self.dataset(method, round_))
                 tag = f"{method.key}_r{round_}"
                 graph_args = {"model": str(model), "takeover": "never"}
-                results[f"eval_{tag}"] = self.episodes(f"eval_{tag}", "dagger", graph_args,
-                                                       c.plans("eval", c.eval_episodes), policy=True)
+                results[f"eval_{tag}"] = self.episodes(
+                    f"eval_{tag}", "dagger", graph_args, c.plans("eval", c.eval_episodes), policy=True
+                )
                 if round_ < c.rounds:
                     results[f"rollouts_{tag}"] = self.episodes(
-                        f"rollouts_{tag}", "dagger", {**graph_args, "takeover": method.takeover},
-                        c.plans("rollouts", c.dagger_episodes, round_), policy=True)
+                        f"rollouts_{tag}",
+                        "dagger",
+                        {**graph_args, "takeover": method.takeover},
+                        c.plans("rollouts", c.dagger_episodes, round_),
+                        policy=True,
+                    )
         rows = {name: aggregate(summaries) for name, summaries in results.items()}
         return write_report(self, results, rows)
 
@@ -262,7 +338,7 @@ class _Session:
         self.client: EpisodeClient | None = None
         self.tmp: Path | None = None
 
-    def __enter__(self) -> "_Session":
+    def __enter__(self) -> _Session:
         import tempfile
 
         self.tmp = Path(tempfile.mkdtemp(prefix="kiwi-demo-params-"))
@@ -270,8 +346,11 @@ class _Session:
             self.runner.start(self.tmp)
             self.client = EpisodeClient()
             names = {fully_qualified_name(s).lstrip("/") for s in self.runner.specs}
-            services = ["/sim/reset", "/recorder/start"] + (["/expert/reset"] if "expert" in names else []) + (
-                ["/policy/start"] if "policy" in names else [])
+            services = (
+                ["sim/reset", "recorder/start"]
+                + (["expert/reset"] if "expert" in names else [])
+                + (["policy/start"] if "policy" in names else [])
+            )
             self.client.wait_ready(services)
             self.check()
         except BaseException:
@@ -284,7 +363,9 @@ class _Session:
         for r in self.runner.running:
             if r.proc.poll() is not None:
                 tail = "\n    ".join(r.tail)
-                raise DemoError(f"node {r.spec.name} exited ({r.proc.returncode}); its last output:\n    {tail}")
+                raise DemoError(
+                    f"node {r.spec.name} exited ({r.proc.returncode}); its last output:\n    {tail}"
+                )
 
     def __exit__(self, *exc) -> None:
         if self.client is not None:
@@ -295,7 +376,9 @@ class _Session:
 
 def config_from_args(args) -> DemoConfig:
     base = QUICK if args.quick else DemoConfig()
-    overrides = {f.name: getattr(args, f.name) for f in fields(DemoConfig) if getattr(args, f.name, None) is not None}
+    overrides = {
+        f.name: getattr(args, f.name) for f in fields(DemoConfig) if getattr(args, f.name, None) is not None
+    }
     return replace(base, **overrides)
 
 
@@ -315,8 +398,11 @@ def run_demo(args, argv: list[str]) -> int:
     try:
         report = demo.run()
     except KeyboardInterrupt:
-        print(f"\nkiwi demo: interrupted; finished episodes, datasets and models are kept in {args.out}. "
-              f"Run the same command again to continue.", file=sys.stderr)
+        print(
+            f"\nkiwi demo: interrupted; finished episodes, datasets and models are kept in {args.out}. "
+            f"Run the same command again to continue.",
+            file=sys.stderr,
+        )
         return 130
     except (DemoError, EpisodeError, ConvertError, TrainError) as exc:
         print(f"kiwi demo: {exc}", file=sys.stderr)
