@@ -142,6 +142,7 @@ class PolicyNode(Node):
         self.lock = threading.Lock()
         self.latest_state: JointState | None = None
         self.latest_inputs: dict[str, object] = {}  # topic -> newest message (cameras, ground truth)
+        self.required_inputs = {*self.cameras.values(), *self.ground_truth.values()}
         self.history: deque = deque(maxlen=self.loaded.n_obs_steps)  # per-tick snapshots for n_obs_steps > 1
         self.running = False
         self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
@@ -216,7 +217,8 @@ class PolicyNode(Node):
     def _tick(self) -> None:
         self.tick_timer.tick()
         with self.lock:
-            if self.latest_state is not None:
+            # Only whole snapshots: an older one taken before the first image would fail inference.
+            if self.latest_state is not None and self.required_inputs <= self.latest_inputs.keys():
                 self.history.append((self.latest_state, dict(self.latest_inputs)))
             if not self.running or self.latest_state is None:
                 return
