@@ -12,6 +12,7 @@ finished episodes are closed bags and are never touched again.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rclpy.node import Node
@@ -22,6 +23,9 @@ from kiwi_common.features import Mapping, bag_topic, node_topic
 from kiwi_common.node_interface import NodeInterface, Param, declare_params, run_node
 
 from .bag import BagError, EpisodeBag, message_class
+
+# Seconds /recorder/start waits for the mapping's topics to be discovered before recording without them.
+DISCOVERY_WAIT_S = 3.0
 
 INTERFACE = NodeInterface(
     params=(
@@ -91,8 +95,14 @@ class RecorderNode(Node):
                 f"already recording {self.bag.path.name}; save or discard it",
             )
             return response
-        topics = self._topic_types()
-        missing = [t for t in self.mapping.topics() if bag_topic(t) not in topics]
+        # Discovery is gradual: a graph just started may not show every publisher yet.
+        deadline = time.monotonic() + DISCOVERY_WAIT_S
+        while True:
+            topics = self._topic_types()
+            missing = [t for t in self.mapping.topics() if bag_topic(t) not in topics]
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             path = self._next_episode_dir()
