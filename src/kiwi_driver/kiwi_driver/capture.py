@@ -45,4 +45,4 @@ def shape_frame(bgr: np.ndarray, width: int, height: int, rotation: int) -> tupl
     resized = frame.shape[:2] != (height, width)
     if resized:
         frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(frame[..., ::-1]), resized
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), resized
