@@ -1,8 +1,11 @@
-"""Conversion speed: one 60 s two-camera episode (LeRobot's sizes) -> LeRobotDataset v3.
+"""Conversion speed, side by side: one 60 s two-camera episode (LeRobot's sizes) -> LeRobotDataset v3
+with LeRobot 0.6.1's default writer settings and with Kiwi's (and a slower, smaller H.264 preset).
 
 The episode is the scripted expert in the sim (cameras rendered, JPEG as the recorder stores them),
-written as a bag with the recorder's writer; the conversion is `kiwi convert`'s function.
-Prints frames/s and x real time.  Run: .venv/bin/python benchmarks/convert_bench.py [seconds]
+written as a bag with the recorder's writer; each conversion is `kiwi convert`'s function. Prints,
+per setting: frames/s, x real time, PSNR of the dataset's video frames against the recorded frames
+(every 10th frame, both cameras), and the videos' size.
+Run: .venv/bin/python benchmarks/convert_bench.py [seconds]
 """
 
 import os
@@ -20,14 +23,18 @@ from rclpy.serialization import serialize_message  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Bool  # noqa: E402
 
-from kiwi_common.features import Mapping  # noqa: E402
-from kiwi_common.images import to_compressed  # noqa: E402
+from kiwi_common.features import (
+    Mapping,  # noqa: E402
+    image_feature,  # noqa: E402
+)
+from kiwi_common.images import decode_image, to_compressed  # noqa: E402
 from kiwi_description import constants as c  # noqa: E402
 from kiwi_description import kinematics as kin  # noqa: E402
 from kiwi_driver.driver_node import time_msg  # noqa: E402
 from kiwi_driver.sim_backend import SimBackend  # noqa: E402
 from kiwi_recorder.bag import EpisodeBag  # noqa: E402
-from kiwi_recorder.convert import convert  # noqa: E402
+from kiwi_recorder.convert import convert, read_episode  # noqa: E402
+from kiwi_recorder.video import KIWI_VIDEO, LEROBOT_VIDEO, VideoSettings  # noqa: E402
 from kiwi_teleop.expert import Expert, WorldState  # noqa: E402
 
 
@@ -73,6 +80,33 @@ def record(path: Path, seconds: float, mapping: Mapping) -> None:
     sim.close()
 
 
+def psnr_and_size(dataset: Path, bag: Path, mapping: Mapping, every: int = 10) -> tuple[float, float]:
+    """Mean PSNR (dB) of every `every`-th video frame against the recorded frame it came from, and
+    the videos' size (MB)."""
+    import av
+
+    episode = read_episode(bag, mapping, mapping.fps)
+    errors = []
+    for cam, msgs in episode.images.items():
+        (video,) = (dataset / "videos" / image_feature(cam)).rglob("*.mp4")
+        with av.open(str(video)) as container:
+            for k, frame in enumerate(container.decode(video=0)):
+                if k % every == 0:
+                    decoded = frame.to_ndarray(format="rgb24").astype(np.float64)
+                    recorded = decode_image(msgs[k], mapping.image_shapes[cam]).astype(np.float64)
+                    errors.append(np.mean((decoded - recorded) ** 2))
+        assert k + 1 == len(msgs), f"{cam}: {k + 1} video frames for {len(msgs)} recorded"
+    size = sum(f.stat().st_size for f in (dataset / "videos").rglob("*.mp4")) / 1e6
+    return float(10 * np.log10(255.0**2 / np.mean(errors))), size
+
+
+SETTINGS = {
+    "LeRobot defaults": LEROBOT_VIDEO,
+    "Kiwi default": KIWI_VIDEO,
+    "h264 veryfast": VideoSettings(preset="veryfast"),
+}
+
+
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
     mapping = Mapping()
@@ -81,17 +115,20 @@ def main() -> None:
         t0 = time.perf_counter()
         record(bag, seconds, mapping)
         print(
-            f"recorded a {seconds:g} s two-camera episode in {time.perf_counter() - t0:.1f} s "
+            f"recorded a {seconds:g} s two-camera episode (640x480 + 480x640 JPEG) in {time.perf_counter() - t0:.1f} s "
             f"({sum(f.stat().st_size for f in bag.iterdir()) / 1e6:.0f} MB bag)"
         )
-        t0 = time.perf_counter()
-        summary = convert([bag], Path(tmp) / "dataset", progress=False)
-        elapsed = time.perf_counter() - t0
-    frames = summary["frames"]
-    print(
-        f"converted {frames} frames ({summary['seconds']:.1f} s at {summary['fps']:g} fps, 640x480 + 480x640, "
-        f"AV1 video) in {elapsed:.1f} s: {frames / elapsed:.1f} frames/s, {summary['seconds'] / elapsed:.2f}x real time"
-    )
+        print(f"{'setting':18} {'encoding':44} {'frames/s':>8} {'x real time':>11} {'PSNR dB':>8} {'MB':>6}")
+        for name, video in SETTINGS.items():
+            out = Path(tmp) / name.replace(" ", "_")
+            t0 = time.perf_counter()
+            summary = convert([bag], out, progress=False, video=video)
+            elapsed = time.perf_counter() - t0
+            psnr, size = psnr_and_size(out, bag, mapping)
+            print(
+                f"{name:18} {video.describe():44} {summary['frames'] / elapsed:8.1f} "
+                f"{summary['seconds'] / elapsed:11.2f} {psnr:8.1f} {size:6.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,22 @@ from pathlib import Path
 from kiwi_bringup.cli import add_commands, run_command, take_late_assignments
 
 
+def _video_settings(args):
+    """Kiwi's encoding (or LeRobot's, --lerobot-video) with the codec, preset and CRF given."""
+    from dataclasses import replace
+
+    from kiwi_recorder.video import KIWI_VIDEO, LEROBOT_VIDEO
+
+    video = LEROBOT_VIDEO if args.lerobot_video else KIWI_VIDEO
+    if args.vcodec and args.vcodec != video.vcodec:
+        video = replace(video, vcodec=args.vcodec, preset=None)  # presets are codec-specific
+    if args.preset is not None:
+        video = replace(video, preset=int(args.preset) if args.preset.isdigit() else args.preset)
+    if args.crf is not None:
+        video = replace(video, crf=args.crf)
+    return video
+
+
 def _cmd_convert(args) -> int:
     from kiwi_common.features import Mapping
     from kiwi_recorder.convert import ConvertError, convert, find_bags
@@ -36,6 +52,8 @@ def _cmd_convert(args) -> int:
             mapping=mapping,
             use_videos=not args.no_videos,
             corrections=corrections,
+            video=_video_settings(args),
+            verbose=args.verbose,
         )
     except ConvertError as exc:
         print(f"kiwi convert: {exc}; nothing was written", file=sys.stderr)
@@ -136,6 +154,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repo-id", default="kiwi/lekiwi", help="dataset repo id (local only)")
     p.add_argument("--mapping", type=Path, default=None, help="mapping JSON (default: LeRobot's LeKiwi)")
     p.add_argument("--no-videos", action="store_true", help="store images as PNG instead of MP4")
+    p.add_argument(
+        "--vcodec",
+        choices=("h264", "hevc", "libsvtav1"),
+        default=None,
+        help="video codec (default h264: fast on a CPU; libsvtav1: LeRobot's default, smaller, slower)",
+    )
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="codec preset (default ultrafast for h264; libsvtav1: 0-13, LeRobot uses 12)",
+    )
+    p.add_argument(
+        "--crf", type=int, default=None, help="quality: lower is better and larger (default 30, LeRobot's)"
+    )
+    p.add_argument(
+        "--lerobot-video",
+        action="store_true",
+        help="LeRobot's own writer settings (AV1, PNG files first), e.g. for comparison",
+    )
+    p.add_argument("--verbose", action="store_true", help="show the encoders' own output")
     p.add_argument(
         "--image-size",
         type=_image_size,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from kiwi_common.features import MOTOR_NAMES
+from kiwi_common.images import decode_image
 from kiwi_description import constants as c
 
 pytestmark = pytest.mark.integration
@@ -55,6 +56,8 @@ def test_record_convert_load_and_train(tmp_path, start_nodes, record_expert_epis
         timeout=600,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+    # The encoders' own lines (libav, SVT, LeRobot's logging) stay out of the terminal.
+    assert "libx264" not in run.stderr and "Svt[" not in run.stderr and "INFO" not in run.stderr, run.stderr
 
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from lerobot.utils.feature_utils import hw_to_dataset_features
@@ -84,16 +87,14 @@ def test_record_convert_load_and_train(tmp_path, start_nodes, record_expert_epis
     assert ds.meta.total_episodes == 3 and ds.fps == FPS
     assert (out / "meta" / "kiwi_mapping.json").is_file()
 
-    # Frame count = duration x fps within one frame; the duration from the bag's own joint states.
+    # Frame count = duration x fps within one frame, the duration being the span where joint states
+    # and both cameras overlap (a camera's first frame may arrive a few ticks after the joints').
+    streams = ("/joint_states", "/camera/front/image_raw/compressed", "/camera/wrist/image_raw/compressed")
     for index, bag in enumerate(episode_dirs):
-        stamps = sorted(bag_messages(bag, "/joint_states"))
-        duration = (stamps[-1] - stamps[0]) * 1e-9
+        stamps = [sorted(bag_messages(bag, topic)) for topic in streams]
+        duration = (min(s[-1] for s in stamps) - max(s[0] for s in stamps)) * 1e-9
         length = ds.meta.episodes[index]["length"]
-        assert abs(length - round(duration * FPS, 6)) <= 1, (
-            bag.name,
-            length,
-            duration,
-        )  # stamps are ns-rounded
+        assert abs(length - round(duration * FPS, 6)) <= 1, (bag.name, length, duration)  # ns-rounded stamps
 
     # Spot check: frame 20 of episode 1 is the bag's joint state at that time, in LeRobot units.
     first = ds.meta.episodes[1]["dataset_from_index"]
@@ -116,6 +117,15 @@ def test_record_convert_load_and_train(tmp_path, start_nodes, record_expert_epis
     ]
     np.testing.assert_allclose(frame["observation.state"][:6].numpy(), expected_arm, atol=1e-3)
     assert frame["observation.images.front"].shape == (3, 480, 640)
+    # The videos hold every frame (none dropped by the encoders): the last frame of the episode is
+    # the bag's image as of that time.
+    length = ds.meta.episodes[1]["length"]
+    fronts = bag_messages(episode_dirs[1], "/camera/front/image_raw/compressed")
+    at_last = max(s for s in fronts if s <= start + (length - 1) * 1e9 / FPS + 1e3)
+    recorded = decode_image(fronts[at_last], (480, 640)).astype(np.float64)
+    stored = ds[first + length - 1]["observation.images.front"].numpy().transpose(1, 2, 0) * 255.0
+    psnr = 10 * np.log10(255.0**2 / np.mean((stored - recorded) ** 2))
+    assert psnr > 30, f"last frame PSNR {psnr:.1f} dB"
     assert frame["task"] == "pick up the red cube"
     # The expert drove: the recorded actions move the base.
     assert float(ds.hf_dataset["action"][first + 20][6]) > 0.05

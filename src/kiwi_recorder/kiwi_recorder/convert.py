@@ -13,8 +13,11 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,9 +37,16 @@ from kiwi_description import constants as c
 
 from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
 
+if TYPE_CHECKING:
+    from .video import VideoSettings
+
 STAMP_TOLERANCE = 1e-6  # s
 MIN_SEGMENT_FRAMES = 3  # shorter interventions are blips of the gate, not corrections
 CMD_TIMEOUT_S = c.CMD_TIMEOUT_S  # the driver stops the base after this; so does the recorded action
+DECODE_THREADS = (
+    2  # JPEG decoding beside the writer (this machine has 2 cores; encoders have their own threads)
+)
+DECODE_AHEAD = 16  # frames decoded ahead: enough to keep the writer fed, little memory
 
 
 class ConvertError(RuntimeError):
@@ -207,6 +217,25 @@ def _actions(arm_cmds: Stream, twists: Stream, times: np.ndarray, presents: list
     return np.stack(out)
 
 
+def _decoded_images(episode: Episode, mapping: Mapping, pool: ThreadPoolExecutor):
+    """Each frame's camera images, decoded up to DECODE_AHEAD frames ahead on `pool` (OpenCV
+    releases the GIL) while the writer and the encoders work, in frame order."""
+
+    def decode(k: int) -> dict:
+        return {
+            image_feature(cam): decode_image(msgs[k], mapping.image_shapes[cam])
+            for cam, msgs in episode.images.items()
+        }
+
+    n = len(episode.times)
+    pending = deque(pool.submit(decode, k) for k in range(min(DECODE_AHEAD, n)))
+    for k in range(n):
+        images = pending.popleft().result()
+        if k + DECODE_AHEAD < n:
+            pending.append(pool.submit(decode, k + DECODE_AHEAD))
+        yield images
+
+
 def find_bags(path: Path) -> list[Path]:
     """A bag folder itself, or the bag folders inside a folder of episodes (sorted)."""
     if path.is_dir() and not any(path.glob("*.mcap")):
@@ -244,12 +273,16 @@ def convert(
     default_task: str = "pick up the cube",
     progress: bool = True,
     corrections: list[Path] = (),
+    video: VideoSettings | None = None,
+    verbose: bool = False,
 ) -> dict:
     """Convert `bags` (one episode each) into a new dataset at `out`; returns a summary.
     Of the `corrections` bags (human-gated DAgger runs) only the intervention segments are kept,
-    each as an episode: the expert's corrections, not the policy's own driving."""
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    each as an episode: the expert's corrections, not the policy's own driving. `video` says how
+    cameras are encoded (default: Kiwi's, see video.py); `verbose` lets the encoders' own output through."""
     from tqdm import tqdm
+
+    from .video import KIWI_VIDEO, create_dataset, encoder_output_hidden, sampled_video_stats
 
     out = Path(out)
     if out.exists():
@@ -274,20 +307,28 @@ def convert(
             raise ConvertError("the bags hold no episode (the corrections no intervention segment)")
         staging = out.with_name(out.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
+        total = sum(len(e.times) for e in episodes)
         try:
-            dataset = LeRobotDataset.create(
-                repo_id,
-                int(round(fps)),
-                mapping.features(use_videos),
-                root=staging,
-                robot_type=mapping.robot_type,
-                use_videos=use_videos,
-            )
-            total = sum(len(e.times) for e in episodes)
-            with tqdm(total=total, desc="writing frames", unit="frame", disable=not progress) as bar:
+            with (
+                encoder_output_hidden(not verbose) as terminal,
+                sampled_video_stats(),
+                ThreadPoolExecutor(DECODE_THREADS) as decoders,
+                tqdm(
+                    total=total, desc="writing frames", unit="frame", disable=not progress, file=terminal
+                ) as bar,
+            ):
+                dataset = create_dataset(
+                    staging,
+                    repo_id,
+                    int(round(fps)),
+                    mapping.features(use_videos),
+                    mapping.robot_type,
+                    use_videos,
+                    video or KIWI_VIDEO,
+                )
                 for episode in episodes:
                     task = episode.task or default_task
-                    for k in range(len(episode.times)):
+                    for k, images in enumerate(_decoded_images(episode, mapping, decoders)):
                         frame = {
                             "observation.state": episode.state[k],
                             "action": episode.action[k],
@@ -296,12 +337,11 @@ def convert(
                         }
                         if episode.environment is not None:
                             frame[ENVIRONMENT_STATE] = episode.environment[k]
-                        for cam, msgs in episode.images.items():
-                            frame[image_feature(cam)] = decode_image(msgs[k], mapping.image_shapes[cam])
+                        frame.update(images)
                         dataset.add_frame(frame)
                         bar.update()
                     dataset.save_episode()
-            dataset.finalize()
+                dataset.finalize()
             (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
             staging.rename(out)
         except BaseException:
