@@ -28,9 +28,9 @@ from kiwi_common.features import (
     image_feature,  # noqa: E402
 )
 from kiwi_common.images import decode_image, to_compressed  # noqa: E402
+from kiwi_common.stamps import time_msg  # noqa: E402
 from kiwi_description import constants as c  # noqa: E402
 from kiwi_description import kinematics as kin  # noqa: E402
-from kiwi_driver.driver_node import time_msg  # noqa: E402
 from kiwi_driver.sim_backend import SimBackend  # noqa: E402
 from kiwi_recorder.bag import EpisodeBag  # noqa: E402
 from kiwi_recorder.convert import convert, read_episode  # noqa: E402

@@ -78,6 +78,17 @@ def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
 
     node.create_subscription(JointState, "/joint_states", lambda _m: arrivals.append(time.perf_counter()), 10)
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
+    if cameras:  # the driver renders only for a reader: read the JPEGs, as the recorder and policy do
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import CompressedImage
+
+        for cam in ("front", "wrist"):
+            node.create_subscription(
+                CompressedImage,
+                f"/camera/{cam}/image_raw/compressed",
+                lambda _m: None,
+                qos_profile_sensor_data,
+            )
     deadline = time.monotonic() + 60
     while not arrivals and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.05)

@@ -98,7 +98,6 @@ def camera_info(width: int, height: int, fovy_deg: float, stamp, frame_id: str) 
     return info
 
 
-# What a camera publishes, relative to its prefix ('' for a node in the camera's namespace).
 class CameraPublisher:
     """Image, JPEG and CameraInfo of one camera, with sensor-data QoS (sim driver and camera node)."""
 
@@ -111,8 +110,16 @@ class CameraPublisher:
         )
         self.frame_id, self.fovy_deg, self.jpeg_quality = frame_id, fovy_deg, jpeg_quality
 
+    def wanted(self) -> bool:
+        """Whether anyone subscribes to any of the streams (else producing a frame is wasted work)."""
+        return any(pub.get_subscription_count() for pub in (self.raw, self.jpeg, self.info))
+
     def publish(self, rgb: np.ndarray, stamp) -> None:
+        """The streams someone subscribes to (a JPEG nobody reads is not encoded)."""
         height, width, _ = rgb.shape
-        self.raw.publish(to_image(rgb, stamp, self.frame_id))
-        self.jpeg.publish(to_compressed(rgb, stamp, self.frame_id, self.jpeg_quality))
-        self.info.publish(camera_info(width, height, self.fovy_deg, stamp, self.frame_id))
+        if self.raw.get_subscription_count():
+            self.raw.publish(to_image(rgb, stamp, self.frame_id))
+        if self.jpeg.get_subscription_count():
+            self.jpeg.publish(to_compressed(rgb, stamp, self.frame_id, self.jpeg_quality))
+        if self.info.get_subscription_count():
+            self.info.publish(camera_info(width, height, self.fovy_deg, stamp, self.frame_id))

@@ -7,10 +7,10 @@ arrive on `/arm/command` (named JointState positions) and `/cmd_vel` (Twist, or 
 entry; arm targets are clamped to joint limits and to `max_step` per tick; no command for
 `cmd_timeout` stops the base and holds the arm where it is.
 
-The sim backend adds `/clock` (each tick advances the sim by exactly one period, so nodes on
-`use_sim_time` run in lockstep with it even when it is slower than real time), the two cameras,
-ground truth on `/sim/ground_truth/*`, and `/sim/reset`. The driver's timer runs on the steady
-clock: in the sim it is the source of `/clock` and must not wait for it.
+Where time comes from and what else is published belongs to the robot's world (`world.py`): the
+real robot's is the node clock; the sim's adds `/clock`, the cameras, ground truth and `/sim/reset`.
+The driver's timer runs on the steady clock: in the sim it is the source of `/clock` and must not
+wait for it.
 """
 
 from __future__ import annotations
@@ -21,19 +21,15 @@ import time
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped, TransformStamped, Twist, TwistStamped
+from geometry_msgs.msg import TransformStamped, Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
 
 from kiwi_common.diagnostics import Diagnostic, diagnostic_array
-from kiwi_common.images import CameraPublisher
 from kiwi_common.node_interface import NodeInterface, Param, Topic, camera_topics, declare_params, run_node
-from kiwi_common.stamps import stamp_seconds, time_msg
+from kiwi_common.stamps import stamp_seconds
 from kiwi_common.timing import TickTimer
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
@@ -41,6 +37,7 @@ from kiwi_description import kinematics as kin
 from .backend import Backend
 from .commands import CommandError, Watchdog, arm_targets, check_stamp, parse_arm_command, parse_twist
 from .odometry import WheelOdometry
+from .world import RealWorld, SimWorld, yaw_quaternion
 
 try:  # tf2_msgs is not on PyPI; full ROS installs have it
     from tf2_msgs.msg import TFMessage
@@ -120,11 +117,6 @@ def _diagonal(values) -> list[float]:
     return cov
 
 
-def yaw_quaternion(yaw: float) -> tuple[float, float, float, float]:
-    """(x, y, z, w) of a rotation about z."""
-    return 0.0, 0.0, float(np.sin(yaw / 2)), float(np.cos(yaw / 2))
-
-
 class DriverNode(Node):
     def __init__(self) -> None:
         super().__init__("driver")
@@ -133,7 +125,6 @@ class DriverNode(Node):
             raise ValueError(f"rate_hz must be positive, got {p.rate_hz}")
         self.period = 1.0 / p.rate_hz
         self.backend: Backend = self._make_backend(p.backend)
-        self.is_sim = p.backend == "sim"
 
         # Commands (written by subscriptions, used by the tick).
         self.arm_request: dict[str, float] = {}
@@ -145,7 +136,6 @@ class DriverNode(Node):
         self.last_rejection = ""
         self.odom = WheelOdometry()
         self.tick_timer = TickTimer(self.period)
-        self.ticks = 0
 
         self.joint_pub = self.create_publisher(JointState, "joint_states", 10)
         self.odom_pub = self.create_publisher(Odometry, "odom", 10)
@@ -154,17 +144,16 @@ class DriverNode(Node):
         self.create_subscription(JointState, "arm/command", self._on_arm_command, 10)
         twist_type = TwistStamped if p.cmd_vel_stamped else Twist
         self.create_subscription(twist_type, "cmd_vel", self._on_cmd_vel, 10)
-        if self.is_sim:
-            self._init_sim()
+        self.world = (
+            SimWorld(self, self.backend, p, on_reset=self._forget_commands)
+            if p.backend == "sim"
+            else RealWorld(self)
+        )
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        sim_speed = p.sim_speed if self.is_sim else 1.0
-        timer_period = self.period / sim_speed if sim_speed > 0 else 1e-4
+        timer_period = self.period / self.world.speed if self.world.speed > 0 else 1e-4
         self.timer = self.create_timer(timer_period, self._tick, clock=steady)
         self.diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
-        self.get_logger().info(
-            f"{p.backend} driver at {p.rate_hz:g} Hz"
-            + (f", seed {p.seed}, obstacle {p.obstacle}" if self.is_sim else "")
-        )
+        self.get_logger().info(f"{p.backend} driver at {p.rate_hz:g} Hz{self.world.description}")
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -179,40 +168,7 @@ class DriverNode(Node):
             return FeetechBackend(self.p.port, self.p.robot_id, self.p.calibration_dir)
         raise ValueError(f"unknown backend {name!r}; expected 'sim' or 'feetech'")
 
-    def _init_sim(self) -> None:
-        p = self.p
-        self.backend.reset(p.seed, p.obstacle)
-        self.clock_pub = self.create_publisher(ClockMsg, "clock", 10)
-        self.truth_robot_pub = self.create_publisher(Odometry, "sim/ground_truth/robot", 10)
-        self.truth_cube_pub = self.create_publisher(PoseStamped, "sim/ground_truth/cube", 10)
-        self.truth_obstacle_pub = self.create_publisher(PoseStamped, "sim/ground_truth/obstacle", 10)
-        self.truth_contact_pub = self.create_publisher(Bool, "sim/ground_truth/obstacle_contact", 10)
-        self.create_service(Trigger, "sim/reset", self._on_reset)
-        self.cameras = {}
-        if p.cameras:
-            if not 0 < p.camera_rate_hz <= p.rate_hz:
-                raise ValueError(f"camera_rate_hz must be in (0, rate_hz], got {p.camera_rate_hz}")
-            self.camera_every = max(1, round(p.rate_hz / p.camera_rate_hz))
-            for cam, spec in c.CAMERAS.items():
-                size = (getattr(p, f"{cam}_width"), getattr(p, f"{cam}_height"))
-                self.cameras[cam] = (
-                    size,
-                    CameraPublisher(
-                        self,
-                        f"camera/{cam}/",
-                        f"{p.frame_prefix}{cam}_camera_optical_frame",
-                        spec.fovy_deg,
-                        p.jpeg_quality,
-                    ),
-                )
-
     # --- commands --------------------------------------------------------------------------------
-
-    def _now(self) -> float:
-        """Seconds on the clock commands are stamped with: the sim's time, else the node's clock."""
-        if self.is_sim:
-            return self.backend.time
-        return self.get_clock().now().nanoseconds * 1e-9
 
     def _reject(self, topic: str, error: Exception) -> None:
         self.rejected += 1
@@ -221,7 +177,7 @@ class DriverNode(Node):
 
     def _on_arm_command(self, msg: JointState) -> None:
         try:
-            check_stamp(stamp_seconds(msg.header.stamp), self._now(), self.p.max_command_age)
+            check_stamp(stamp_seconds(msg.header.stamp), self.world.now(), self.p.max_command_age)
             self.arm_request = parse_arm_command(msg.name, msg.position)
         except CommandError as exc:
             self._reject("arm/command", exc)
@@ -232,7 +188,7 @@ class DriverNode(Node):
         twist = msg
         try:
             if isinstance(msg, TwistStamped):
-                check_stamp(stamp_seconds(msg.header.stamp), self._now(), self.p.max_command_age)
+                check_stamp(stamp_seconds(msg.header.stamp), self.world.now(), self.p.max_command_age)
                 twist = msg.twist
             self.twist = parse_twist(twist.linear.x, twist.linear.y, twist.angular.z)
         except CommandError as exc:
@@ -240,26 +196,20 @@ class DriverNode(Node):
             return
         self.base_watchdog.feed(time.monotonic())
 
-    def _on_reset(self, _request, response):
-        seed = self.get_parameter("seed").value
-        obstacle = self.get_parameter("obstacle").value
-        layout = self.backend.reset(seed, obstacle)
+    def _forget_commands(self) -> None:
+        """After a sim reset: no old command or target carries over into the new layout."""
         self.odom.reset()
         self.arm_target = None
         self.arm_request = {}
         self.twist = (0.0, 0.0, 0.0)
         self.arm_watchdog.last = self.base_watchdog.last = None
-        response.success = True
-        response.message = f"seed {seed}, cube at {layout.cube_xy}, obstacle at {layout.obstacle_xy}"
-        self.get_logger().info(f"reset: {response.message}")
-        return response
 
     # --- the tick --------------------------------------------------------------------------------
 
     def _tick(self) -> None:
         now_wall = time.monotonic()
         elapsed = self.tick_timer.tick(now_wall)
-        stamp = time_msg(self.backend.time) if self.is_sim else self.get_clock().now().to_msg()
+        stamp = self.world.stamp()
         try:
             state = self.backend.read()
         except RuntimeError as exc:  # the bus failed this cycle: stop the wheels, publish nothing stale
@@ -269,22 +219,15 @@ class DriverNode(Node):
             except RuntimeError:
                 pass
             return
-        # The sim advances exactly one period per tick; real time between reads is what it is.
-        self.odom.update(state.wheel_velocity, self.period if self.is_sim or elapsed is None else elapsed)
-        if self.is_sim:
-            self.clock_pub.publish(ClockMsg(clock=stamp))
+        self.odom.update(state.wheel_velocity, self.world.step(self.period, elapsed))
+        self.world.publish(stamp)
         self._publish_state(state, stamp)
-        if self.is_sim:
-            self._publish_ground_truth(stamp)
-            if self.cameras and self.ticks % self.camera_every == 0:
-                self._publish_cameras(stamp)
         try:
             self.backend.write(
                 self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall)
             )
         except RuntimeError as exc:
             self.get_logger().error(f"cannot command the robot: {exc}", throttle_duration_sec=1.0)
-        self.ticks += 1
 
     def _next_arm_target(self, present: np.ndarray, now: float) -> np.ndarray:
         if self.arm_target is None:
@@ -331,41 +274,8 @@ class DriverNode(Node):
             tf.transform.rotation = odom.pose.pose.orientation
             self.tf_pub.publish(TFMessage(transforms=[tf]))
 
-    def _publish_ground_truth(self, stamp: Time) -> None:
-        sim = self.backend
-        x, y, yaw = sim.base_pose()
-        robot = Odometry(child_frame_id=self.frame(self.p.base_frame))
-        robot.header.stamp = stamp
-        robot.header.frame_id = self.frame("world")
-        robot.pose.pose.position.x, robot.pose.pose.position.y = x, y
-        q = robot.pose.pose.orientation
-        q.x, q.y, q.z, q.w = yaw_quaternion(yaw)
-        robot.twist.twist.linear.x, robot.twist.twist.linear.y, robot.twist.twist.angular.z = sim.base_twist()
-        self.truth_robot_pub.publish(robot)
-        pos, quat = sim.cube_pose()
-        self.truth_cube_pub.publish(self._pose(self.frame("world"), stamp, pos, quat))
-        # The obstacle is parked under the floor (z < 0) when the layout has none.
-        self.truth_obstacle_pub.publish(
-            self._pose(self.frame("world"), stamp, sim.obstacle_position(), (1.0, 0.0, 0.0, 0.0))
-        )
-        self.truth_contact_pub.publish(Bool(data=sim.obstacle_contact()))
-
     def frame(self, name: str) -> str:
         return self.p.frame_prefix + name
-
-    @staticmethod
-    def _pose(frame: str, stamp: Time, pos, quat_wxyz) -> PoseStamped:
-        msg = PoseStamped()
-        msg.header.stamp = stamp
-        msg.header.frame_id = frame
-        msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in pos)
-        o = msg.pose.orientation
-        o.w, o.x, o.y, o.z = (float(v) for v in quat_wxyz)
-        return msg
-
-    def _publish_cameras(self, stamp: Time) -> None:
-        for cam, ((width, height), publisher) in self.cameras.items():
-            publisher.publish(self.backend.render(cam, width, height), stamp)
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
