@@ -282,7 +282,7 @@ def convert(
     cameras are encoded (default: Kiwi's, see video.py); `verbose` lets the encoders' own output through."""
     from tqdm import tqdm
 
-    from .video import KIWI_VIDEO, create_dataset, encoder_output_hidden, sampled_video_stats
+    from .video import KIWI_VIDEO, create_dataset, encoder_output_hidden
 
     out = Path(out)
     if out.exists():
@@ -311,7 +311,6 @@ def convert(
         try:
             with (
                 encoder_output_hidden(not verbose) as terminal,
-                sampled_video_stats(),
                 ThreadPoolExecutor(DECODE_THREADS) as decoders,
                 tqdm(
                     total=total, desc="writing frames", unit="frame", disable=not progress, file=terminal
