@@ -18,6 +18,7 @@ ROSDEP_KEYS = {
     "numpy": "python3-numpy",
     "yaml": "python3-yaml",
     "cv2": "python3-opencv",
+    "av": "python3-av",
     "matplotlib": "python3-matplotlib",
     "tqdm": "python3-tqdm",
     "pytest": "python3-pytest",

@@ -232,10 +232,3 @@ def ground_truth_poses(robot_msg, cube_msg, obstacle_msg):
 def ground_truth_observation(robot_msg, cube_msg, obstacle_msg) -> np.ndarray:
     """`observation.environment_state` from the sim's ground-truth messages."""
     return environment_vector(*ground_truth_poses(robot_msg, cube_msg, obstacle_msg))
-
-
-def chassis_clearance(robot_xy: tuple[float, float], obstacle_xy: tuple[float, float] | None) -> float:
-    """Gap (m) between the chassis and the obstacle box (negative: overlap; inf: no obstacle)."""
-    if obstacle_xy is None:
-        return math.inf
-    return kin.box_clearance(robot_xy, obstacle_xy, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
+from kiwi_common.task import SceneLayout, sample_layout
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.mjcf import BASE_JOINTS, OBSTACLE_PARKED, build_mjcf
@@ -27,27 +27,6 @@ import mujoco  # noqa: E402
 HOME_POSE: dict[str, float] = {name: 0.0 for name in c.ARM_JOINTS} | {
     c.GRIPPER_JOINT: c.ARM_LIMITS[c.GRIPPER_JOINT].lower
 }
-
-
-@dataclass(frozen=True)
-class SceneLayout:
-    """Where things are after a reset (world frame, metres)."""
-
-    seed: int
-    cube_xy: tuple[float, float]
-    obstacle_xy: tuple[float, float] | None
-
-
-def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
-    """Cube ahead of the robot at a random distance and offset; the obstacle, if any, halfway
-    between robot and cube, so that driving straight at the cube hits it. The obstacle starts out
-    of the arm's reach (its near face 0.41 m or more ahead; the arm held ready reaches 0.3 m)."""
-    rng = np.random.default_rng(seed)
-    distance = float(rng.uniform(0.9, 1.1)) if obstacle else float(rng.uniform(0.45, 0.8))
-    lateral = float(rng.uniform(-0.1, 0.1))
-    cube = (distance, lateral)
-    obstacle_xy = (distance * 0.5, lateral * 0.5 + float(rng.uniform(-0.02, 0.02))) if obstacle else None
-    return SceneLayout(seed, cube, obstacle_xy)
 
 
 class SimBackend:

@@ -3,9 +3,10 @@ import math
 import numpy as np
 import pytest
 
+from kiwi_common.task import sample_layout
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
-from kiwi_driver.sim_backend import SimBackend, sample_layout
+from kiwi_driver.sim_backend import SimBackend
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kiwi_driver.sim_backend import SimBackend, sample_layout
+from kiwi_common.task import sample_layout
+from kiwi_driver.sim_backend import SimBackend
 from kiwi_driver.world import RealWorld, SimWorld, layout_json
 
 

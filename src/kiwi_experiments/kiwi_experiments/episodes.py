@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from kiwi_common.features import arm_positions, pose_of
 from kiwi_common.stamps import stamp_seconds
+from kiwi_common.task import sample_layout
 from kiwi_description import constants as c
 from kiwi_teleop.gating import action_errors
 
@@ -174,8 +175,6 @@ class EpisodeClient:
     def run(self, plan: EpisodePlan, timeout_s: float, policy: bool) -> EpisodeResult:
         """Reset to the plan's layout, record an episode until the cube is lifted or `timeout_s` of
         sim time, return what happened and what the recorder said."""
-        from kiwi_driver.sim_backend import sample_layout
-
         layout = sample_layout(plan.seed, plan.obstacle)
         if policy:
             self.call("policy/stop")

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiwi_common.features import chassis_clearance
-from kiwi_teleop.expert import LIFTED_Z  # cube centre height that counts as lifted
+from kiwi_common.task import chassis_clearance, is_lifted
 
 PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
 
@@ -38,7 +37,7 @@ class Rollout:
     arm_errors: list[float] = field(default_factory=list)  # rad, largest joint difference, per tick
 
     def lifted(self) -> bool:
-        return bool(self.samples) and self.samples[-1].cube_z > LIFTED_Z
+        return bool(self.samples) and is_lifted(self.samples[-1].cube_z)
 
     def elapsed(self) -> float:
         return self.samples[-1].t - self.samples[0].t if self.samples else 0.0
@@ -68,7 +67,7 @@ def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
     s = rollout.samples
     if not s:
         raise ValueError(f"seed {rollout.seed}: no ground truth was received during the episode")
-    lifted_at = next((x.t for x in s if x.cube_z > LIFTED_Z), None)
+    lifted_at = next((x.t for x in s if is_lifted(x.cube_z)), None)
     gaps = [chassis_clearance((x.x, x.y), rollout.obstacle) for x in s]
     return {
         "seed": rollout.seed,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kiwi_common.task import is_lifted
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.kinematics import quat_yaw
@@ -25,7 +26,6 @@ LIFT_DEPTH = 0.16
 GRIPPER_OPEN = math.radians(60.0)
 GRIPPER_CLOSED = c.ARM_LIMITS[c.GRIPPER_JOINT].lower
 GRASP_X = 0.25  # where the cube should end up in the base frame before grasping, m
-LIFTED_Z = 0.045  # cube centre height that counts as lifted (it rests at CUBE_SIZE / 2)
 
 # Driving.
 MAX_SPEED = 0.2  # m/s
@@ -204,7 +204,7 @@ class Expert:
         self.last_gripper = gripper
         held = gripper < math.radians(30.0) and state.cube[2] > c.CUBE_SIZE / 2 + 0.005
         if held and self.phase in ("drive", "lift", "done"):
-            self._go("done" if state.cube[2] > LIFTED_Z else "lift")
+            self._go("done" if is_lifted(state.cube[2]) else "lift")
             return ExpertAction(still, arm_pose(*self.grasped_at, LIFT_DEPTH, GRIPPER_CLOSED), self.phase)
 
         drive, aligned = drive_action(state, self.side)
@@ -230,7 +230,7 @@ class Expert:
             else:
                 return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
         if self.phase in ("lift", "done"):
-            if state.cube[2] > LIFTED_Z:
+            if is_lifted(state.cube[2]):
                 self._go("done")
             elif self.ticks_in_phase >= self.LIFT_TICKS:  # missed: open and try again
                 self._go("drive")

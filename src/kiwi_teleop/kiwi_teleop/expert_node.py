@@ -24,9 +24,10 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from kiwi_common.features import chassis_clearance, ground_truth_poses
+from kiwi_common.features import ground_truth_poses
 from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 from kiwi_common.stamps import stamp_seconds
+from kiwi_common.task import chassis_clearance
 from kiwi_description import constants as c
 
 from .expert import Expert, WorldState, side_agreeing_with

@@ -1,0 +1,53 @@
+"""The pick task, defined once: where the cube and the obstacle go, what counts as lifted, and how
+close the chassis is to the obstacle. The sim, the expert, the gate, the evaluation through ROS
+and the gymnasium env (lerobot_env_kiwi) all read it from here. Sizes are the robot's and the
+scene's constants (kiwi_description.constants: CUBE_SIZE, OBSTACLE_SIZE), which the MJCF is built
+from; collisions are the sim's contacts between the robot and the obstacle
+(SimBackend.obstacle_contact).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+
+LIFTED_Z = 0.045  # m: cube centre height that counts as lifted (it rests at CUBE_SIZE / 2)
+TASK = "pick up the cube"
+
+
+@dataclass(frozen=True)
+class SceneLayout:
+    """Where things are after a reset (world frame, metres)."""
+
+    seed: int
+    cube_xy: tuple[float, float]
+    obstacle_xy: tuple[float, float] | None
+
+
+def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
+    """Cube ahead of the robot at a random distance and offset; the obstacle, if any, halfway
+    between robot and cube, so that driving straight at the cube hits it. The obstacle starts out
+    of the arm's reach (its near face 0.41 m or more ahead; the arm held ready reaches 0.3 m)."""
+    rng = np.random.default_rng(seed)
+    distance = float(rng.uniform(0.9, 1.1)) if obstacle else float(rng.uniform(0.45, 0.8))
+    lateral = float(rng.uniform(-0.1, 0.1))
+    cube = (distance, lateral)
+    obstacle_xy = (distance * 0.5, lateral * 0.5 + float(rng.uniform(-0.02, 0.02))) if obstacle else None
+    return SceneLayout(seed, cube, obstacle_xy)
+
+
+def is_lifted(cube_z: float) -> bool:
+    """Success: the cube's centre is above LIFTED_Z."""
+    return cube_z > LIFTED_Z
+
+
+def chassis_clearance(robot_xy: tuple[float, float], obstacle_xy: tuple[float, float] | None) -> float:
+    """Gap (m) between the chassis and the obstacle box (negative: overlap; inf: no obstacle)."""
+    if obstacle_xy is None:
+        return math.inf
+    return kin.box_clearance(robot_xy, obstacle_xy, c.OBSTACLE_SIZE[:2], c.BASE_BODY_RADIUS)
