@@ -74,12 +74,12 @@ say "installing pinned dependencies (the first time downloads about 5 GB: PyTorc
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -r "$root/requirements.txt" -c "$root/constraints.txt"
 editables=()
-for pkg in "$root"/src/kiwi_*; do editables+=(-e "$pkg"); done
+for pkg in "$root"/src/*/setup.py; do editables+=(-e "$(dirname "$pkg")"); done  # kiwi_* and lerobot_*_kiwi
 # setuptools prints deprecation banners for editable installs: show them only on failure.
 if ! log=$("$venv/bin/python" -m pip install -q --no-deps --no-build-isolation "${editables[@]}" 2>&1); then
   echo "$log" >&2; say "installing the Kiwi packages failed"; exit 1
 fi
-"$venv/bin/python" -c "import rclpy, mujoco, lerobot, kiwi_bringup" \
+"$venv/bin/python" -c "import rclpy, mujoco, lerobot, kiwi_bringup, lerobot_env_kiwi" \
   || { say "the environment does not import; see the errors above"; exit 1; }
 stamp_of > "$venv/.kiwi-stamp"
 say "environment ready in $venv"

@@ -25,7 +25,7 @@ ROSDEP_KEYS = {
     "setuptools": "python3-setuptools",
 }
 # From pip only (no rosdep key on Ubuntu 24.04); README "Dependencies" lists them.
-PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile"}
+PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile", "gymnasium"}
 # ROS packages of a full install that graphs start with `ros2 run` where present; optional ones
 # (rviz2, only with rviz:=true) need no declaration.
 OPTIONAL_NODES = {"rviz2"}
@@ -145,6 +145,7 @@ def test_lower_packages_never_import_higher_ones():
         "kiwi_recorder": 2,
         "kiwi_policy": 2,
         "kiwi_bringup": 3,
+        "lerobot_env_kiwi": 3,
         "kiwi_experiments": 4,
     }
     assert set(layer) == set(PACKAGES), "a new package needs its place in the README's graph and here"

@@ -73,7 +73,11 @@ def from_compressed(msg: CompressedImage) -> np.ndarray:
 def decode_image(msg, shape: tuple[int, int]) -> np.ndarray:
     """An Image or CompressedImage -> RGB (H, W, 3) uint8 at `shape` (H, W), resized if needed
     (area interpolation: the same for recorded frames and live policy inputs)."""
-    rgb = from_compressed(msg) if hasattr(msg, "format") else from_image(msg)
+    return resize_image(from_compressed(msg) if hasattr(msg, "format") else from_image(msg), shape)
+
+
+def resize_image(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """RGB at `shape` (H, W): area interpolation, as for every image a policy sees."""
     if rgb.shape[:2] != tuple(shape):
         rgb = cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return rgb

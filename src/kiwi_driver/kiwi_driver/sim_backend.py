@@ -173,6 +173,24 @@ class SimBackend:
         renderer.update_scene(self.data, camera=camera)
         return renderer.render()
 
+    def render_view(self, view: dict, width: int, height: int) -> np.ndarray:
+        """RGB uint8 image from a free camera: `view` has lookat (x, y, z), distance (m), azimuth
+        and elevation (degrees), as MuJoCo's viewer camera (a top-down view for videos)."""
+        key = ("view", width, height)
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = mujoco.Renderer(self.model, height=height, width=width)
+        camera = mujoco.MjvCamera()
+        camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        camera.lookat[:] = view["lookat"]
+        camera.distance, camera.azimuth, camera.elevation = (
+            view["distance"],
+            view["azimuth"],
+            view["elevation"],
+        )
+        renderer.update_scene(self.data, camera=camera)
+        return renderer.render()
+
     def close(self, torque_off: bool = True) -> None:
         self.stop_base()
         for renderer in self._renderers.values():

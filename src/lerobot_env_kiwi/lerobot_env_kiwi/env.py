@@ -1,0 +1,178 @@
+"""The pick task on the LeKiwi sim as a gymnasium environment, free of ROS.
+
+The same MuJoCo model, layouts and success as the ROS sim graph (kiwi_driver.SimBackend,
+kiwi_common.task), seen and commanded as a LeRobot LeKiwi policy sees and commands the robot:
+
+- observation `agent_pos`: LeRobot's LeKiwi `observation.state` (arm degrees, gripper 0..100,
+  base velocity from the wheel speeds); `environment_state` (optional): the cube and the obstacle
+  relative to the robot, as the converter makes it from the sim's ground truth; `pixels`
+  (optional): the front and/or wrist camera rendered at the camera's size and resized with the
+  converter's interpolation.
+- action: LeRobot's LeKiwi action (arm targets in LeRobot units, `x.vel`, `y.vel`, `theta.vel`),
+  limited as the driver limits commands (joint limits, `max_step` per tick from the present
+  position, the wheels' speed clamp).
+- timing, as in the ROS graph: each step is one 1/fps control tick, and an action reaches the
+  robot `action_delay` ticks after the observation it answers (1 by default: in the graph a
+  command computed from a tick's /joint_states is written at the driver's next tick).
+
+`info` carries `is_success` (the cube lifted: the episode terminates), `collision` (any part of
+the robot touches the obstacle), `clearance` (chassis to obstacle, m) and `expert_action`: the
+scripted expert's action for the present state, in the same units, for DAgger-style labelling.
+The expert takes the detour side the last commanded base twist heads for, as the ROS oracle does.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import gymnasium as gym
+import numpy as np
+
+from kiwi_common.features import (
+    ENVIRONMENT_NAMES,
+    action_vector,
+    environment_vector,
+    split_action,
+    state_vector,
+)
+from kiwi_common.images import resize_image
+from kiwi_common.task import TASK, chassis_clearance, is_lifted
+from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+from kiwi_driver.commands import arm_targets
+from kiwi_driver.sim_backend import SimBackend
+from kiwi_teleop.expert import Expert, WorldState, side_agreeing_with
+
+MAX_STEP = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ  # the driver's default per-tick arm step (rad)
+N_ACTIONS = len(c.ARM_JOINTS) + 3
+TOP_VIEW = {"lookat": (0.45, 0.0, 0.0), "distance": 1.9, "azimuth": 0.0, "elevation": -90.0}
+
+
+class KiwiPickEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(c.CONTROL_RATE_HZ)}
+
+    def __init__(
+        self,
+        obstacle: bool = True,
+        cameras: tuple[str, ...] | str = (),
+        image_height: int = 96,
+        image_width: int = 128,
+        environment_state: bool = True,
+        action_delay: int = 1,
+        render_mode: str | None = "rgb_array",
+        visualization_height: int = 240,
+        visualization_width: int = 320,
+    ):
+        cameras = tuple(x for x in cameras.split(",") if x) if isinstance(cameras, str) else tuple(cameras)
+        unknown = [cam for cam in cameras if cam not in c.CAMERAS]
+        if unknown:
+            raise ValueError(f"unknown camera(s) {', '.join(unknown)}; known: {', '.join(c.CAMERAS)}")
+        if action_delay < 0:
+            raise ValueError(f"action_delay must be 0 or more ticks, got {action_delay}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be rgb_array or None, got {render_mode!r}")
+        self.obstacle, self.cameras, self.action_delay = obstacle, cameras, action_delay
+        self.image_shape = (image_height, image_width)
+        self.with_environment_state = environment_state
+        self.render_mode = render_mode
+        self.visualization_shape = (visualization_height, visualization_width)
+        self.task = self.task_description = TASK
+
+        spaces = {"agent_pos": gym.spaces.Box(-np.inf, np.inf, (N_ACTIONS,), np.float32)}
+        if environment_state:
+            spaces["environment_state"] = gym.spaces.Box(
+                -np.inf, np.inf, (len(ENVIRONMENT_NAMES),), np.float32
+            )
+        if cameras:
+            spaces["pixels"] = gym.spaces.Dict(
+                {cam: gym.spaces.Box(0, 255, (*self.image_shape, 3), np.uint8) for cam in cameras}
+            )
+        self.observation_space = gym.spaces.Dict(spaces)
+        self.action_space = gym.spaces.Box(-np.inf, np.inf, (N_ACTIONS,), np.float32)
+
+        self.sim = SimBackend(control_dt=1.0 / c.CONTROL_RATE_HZ)
+        self.layout = self.sim.layout
+        self._pending: deque = deque()
+        self._arm_target = self.sim.arm_positions()
+        self._twist = (0.0, 0.0, 0.0)
+        self._expert = Expert()
+
+    # --- gymnasium ---------------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """The layout of `seed` (the same as the ROS sim's /sim/reset with that seed); without a seed
+        one is drawn from the env's generator."""
+        super().reset(seed=seed)
+        layout_seed = int(seed) if seed is not None else int(self.np_random.integers(2**31))
+        self.layout = self.sim.reset(layout_seed, self.obstacle)
+        # As the driver after /sim/reset: no command yet, the arm held where it is, the base still.
+        self._pending = deque([None] * self.action_delay)
+        self._arm_target = self.sim.arm_positions()
+        self._twist = (0.0, 0.0, 0.0)
+        side = int(np.random.default_rng(layout_seed).choice((-1, 1)))
+        self._expert = Expert(side)
+        return self._observation(), self._info()
+
+    def step(self, action):
+        values = np.asarray(action, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"the action has a non-finite value: {values.tolist()}")
+        command = split_action(values)  # raises naming the expected length
+        self._pending.append(command)
+        self._apply(self._pending.popleft())
+        lifted = is_lifted(float(self.sim.cube_pose()[0][2]))
+        return self._observation(), float(lifted), lifted, False, self._info()
+
+    def render(self):
+        if self.render_mode is None:
+            return None
+        return self.sim.render_view(TOP_VIEW, *self.visualization_shape[::-1])
+
+    def close(self) -> None:
+        self.sim.close()
+
+    # --- parts -----------------------------------------------------------------------------------
+
+    def _apply(self, command) -> None:
+        """One driver tick: the command (None: none yet) limited as the driver limits it."""
+        present = self.sim.arm_positions()
+        if command is not None:
+            arm, self._twist = command
+            self._arm_target = arm_targets(arm, self._arm_target, present, MAX_STEP)
+        wheels = kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*self._twist))
+        self.sim.write(self._arm_target, wheels)
+
+    def _world(self) -> WorldState:
+        return WorldState.from_sim(self.sim)
+
+    def _observation(self) -> dict:
+        sim = self.sim
+        arm = dict(zip(c.ARM_JOINTS, (float(v) for v in sim.arm_positions())))
+        obs = {"agent_pos": state_vector(arm, sim.wheel_velocities())}
+        if self.with_environment_state:
+            world = self._world()
+            obs["environment_state"] = environment_vector(
+                world.robot, world.cube, world.cube_yaw, world.obstacle
+            )
+        if self.cameras:
+            obs["pixels"] = {
+                cam: resize_image(
+                    sim.render(cam, c.CAMERAS[cam].width, c.CAMERAS[cam].height), self.image_shape
+                )
+                for cam in self.cameras
+            }
+        return obs
+
+    def _info(self) -> dict:
+        world = self._world()
+        if any(self._twist):  # labelling a learner: follow the detour it heads for
+            self._expert.side = side_agreeing_with(world, self._twist, self._expert.side)
+        expert = self._expert.act(world)
+        return {
+            "is_success": is_lifted(world.cube[2]),
+            "collision": self.sim.obstacle_contact(),
+            "clearance": chassis_clearance(world.robot[:2], world.obstacle),
+            "expert_action": action_vector(dict(zip(c.ARM_JOINTS, expert.arm)), expert.twist),
+            "expert_phase": expert.phase,
+            "seed": self.layout.seed,
+        }
