@@ -4,7 +4,8 @@ One recording of the ROS sim (driver + recorder over DDS, commands from a script
 each /joint_states), converted by `kiwi convert`'s function with the front camera and the ground
 truth: replaying the dataset's actions in the env from the same seed gives the dataset's
 observations. Then `kiwi train` makes a tiny ACT from that dataset and `lerobot-eval --env.type=kiwi`
-evaluates it: success printed, `eval_info.json` and rollout videos written.
+evaluates it: success printed, `eval_info.json` and rollout videos written (and lerobot-train
+evaluates on the env during that training).
 """
 
 import json
@@ -205,6 +206,9 @@ def test_lerobot_eval_runs_a_kiwi_train_checkpoint(ros_dataset, tmp_path):
     model = tmp_path / "act"
     tiny = ["--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.n_encoder_layers=1"]
     tiny += ["--policy.chunk_size=10", "--policy.n_action_steps=10"]
+    env = ["--env.type=kiwi", "--env.cameras=front", f"--env.observation_height={IMAGE[0]}"]
+    env += [f"--env.observation_width={IMAGE[1]}", "--env.episode_length=10"]
+    during_training = [*env, "--env_eval_freq=2", "--eval.n_episodes=1", "--eval.batch_size=1"]
     train = subprocess.run(
         [
             sys.executable,
@@ -217,12 +221,13 @@ def test_lerobot_eval_runs_a_kiwi_train_checkpoint(ros_dataset, tmp_path):
             "--out",
             str(model),
         ]
-        + ["--steps", "2", "--batch-size", "2", "--", *tiny],
+        + ["--steps", "2", "--batch-size", "2", "--", *tiny, *during_training],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
+    assert list((model / "eval").rglob("*.mp4")), "lerobot-train evaluated on the env during training"
     checkpoint = model / "checkpoints" / "last" / "pretrained_model"
     out = tmp_path / "eval"
     run = subprocess.run(
@@ -232,11 +237,7 @@ def test_lerobot_eval_runs_a_kiwi_train_checkpoint(ros_dataset, tmp_path):
             "lerobot.scripts.lerobot_eval",
             f"--policy.path={checkpoint}",
             "--policy.device=cpu",
-            "--env.type=kiwi",
-            "--env.cameras=front",
-            f"--env.observation_height={IMAGE[0]}",
-            f"--env.observation_width={IMAGE[1]}",
-            "--env.episode_length=20",
+            *env,
             "--eval.n_episodes=2",
             "--eval.batch_size=1",
             f"--output_dir={out}",

@@ -1,0 +1,50 @@
+"""Numbers for comparing success rates honestly: Wilson 95 % intervals for a rate, and McNemar's
+exact test for two methods (or rounds) run on the same layouts (paired). Pure, no SciPy."""
+
+from __future__ import annotations
+
+import math
+
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial rate (good at 0 %, 100 % and small n)."""
+    if n <= 0:
+        raise ValueError("no episodes")
+    if not 0 <= successes <= n:
+        raise ValueError(f"{successes} successes out of {n}")
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denominator = 1 + z * z / n
+    return max(0.0, (centre - half) / denominator), min(1.0, (centre + half) / denominator)
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """Two-sided exact p-value of McNemar's test: of the layouts where exactly one method succeeded,
+    `only_first` went to the first and `only_second` to the second; under no difference each is a
+    fair coin. 1.0 when no layout tells them apart."""
+    n = only_first + only_second
+    if n == 0:
+        return 1.0
+    k = min(only_first, only_second)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired_outcomes(first: dict, second: dict) -> dict[str, int]:
+    """Success per layout seed of two runs -> counts of both / only first / only second / neither,
+    over the seeds both ran."""
+    seeds = sorted(set(first) & set(second))
+    counts = {"both": 0, "only_first": 0, "only_second": 0, "neither": 0}
+    for seed in seeds:
+        a, b = bool(first[seed]), bool(second[seed])
+        counts["both" if a and b else "only_first" if a else "only_second" if b else "neither"] += 1
+    return counts
+
+
+def rate_text(successes: int, n: int) -> str:
+    """'62 % [48, 74] (31/50)'."""
+    low, high = wilson_interval(successes, n)
+    return f"{100 * successes / n:.0f} % [{100 * low:.0f}, {100 * high:.0f}] ({successes}/{n})"

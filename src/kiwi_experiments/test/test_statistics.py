@@ -1,0 +1,42 @@
+"""Wilson intervals and McNemar's exact test against values computed by hand / published tables."""
+
+import pytest
+
+from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
+
+
+def test_wilson_interval_matches_known_values():
+    # Newcombe (1998), Table I: 81/263 -> 0.2553 .. 0.3662; 0/10 -> 0 .. 0.2775.
+    assert wilson_interval(81, 263) == pytest.approx((0.2553, 0.3662), abs=5e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=5e-4)
+    low, high = wilson_interval(10, 10)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.7225, abs=5e-4)
+
+
+def test_wilson_interval_narrows_with_more_episodes():
+    small, large = wilson_interval(5, 10), wilson_interval(50, 100)
+    assert small[0] < large[0] < 0.5 < large[1] < small[1]
+
+
+@pytest.mark.parametrize("successes, n", [(3, 0), (-1, 5), (6, 5)])
+def test_wilson_interval_refuses_impossible_counts(successes, n):
+    with pytest.raises(ValueError):
+        wilson_interval(successes, n)
+
+
+def test_mcnemar_exact_p_values():
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(0, 6) == pytest.approx(2 / 64)  # 2 * (1/2)^6
+    assert mcnemar_exact(1, 9) == pytest.approx(2 * 11 / 1024)  # 2 * (C(10,0) + C(10,1)) / 2^10
+    assert mcnemar_exact(5, 5) == 1.0
+    assert mcnemar_exact(9, 1) == mcnemar_exact(1, 9)
+
+
+def test_paired_outcomes_counts_only_shared_layouts():
+    first = {1: True, 2: True, 3: False, 4: False, 9: True}
+    second = {1: True, 2: False, 3: True, 4: False}
+    assert paired_outcomes(first, second) == {"both": 1, "only_first": 1, "only_second": 1, "neither": 1}
+
+
+def test_rate_text():
+    assert rate_text(0, 10) == "0 % [0, 28] (0/10)"
