@@ -3,28 +3,22 @@
 - Loading (`checkpoint.py`): `model` is a policy type (default location) or a path; the
   checkpoint's features are checked against the mapping it was trained with before any weight
   is loaded; a mismatch stops the node with every difference named.
-- A worker thread builds the observation from the latest /joint_states and camera images, and for
-  a policy trained on `observation.environment_state` from the sim's ground truth (cube and
-  obstacle relative to the robot, topics from the mapping; sim only), refusing observations older
-  than `max_obs_age`; runs `predict_action_chunk` and hands the chunk, stamped with its
-  observation's time, to the scheduler (`scheduler.py`).
-- A timer at `control_hz` takes one action per tick from the scheduler and publishes it on
-  /policy/arm/command and /policy/cmd_vel (the mux forwards them); when the scheduler runs dry it
-  holds the arm where it was last sent and stops the base. Each chunk goes out whole on
-  /policy/chunk, and its base path as nav_msgs/Path on /policy/planned_path (for rviz).
-  Services /policy/start, /policy/stop, /policy/reset; a hand-back after a human intervention
-  (/intervention falling) resets the policy too. Diagnostics at 1 Hz.
+- Per control tick the node snapshots its newest inputs: /joint_states, camera images, and for a
+  policy trained on `observation.environment_state` the sim's ground truth (cube and obstacle
+  relative to the robot, topics from the mapping; sim only). The ROS-free core (`runtime.py`)
+  infers on a worker thread from those snapshots (refusing ones older than `max_obs_age`), runs
+  the chunk scheduler (`scheduler.py`) and holds when dry; the node publishes its commands on
+  /policy/arm/command and /policy/cmd_vel (the mux forwards them), each chunk whole on
+  /policy/chunk and its base path as nav_msgs/Path on /policy/planned_path (for rviz).
+  Services /policy/start, /policy/stop, /policy/reset. While a human intervenes (/intervention)
+  the policy keeps planning, so it takes over again from a fresh chunk. Diagnostics at 1 Hz.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import threading
-import time
-from collections import deque
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry, Path
@@ -46,7 +40,6 @@ from kiwi_common.features import (
     image_feature,
     joint_state_observation,
     node_topic,
-    split_action,
 )
 from kiwi_common.images import decode_image
 from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
@@ -55,6 +48,7 @@ from kiwi_common.timing import TickTimer
 
 from .checkpoint import load_policy
 from .inference import ChunkPredictor
+from .runtime import PolicyRuntime, Snapshot
 from .scheduler import MODES, Chunk, ChunkScheduler
 from .trajectory import BASE_AXES, CHUNK_JOINTS, chunk_trajectory
 
@@ -109,10 +103,6 @@ INTERFACE = NodeInterface(
 )
 
 
-def percentile(values, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else float("nan")
-
-
 class PolicyNode(Node):
     def __init__(self) -> None:
         super().__init__("policy")
@@ -125,7 +115,7 @@ class PolicyNode(Node):
         self.max_obs_age = p.max_obs_age
         single_step = self.loaded.n_action_steps == 1
         late_hold = p.late_hold_s if p.late_hold_s >= 0 else p.max_obs_age if single_step else 0.0
-        self.scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold, late_hold)
+        scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold, late_hold)
         self.image_features = [
             k for k in self.loaded.config.input_features if k.startswith("observation.images.")
         ]
@@ -139,27 +129,11 @@ class PolicyNode(Node):
             self.mapping.ground_truth if ENVIRONMENT_STATE in self.loaded.config.input_features else {}
         )
 
-        self.lock = threading.Lock()
         self.latest_state: JointState | None = None
         self.latest_inputs: dict[str, object] = {}  # topic -> newest message (cameras, ground truth)
         self.required_inputs = {*self.cameras.values(), *self.ground_truth.values()}
-        self.history: deque = deque(maxlen=self.loaded.n_obs_steps)  # per-tick snapshots for n_obs_steps > 1
-        self.running = False
-        self.generation = 0  # bumped by every reset: a chunk computed before it is thrown away
-        self.hold_arm: dict[str, float] | None = None
         self.was_intervention = False
-        self.stats = {
-            "chunks": 0,
-            "stale": 0,
-            "dropped": 0,
-            "dry_ticks": 0,
-            "ticks": 0,
-            "errors": 0,
-            "resets": 0,
-        }
-        self.latencies: deque = deque(maxlen=100)
         self.tick_timer = TickTimer(self.period)
-        self.last_problem = ""
 
         self.arm_pub = self.create_publisher(JointState, "policy/arm/command", 10)
         self.twist_pub = self.create_publisher(Twist, "policy/cmd_vel", 10)
@@ -179,14 +153,21 @@ class PolicyNode(Node):
         self.create_service(Trigger, "policy/start", self._srv_start)
         self.create_service(Trigger, "policy/stop", self._srv_stop)
         self.create_service(Trigger, "policy/reset", self._srv_reset)
+        self.runtime = PolicyRuntime(
+            self.predictor,
+            self._observation,
+            self._stale,
+            scheduler,
+            self.loaded.n_obs_steps,
+            self.dt,
+            self._now,
+            on_chunk=self._publish_chunk,
+        )
         self.create_timer(self.period, self._tick)
         self.create_timer(1.0, self._publish_diagnostics)
 
-        self.wanted = threading.Event()
-        self.alive = True
-        self.worker = threading.Thread(target=self._work, daemon=True)
-        self.worker.start()
-        self.running = bool(p.autostart)
+        if p.autostart:
+            self.runtime.start()
         self.get_logger().info(
             f"{self.loaded.config.type} from {self.loaded.path}: inputs {sorted(self.loaded.config.input_features)}, "
             f"{self.loaded.n_action_steps} actions per chunk at {self.mapping.fps:g} Hz, scheduler {p.scheduler}, "
@@ -195,18 +176,17 @@ class PolicyNode(Node):
 
     # --- inputs ----------------------------------------------------------------------------------
 
+    # Callbacks and the timer share the executor's thread; the worker sees only snapshots.
     def _on_state(self, msg: JointState) -> None:
-        with self.lock:
-            self.latest_state = msg
+        self.latest_state = msg
 
     def _on_input(self, topic: str, msg) -> None:
-        with self.lock:
-            self.latest_inputs[topic] = msg
+        self.latest_inputs[topic] = msg
 
     def _on_intervention(self, msg: Bool) -> None:
         if self.was_intervention and not msg.data:
-            self.get_logger().info("hand-back after a human intervention: policy reset")
-            self.reset()
+            self.get_logger().info("hand-back after a human intervention: the policy drives on")
+        self.runtime.set_intervention(msg.data)
         self.was_intervention = msg.data
 
     # --- control ---------------------------------------------------------------------------------
@@ -216,32 +196,16 @@ class PolicyNode(Node):
 
     def _tick(self) -> None:
         self.tick_timer.tick()
-        with self.lock:
-            # Only whole snapshots: an older one taken before the first image would fail inference.
-            if self.latest_state is not None and self.required_inputs <= self.latest_inputs.keys():
-                self.history.append((self.latest_state, dict(self.latest_inputs)))
-            if not self.running or self.latest_state is None:
-                return
-            now = self._now()
-            action = self.scheduler.action(now)
-            if self.scheduler.needs_chunk(now):
-                self.wanted.set()
-            present = self.latest_state
-        self.stats["ticks"] += 1
-        if action is None:
-            self.stats["dry_ticks"] += 1
-            self._hold(present)
-            return
-        arm, twist = split_action(action)
-        self.hold_arm = arm
-        self._publish(arm, twist)
-
-    def _hold(self, present: JointState) -> None:
-        """Dry: keep the arm where it was last sent (or where it is) and stop the base; never zeros."""
-        if self.hold_arm is None:
-            self.hold_arm = arm_positions(present.name, present.position)
-        if self.hold_arm is not None:
-            self._publish(self.hold_arm, (0.0, 0.0, 0.0))
+        state = self.latest_state
+        # Only whole snapshots: an older one taken before the first image would fail inference.
+        whole = state is not None and self.required_inputs <= self.latest_inputs.keys()
+        snapshot = (
+            Snapshot(stamp_seconds(state.header.stamp), (state, dict(self.latest_inputs))) if whole else None
+        )
+        present = None if state is None else arm_positions(state.name, state.position)
+        command = self.runtime.tick(snapshot, present)
+        if command is not None:
+            self._publish(command.arm, command.twist)
 
     def _publish(self, arm: dict[str, float], twist) -> None:
         msg = JointState(name=list(arm), position=[float(v) for v in arm.values()])
@@ -253,7 +217,8 @@ class PolicyNode(Node):
 
     # --- inference -------------------------------------------------------------------------------
 
-    def _observation(self, state: JointState, inputs: dict) -> dict[str, np.ndarray]:
+    def _observation(self, data) -> dict:
+        state, inputs = data
         vector, _ = joint_state_observation(state.name, state.position, state.velocity)
         obs = {"observation.state": vector}
         for cam, topic in self.cameras.items():
@@ -264,8 +229,9 @@ class PolicyNode(Node):
             )
         return obs
 
-    def _stale(self, state: JointState, inputs: dict, now: float) -> str:
+    def _stale(self, data, now: float) -> str:
         """Why the newest observation cannot be used ('' if it can)."""
+        state, inputs = data
         ages = {self.mapping.state_topic: now - stamp_seconds(state.header.stamp)}
         for topic in (*self.cameras.values(), *self.ground_truth.values()):
             if topic not in inputs:
@@ -274,50 +240,12 @@ class PolicyNode(Node):
         old = {t: a for t, a in ages.items() if a > self.max_obs_age}
         return ", ".join(f"{t} is {a:.2f} s old" for t, a in old.items())
 
-    def _work(self) -> None:
-        while self.alive and self.context.ok():
-            if not self.wanted.wait(timeout=0.1):
-                continue
-            self.wanted.clear()
-            with self.lock:
-                if not self.running or not self.history:
-                    continue
-                snapshots, generation = list(self.history), self.generation
-            state, images = snapshots[-1]
-            problem = self._stale(state, images, self._now())
-            if problem:
-                self.stats["stale"] += 1
-                self.last_problem = f"observation refused: {problem}"
-                time.sleep(self.period)
-                continue
-            started = time.perf_counter()
-            try:
-                actions = self.predictor.predict([self._observation(s, i) for s, i in snapshots])
-            except Exception as exc:  # a policy error must not kill the node: report and retry
-                self.stats["errors"] += 1
-                self.last_problem = f"inference failed: {exc!r}"
-                self.get_logger().error(self.last_problem, throttle_duration_sec=5.0)
-                time.sleep(0.5)
-                continue
-            latency = time.perf_counter() - started
-            chunk = Chunk(stamp_seconds(state.header.stamp), self.dt, actions)
-            with self.lock:
-                self.latencies.append(latency)  # under the lock: the diagnostics timer reads them
-                if generation != self.generation:
-                    continue  # reset while inferring
-                self.stats["dropped"] += self.scheduler.add(chunk, self._now())
-                self.stats["chunks"] += 1
-            try:
-                self._publish_chunk(chunk, state.header.stamp)
-            except Exception:
-                if self.context.ok():
-                    raise
-                return  # shutting down (Ctrl-C invalidates the context before the worker stops)
-
-    def _publish_chunk(self, chunk: Chunk, stamp) -> None:
+    def _publish_chunk(self, chunk: Chunk, snapshot: Snapshot) -> None:
+        if not self.context.ok():
+            return  # shutting down (Ctrl-C invalidates the context before the worker stops)
         positions, velocities = chunk_trajectory(chunk.actions, chunk.dt)
         msg = JointTrajectory(joint_names=list(CHUNK_JOINTS))
-        msg.header.stamp = stamp
+        msg.header.stamp = snapshot.data[0].header.stamp
         msg.header.frame_id = "base_link"
         for i, (pos, vel) in enumerate(zip(positions, velocities)):
             msg.points.append(
@@ -339,25 +267,13 @@ class PolicyNode(Node):
 
     # --- services and diagnostics ----------------------------------------------------------------
 
-    def reset(self) -> None:
-        with self.lock:
-            self.generation += 1
-            self.stats["resets"] += 1
-            self.scheduler.reset()
-            self.history.clear()
-            self.hold_arm = None
-            self.predictor.reset()
-        self.wanted.set()
-
     def _srv_start(self, _request, response):
-        self.reset()
-        self.running = True
+        self.runtime.start()
         response.success, response.message = True, "policy driving"
         return response
 
     def _srv_stop(self, _request, response):
-        self.running = False
-        self.reset()
+        self.runtime.stop()
         response.success, response.message = (
             True,
             "policy stopped (no commands; the driver's watchdog stops the base)",
@@ -365,42 +281,24 @@ class PolicyNode(Node):
         return response
 
     def _srv_reset(self, _request, response):
-        self.reset()
+        self.runtime.reset()
         response.success, response.message = True, "policy reset"
         return response
 
     def _publish_diagnostics(self) -> None:
-        with self.lock:
-            now = self._now()
-            newest = self.scheduler.chunks[-1] if self.scheduler.chunks else None
-            queue = self.scheduler.remaining(now)
-            lat = [v * 1e3 for v in self.latencies]
-        values = {
-            "inference_ms_p50": f"{percentile(lat, 50):.1f}",
-            "inference_ms_p99": f"{percentile(lat, 99):.1f}",
-            "chunk_age_s": f"{now - newest.t0:.3f}" if newest else "none",
-            "queue_depth": str(queue),
+        level, message, values = self.runtime.health()
+        values |= {
             "tick_ms_p50": f"{self.tick_timer.percentile_ms(50):.2f}",
             "tick_ms_p99": f"{self.tick_timer.percentile_ms(99):.2f}",
             "missed_ticks": str(self.tick_timer.late_total),
-            **{k: str(v) for k, v in self.stats.items()},
-            "running": str(self.running).lower(),
-            "last_problem": self.last_problem,
         }
-        if not self.running:
-            level, message = 0, "stopped"
-        elif self.stats["chunks"] == 0:
-            level, message = 1, self.last_problem or "waiting for the first chunk"
-        elif queue == 0:
-            level, message = 1, f"dry: holding position ({self.last_problem or 'inference behind'})"
-        else:
-            level, message = 0, "driving"
+        if level == 2:
+            self.get_logger().error(message, throttle_duration_sec=5.0)
         diag = Diagnostic(level, "policy", message, values, hardware_id=str(self.loaded.path))
         self.diag_pub.publish(diagnostic_array(self.get_name(), [diag], self.get_clock().now().to_msg()))
 
     def shutdown(self) -> None:
-        self.alive = False
-        self.worker.join(timeout=5.0)
+        self.runtime.close()
 
 
 def main(args=None) -> int:
