@@ -2,8 +2,11 @@
 from above and lift it. Pure functions of the ground-truth state, so the same code drives the
 demonstrations and answers "what would you do here?" for any state (the DAgger oracle).
 
-The only memory is the detour side, which a caller draws at random per episode; for a state
-already beside the obstacle the side it is on wins, so a relabelled state keeps its own mode.
+The grasp is decided from the state too (arm height and jaw angle: open high, lower, close, lift;
+a grasp closed on nothing is retried), so the expert is Markov: its label for a state a policy
+reached is the action it takes there in its own demonstrations. The only memory is the detour side,
+which a caller draws at random per episode; for a state already beside the obstacle the side it is
+on wins, so a relabelled state keeps its own mode.
 """
 
 from __future__ import annotations
@@ -172,68 +175,58 @@ def side_agreeing_with(state: WorldState, twist: tuple[float, float, float], def
     return min((default_side, -default_side), key=distance)
 
 
+# The grasp, decided from the arm's present state (no timers): "low" is the arm within LOW_TOLERANCE
+# of the grasp depth's shoulder angle; the jaw angle says open, closed on the cube or on nothing.
+LOW_TOLERANCE = math.radians(8.0)
+OPEN_READY = math.radians(50.0)  # jaws open enough to lower over the cube
+# Jaws closed on the 3 cm cube stop near 0 deg (measured: -0.7 .. -0.3); on nothing they reach -10.
+CLAMP_MIN, CLAMP_MAX = math.radians(-5.0), math.radians(6.0)
+RAISED = c.CUBE_SIZE / 2 + 0.005  # cube centre this high: off the floor
+
+
+def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> ExpertAction:
+    """The expert's action from the present state alone: lift a held cube; drive until the base is
+    at the grasp pose; there, open high, lower, close, lift; closed on nothing (a missed grasp),
+    rise with the jaws shut, then open and try again."""
+    still = (0.0, 0.0, 0.0)
+    cube_b, cube_yaw_b = _in_base(state)
+    gripper = state.arm[c.ARM_JOINTS.index(c.GRIPPER_JOINT)]
+    clamped = CLAMP_MIN <= gripper <= CLAMP_MAX
+    lift_pose = arm_pose(cube_b, cube_yaw_b, LIFT_DEPTH, GRIPPER_CLOSED)
+    if clamped and state.cube[2] > RAISED:
+        return ExpertAction(still, lift_pose, "done" if is_lifted(state.cube[2]) else "lift")
+    if not aligned:
+        return drive
+    grasp_pose = arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_OPEN)
+    low = abs(state.arm[1] - grasp_pose[1]) < LOW_TOLERANCE
+    if not low:
+        if gripper < OPEN_READY:
+            return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_OPEN), "open")
+        return ExpertAction(still, grasp_pose, "lower")
+    if gripper > CLAMP_MAX:
+        return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
+    if clamped:  # the cube between the jaws: up
+        return ExpertAction(still, lift_pose, "lift")
+    # Closed on nothing: rise with the jaws shut (opening down here would pass the clamp range).
+    return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_CLOSED), "retry")
+
+
+def expert_action(state: WorldState, side: int) -> ExpertAction:
+    """What the expert does in `state`, a pure function of it and the default detour side."""
+    drive, aligned = drive_action(state, side)
+    return grasp_action(state, drive, aligned)
+
+
 class Expert:
-    """One episode of the expert: drive, then lower, close, lift, on a few-tick schedule.
-
-    The grasp is a timed sequence (jaws must not close before the arm is down); driving is a pure
-    function of the state. `act` can be called on any state, including ones a policy reached: a
-    base far from the grasp pose always goes back to driving, a held cube is always lifted.
-    """
-
-    LOWER_TICKS = (15, 45)  # at least / at most, at 30 Hz
-    CLOSE_TICKS = (8, 45)  # at least / at most; in between, until the jaws stop moving
-    LIFT_TICKS = 45
+    """One episode of the expert: its detour side (drawn per episode by the caller, or following the
+    learner's side as an oracle) and the phase of its last action, for logs. The action itself is
+    `expert_action(state, side)`: the same state always gets the same action."""
 
     def __init__(self, side: int = 1):
         self.side = side
-        self.phase = "drive"
-        self.ticks_in_phase = 0
-        self.last_gripper: float | None = None
-        self.grasped_at = ((GRASP_X, 0.0), 0.0)  # the cube in the base frame when the jaws closed
-
-    def _go(self, phase: str) -> None:
-        if phase != self.phase:
-            self.phase, self.ticks_in_phase = phase, 0
+        self.phase = "approach"
 
     def act(self, state: WorldState) -> ExpertAction:
-        self.ticks_in_phase += 1
-        cube_b, cube_yaw_b = _in_base(state)
-        still = (0.0, 0.0, 0.0)
-        gripper = state.arm[c.ARM_JOINTS.index(c.GRIPPER_JOINT)]
-        gripper_moving = self.last_gripper is None or abs(gripper - self.last_gripper) > math.radians(0.5)
-        self.last_gripper = gripper
-        held = gripper < math.radians(30.0) and state.cube[2] > c.CUBE_SIZE / 2 + 0.005
-        if held and self.phase in ("drive", "lift", "done"):
-            self._go("done" if is_lifted(state.cube[2]) else "lift")
-            return ExpertAction(still, arm_pose(*self.grasped_at, LIFT_DEPTH, GRIPPER_CLOSED), self.phase)
-
-        drive, aligned = drive_action(state, self.side)
-        far = math.hypot(cube_b[0] - GRASP_X, cube_b[1]) > 3 * ALIGNED_POSITION
-        if self.phase == "drive" or (far and not held):
-            self._go("lower" if aligned else "drive")
-            if self.phase == "drive":
-                return drive
-
-        if self.phase == "lower":
-            target = arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_OPEN)
-            down = abs(state.arm[1] - target[1]) < math.radians(5.0)
-            lo, hi = self.LOWER_TICKS
-            if self.ticks_in_phase >= hi or (down and self.ticks_in_phase >= lo):
-                self._go("close")
-            else:
-                return ExpertAction(still, target, "lower")
-        if self.phase == "close":
-            lo, hi = self.CLOSE_TICKS
-            if self.ticks_in_phase >= hi or (not gripper_moving and self.ticks_in_phase >= lo):
-                self.grasped_at = (cube_b, cube_yaw_b)
-                self._go("lift")
-            else:
-                return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
-        if self.phase in ("lift", "done"):
-            if is_lifted(state.cube[2]):
-                self._go("done")
-            elif self.ticks_in_phase >= self.LIFT_TICKS:  # missed: open and try again
-                self._go("drive")
-                return drive
-            return ExpertAction(still, arm_pose(*self.grasped_at, LIFT_DEPTH, GRIPPER_CLOSED), self.phase)
-        raise AssertionError(f"unknown phase {self.phase}")
+        action = expert_action(state, self.side)
+        self.phase = action.phase
+        return action

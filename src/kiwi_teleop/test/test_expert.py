@@ -10,7 +10,7 @@ import pytest
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_driver.sim_backend import SimBackend
-from kiwi_teleop.expert import GRASP_DEPTH, Expert, WorldState, planar_arm_ik, quat_yaw
+from kiwi_teleop.expert import GRASP_DEPTH, GRASP_X, Expert, WorldState, planar_arm_ik, quat_yaw
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,74 @@ def test_oracle_follows_the_detour_side_the_learner_heads_for():
     assert side_agreeing_with(state, (0.1, 0.15, 0.0), default_side=-1) == 1, "heading left: left"
     assert side_agreeing_with(state, (0.1, -0.15, 0.0), default_side=1) == -1
     assert side_agreeing_with(replace(state, obstacle=None), (0.1, 0.15, 0.0), default_side=-1) == -1
+
+
+def test_the_expert_is_markov_its_action_depends_on_the_present_state_only(sim):
+    """Along a whole episode, a fresh expert (no history at all) given the visited state does
+    exactly what the one that drove the episode did."""
+    sim.reset(4, True)
+    driving, phases = Expert(side=1), []
+    for _ in range(600):
+        state = WorldState.from_sim(sim)
+        action = driving.act(state)
+        assert Expert(side=1).act(state) == action, f"history changed the action in phase {action.phase}"
+        phases.append(action.phase)
+        if action.phase == "done":
+            break
+        present = sim.arm_positions()
+        step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+        sim.write(
+            present + np.clip(np.array(action.arm) - present, -step, step),
+            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+        )
+    assert phases[-1] == "done"
+    assert {"detour", "approach", "lower", "close", "lift"} <= set(phases)
+
+
+def test_a_missed_grasp_is_retried(sim):
+    """The cube slides away as the jaws are about to touch it: the expert goes back (re-aligning
+    the base where it must), opens, comes down again and lifts the cube."""
+    sim.reset(2, False)
+    expert, phases, moved_at = Expert(side=1), [], None
+    step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+    for _ in range(900):
+        action = expert.act(WorldState.from_sim(sim))
+        phases.append(action.phase)
+        if action.phase == "done":
+            break
+        if action.phase == "close" and sim.arm_positions()[5] < math.radians(12) and moved_at is None:
+            q = sim.model.joint("cube_joint").qposadr[0]
+            sim.data.qpos[q + 1] += 0.05  # 5 cm to the left of the jaws
+            mujoco.mj_forward(sim.model, sim.data)
+            moved_at = len(phases)
+        present = sim.arm_positions()
+        sim.write(
+            present + np.clip(np.array(action.arm) - present, -step, step),
+            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+        )
+    assert moved_at is not None and phases[-1] == "done"
+    assert "lower" in phases[moved_at:], "it came down again"
+
+
+def test_jaws_shut_on_nothing_rise_shut_then_open():
+    """Low with the jaws closed past the cube: rise without opening (opening down there would pass
+    through the 'closed on the cube' angles); high with them shut: open before lowering."""
+    from kiwi_teleop.expert import (
+        GRIPPER_CLOSED,
+        GRIPPER_OPEN,
+        PREGRASP_DEPTH,
+        arm_pose,
+        grasp_action,
+    )
+
+    cube_b = (GRASP_X, 0.0)
+    low = arm_pose(cube_b, 0.0, GRASP_DEPTH, GRIPPER_CLOSED)
+    state = WorldState((0.0, 0.0, 0.0), (GRASP_X, 0.0, c.CUBE_SIZE / 2), 0.0, None, low)
+    drive = Expert().act(state)  # whatever driving would do: must not be used when aligned
+    retry = grasp_action(state, drive, aligned=True)
+    assert retry.phase == "retry" and retry.arm[5] == GRIPPER_CLOSED
+    assert retry.arm[1] == pytest.approx(arm_pose(cube_b, 0.0, PREGRASP_DEPTH, GRIPPER_CLOSED)[1])
+    high = arm_pose(cube_b, 0.0, PREGRASP_DEPTH, GRIPPER_CLOSED)
+    opening = grasp_action(replace(state, arm=high), drive, aligned=True)
+    assert opening.phase == "open" and opening.arm[5] == GRIPPER_OPEN
+    assert grasp_action(state, drive, aligned=False) == drive
