@@ -88,6 +88,14 @@ class Mapping:
     # robot (Odometry), cube, obstacle (PoseStamped) -> `observation.environment_state`; empty: none.
     ground_truth: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self):
+        # A topic given relative ("teleop/cmd_vel") means the same as in the root namespace: bags
+        # name it "/teleop/cmd_vel", and the converter must find it there.
+        for name in ("state_topic", "arm_command_topic", "cmd_vel_topic", "intervention_topic"):
+            object.__setattr__(self, name, bag_topic(getattr(self, name)))
+        for name in ("cameras", "ground_truth"):
+            object.__setattr__(self, name, {k: bag_topic(t) for k, t in getattr(self, name).items()})
+
     def topics(self) -> list[str]:
         return [
             self.state_topic,

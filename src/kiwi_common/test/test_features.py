@@ -88,3 +88,12 @@ def test_state_only_mapping_has_environment_state_and_no_images():
     assert list(feats) == ["action", "observation.state", ENVIRONMENT_STATE, "intervention"]
     assert set(GROUND_TRUTH_TOPICS.values()) <= set(mapping.topics())
     assert Mapping.from_json(mapping.to_json()) == mapping
+
+
+def test_relative_topics_in_a_mapping_name_the_bags_topics():
+    """A mapping written with relative names (as nodes subscribe) still finds the bag's topics:
+    `kiwi demo` once lost every base action this way (its mapping said `teleop/cmd_vel`)."""
+    mapping = Mapping(cmd_vel_topic="teleop/cmd_vel", cameras={"front": "camera/front/image_raw"})
+    assert mapping.cmd_vel_topic == "/teleop/cmd_vel"
+    assert mapping.cameras == {"front": "/camera/front/image_raw"}
+    assert Mapping.from_json(mapping.to_json()) == mapping

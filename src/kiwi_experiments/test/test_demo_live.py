@@ -66,6 +66,15 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
     for plot in ("success_vs_round.png", "trajectories.png"):
         assert (run / "report" / plot).stat().st_size > 1000
 
+    # The demonstrations' actions are the expert's commands: the base moves in them (a mapping that
+    # missed the command topics once trained every policy to stand still).
+    import numpy as np
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    frames = LeRobotDataset("local/r0", root=run / "datasets" / "r0").hf_dataset.with_format("numpy")
+    twists = np.abs(np.stack(frames["action"])[:, -3:])
+    assert twists.max(axis=0)[0] > 0.1, "no forward base command in the demonstrations' actions"
+
     # HG-DAgger adds only the expert's corrections; oracle DAgger adds whole rollouts.
     hg = json.loads((run / "datasets" / "chunked_r1" / "meta" / "kiwi_demo_sources.json").read_text())
     oracle = json.loads((run / "datasets" / "bc_r1" / "meta" / "kiwi_demo_sources.json").read_text())
