@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiwi_common.task import is_lifted
+from kiwi_common.task import START, is_lifted
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.kinematics import quat_yaw
@@ -52,6 +52,7 @@ class WorldState:
     cube_yaw: float
     obstacle: tuple[float, float] | None
     arm: tuple[float, ...]  # present arm positions, ARM_JOINTS order
+    arm_velocity: tuple[float, ...]  # their velocities (rad/s): jaws that stopped on the cube
 
     @classmethod
     def from_sim(cls, sim) -> WorldState:
@@ -64,6 +65,7 @@ class WorldState:
             quat_yaw(quat),
             tuple(obstacle[:2]) if obstacle[2] > 0 else None,
             tuple(sim.arm_positions()),
+            tuple(sim.arm_velocities()),
         )
 
 
@@ -128,6 +130,21 @@ def base_goal(state: WorldState, side: int) -> tuple[float, float, float, str]:
     return gx, gy, facing, "approach"
 
 
+def reference_path(state: WorldState, side: int) -> list[tuple[float, float]]:
+    """The expert's way to the grasp pose as a polyline: from the start, round the obstacle on
+    `side` (or the side the robot is already on), to where the base stands for the grasp."""
+    cx, cy, _ = state.cube
+    points = [START[:2]]
+    if state.obstacle is not None:
+        ox, oy = state.obstacle
+        lateral = oy + detour_side(state, side) * DETOUR_OFFSET
+        points += [(ox - DETOUR_BEFORE, lateral), (ox + DETOUR_AFTER + 0.05, lateral)]
+    px, py = points[-1]
+    facing = math.atan2(cy - py, cx - px)
+    points.append((cx - GRASP_X * math.cos(facing), cy - GRASP_X * math.sin(facing)))
+    return points
+
+
 def drive_towards(
     robot: tuple[float, float, float], goal: tuple[float, float, float]
 ) -> tuple[float, float, float]:
@@ -176,39 +193,59 @@ def side_agreeing_with(state: WorldState, twist: tuple[float, float, float], def
 
 
 # The grasp, decided from the arm's present state (no timers): "low" is the arm within LOW_TOLERANCE
-# of the grasp depth's shoulder angle; the jaw angle says open, closed on the cube or on nothing.
+# of the grasp depth's shoulder angle; the jaw angle and speed say open, closing, stopped on the
+# cube (closed on it, squeezing), or shut on nothing.
 LOW_TOLERANCE = math.radians(8.0)
 OPEN_READY = math.radians(50.0)  # jaws open enough to lower over the cube
-# Jaws closed on the 3 cm cube stop near 0 deg (measured: -0.7 .. -0.3); on nothing they reach -10.
-CLAMP_MIN, CLAMP_MAX = math.radians(-5.0), math.radians(6.0)
+# Jaws that stop between these angles hold the cube (on its faces near 0 deg, measured -0.7 .. -0.3;
+# wider when it sits turned between them); shut on nothing they reach -10 deg.
+CLAMP_MIN, CLAMP_MAX = math.radians(-5.0), math.radians(20.0)
+STALLED = math.radians(15.0)  # rad/s: jaws slower than this have stopped (closing: about 75)
 RAISED = c.CUBE_SIZE / 2 + 0.005  # cube centre this high: off the floor
+# The base must be this close to the grasp pose to start a grasp; with the arm already below the
+# pre-grasp height a grasp under way goes on within twice that (no flapping at the boundary).
+GRASP_UNDER_WAY = 2.0
 
 
 def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> ExpertAction:
-    """The expert's action from the present state alone: lift a held cube; drive until the base is
-    at the grasp pose; there, open high, lower, close, lift; closed on nothing (a missed grasp),
-    rise with the jaws shut, then open and try again."""
-    still = (0.0, 0.0, 0.0)
+    """The expert's action from the present state alone: lift a cube the jaws hold; drive until the
+    base is at the grasp pose; there, open high, lower, close, lift; shut on nothing (a missed
+    grasp), rise with the jaws shut, then open and try again. While the arm works the base keeps
+    correcting towards the grasp pose (small: it is within a few cm), so it does not drift off."""
+    still = drive.twist if drive.phase == "approach" else (0.0, 0.0, 0.0)
     cube_b, cube_yaw_b = _in_base(state)
-    gripper = state.arm[c.ARM_JOINTS.index(c.GRIPPER_JOINT)]
-    clamped = CLAMP_MIN <= gripper <= CLAMP_MAX
-    lift_pose = arm_pose(cube_b, cube_yaw_b, LIFT_DEPTH, GRIPPER_CLOSED)
-    if clamped and state.cube[2] > RAISED:
-        return ExpertAction(still, lift_pose, "done" if is_lifted(state.cube[2]) else "lift")
-    if not aligned:
-        return drive
+    jaw = c.ARM_JOINTS.index(c.GRIPPER_JOINT)
+    gripper = state.arm[jaw]
     grasp_pose = arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_OPEN)
     low = abs(state.arm[1] - grasp_pose[1]) < LOW_TOLERANCE
+    stopped_on_cube = CLAMP_MIN <= gripper <= CLAMP_MAX and abs(state.arm_velocity[jaw]) < STALLED
+    if stopped_on_cube and (low or state.cube[2] > RAISED):
+        phase = "done" if is_lifted(state.cube[2]) else "lift"
+        return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, LIFT_DEPTH, GRIPPER_CLOSED), phase)
+    pregrasp_lift = arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_OPEN)[1]
+    under_way = state.arm[1] > pregrasp_lift + math.radians(1.0)  # shoulder forward: arm lowered
+    if not (aligned or (under_way and near_grasp_pose(state, drive, GRASP_UNDER_WAY))):
+        return drive
     if not low:
         if gripper < OPEN_READY:
             return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_OPEN), "open")
         return ExpertAction(still, grasp_pose, "lower")
-    if gripper > CLAMP_MAX:
+    if gripper >= CLAMP_MIN:  # open or closing
         return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
-    if clamped:  # the cube between the jaws: up
-        return ExpertAction(still, lift_pose, "lift")
-    # Closed on nothing: rise with the jaws shut (opening down here would pass the clamp range).
+    # Shut on nothing: rise with the jaws shut (opening down here would pass the holding angles).
     return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_CLOSED), "retry")
+
+
+def near_grasp_pose(state: WorldState, drive: ExpertAction, factor: float) -> bool:
+    """The base within `factor` times the alignment tolerances of the grasp pose."""
+    if drive.phase != "approach":
+        return False
+    rx, ry, ryaw = state.robot
+    gx, gy, gyaw, _ = base_goal(state, 1)  # no detour left: the side does not matter here
+    return (
+        math.hypot(gx - rx, gy - ry) < factor * ALIGNED_POSITION
+        and abs(kin.wrap_angle(gyaw - ryaw)) < factor * ALIGNED_YAW
+    )
 
 
 def expert_action(state: WorldState, side: int) -> ExpertAction:

@@ -68,7 +68,12 @@ def test_expert_relabels_a_state_beside_the_obstacle_by_the_side_it_is_on(sim):
     obstacle = sim.obstacle_position()
     state = WorldState.from_sim(sim)
     beside = WorldState(
-        (obstacle[0] - 0.2, obstacle[1] - 0.3, 0.0), state.cube, state.cube_yaw, state.obstacle, state.arm
+        (obstacle[0] - 0.2, obstacle[1] - 0.3, 0.0),
+        state.cube,
+        state.cube_yaw,
+        state.obstacle,
+        state.arm,
+        state.arm_velocity,
     )
     vx, vy, _ = Expert(side=+1).act(beside).twist
     assert vx > 0 and vy <= 0.05, "a robot already right of the obstacle keeps right"
@@ -81,7 +86,7 @@ def test_quat_yaw():
 def test_oracle_follows_the_detour_side_the_learner_heads_for():
     from kiwi_teleop.expert import side_agreeing_with
 
-    state = WorldState((0.0, 0.0, 0.0), (1.0, 0.0, 0.015), 0.0, (0.5, 0.0), (0.0,) * 6)
+    state = WorldState((0.0, 0.0, 0.0), (1.0, 0.0, 0.015), 0.0, (0.5, 0.0), (0.0,) * 6, (0.0,) * 6)
     assert side_agreeing_with(state, (0.1, 0.15, 0.0), default_side=-1) == 1, "heading left: left"
     assert side_agreeing_with(state, (0.1, -0.15, 0.0), default_side=1) == -1
     assert side_agreeing_with(replace(state, obstacle=None), (0.1, 0.15, 0.0), default_side=-1) == -1
@@ -147,7 +152,7 @@ def test_jaws_shut_on_nothing_rise_shut_then_open():
 
     cube_b = (GRASP_X, 0.0)
     low = arm_pose(cube_b, 0.0, GRASP_DEPTH, GRIPPER_CLOSED)
-    state = WorldState((0.0, 0.0, 0.0), (GRASP_X, 0.0, c.CUBE_SIZE / 2), 0.0, None, low)
+    state = WorldState((0.0, 0.0, 0.0), (GRASP_X, 0.0, c.CUBE_SIZE / 2), 0.0, None, low, (0.0,) * 6)
     drive = Expert().act(state)  # whatever driving would do: must not be used when aligned
     retry = grasp_action(state, drive, aligned=True)
     assert retry.phase == "retry" and retry.arm[5] == GRIPPER_CLOSED
