@@ -18,6 +18,7 @@ from kiwi_description import kinematics as kin
 
 LIFTED_Z = 0.045  # m: cube centre height that counts as lifted (it rests at CUBE_SIZE / 2)
 TASK = "pick up the cube"
+START = (0.0, 0.0, 0.0)  # the robot's pose (x, y, yaw) after every reset: the origin, facing +x
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ observation with its action) and `/teleop/cmd_vel`. `/expert/reset` (std_srvs/Tr
 new episode: a fresh detour side, drawn from `seed` unless `side` fixes it.
 
 `takeover` says when it claims control (`/teleop/engaged`, which the mux obeys in shared mode):
-`always` (a teleop source: demonstrations), `gate` (human-gated DAgger: when the policy's
-commands on /policy/* leave the envelope of `gating.py`, until they are back in it) or `never`
-(it only labels: DAgger with the expert as oracle, and evaluation). With `gate` and `never` it
-publishes the gate's verdict on `/expert/gate` (in `never` mode: when it would have taken over),
-and it takes the detour side the policy heads for: passing the obstacle on the other side is not
-an error to correct.
+`always` (a teleop source: demonstrations), `gate` (human-gated DAgger: when the state the
+policy drives into is unsafe or heads for failure, by the rules of `gating.py`, until it is safe
+again) or `never` (it only labels: DAgger with the expert as oracle, and evaluation). With `gate`
+and `never` it publishes the gate's verdict on `/expert/gate` (in `never` mode: when it would have
+taken over) and each take-over's reason on `/expert/takeover_reason`, judges the policy only while
+its commands on /policy/* are fresh, and takes the detour side the policy heads for: passing the
+obstacle on the other side is not an error to correct.
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from kiwi_common.features import ground_truth_poses
 from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
 from kiwi_common.stamps import stamp_seconds
-from kiwi_common.task import chassis_clearance
 from kiwi_description import constants as c
 
 from .expert import Expert, WorldState, side_agreeing_with
-from .gating import Gate, GateRule, action_errors
+from .gating import Gate, GateRule, gate_observation
 from .sources import TOPICS, CommandPublisher
 
 TAKEOVER = ("always", "gate", "never")
@@ -47,20 +47,23 @@ INTERFACE = NodeInterface(
             f"When the expert claims control: {', '.join(TAKEOVER)} (see the module doc).",
         ),
         Param(
-            "gate_base_error", _RULE.base_error, "Gate: base twist difference that leaves the envelope (m/s)."
+            "gate_clearance",
+            _RULE.clearance,
+            "Gate: chassis-obstacle gap (now or predicted) that is unsafe (m).",
         ),
-        Param("gate_arm_error", _RULE.arm_error, "Gate: largest arm target difference that leaves it (rad)."),
-        Param("gate_clearance", _RULE.clearance, "Gate: chassis-obstacle gap that leaves it at once (m)."),
-        Param("gate_engage_s", _RULE.engage_s, "Gate: seconds outside the envelope before taking over."),
-        Param("gate_release_s", _RULE.release_s, "Gate: seconds back inside before handing back."),
         Param(
-            "gate_release_fraction",
-            _RULE.release_fraction,
-            "Gate: 'inside' for hand-back is this fraction of the limits.",
+            "gate_horizon_s", _RULE.horizon_s, "Gate: seconds of the policy's twist for the predicted gap."
         ),
+        Param("gate_stray", _RULE.stray, "Gate: distance from the expert's path that is straying (m)."),
+        Param("gate_stall_s", _RULE.stall_s, "Gate: seconds without progress before taking over."),
+        Param("gate_min_control_s", _RULE.min_control_s, "Gate: seconds the expert drives at least."),
         Param("policy_timeout", 0.25, "Gate: policy commands older than this (s) are not judged."),
     ),
-    publishes=(*TOPICS, Topic("expert/gate", "std_msgs/msg/Bool")),
+    publishes=(
+        *TOPICS,
+        Topic("expert/gate", "std_msgs/msg/Bool"),
+        Topic("expert/takeover_reason", "std_msgs/msg/String"),
+    ),
     subscribes=(
         Topic("policy/arm/command", "sensor_msgs/msg/JointState"),
         Topic("policy/cmd_vel", "geometry_msgs/msg/Twist"),
@@ -68,6 +71,7 @@ INTERFACE = NodeInterface(
         Topic("sim/ground_truth/robot", "nav_msgs/msg/Odometry"),
         Topic("sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
         Topic("sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
+        Topic("sim/ground_truth/obstacle_contact", "std_msgs/msg/Bool"),
     ),
     services=("expert/reset",),
 )
@@ -85,18 +89,22 @@ class ExpertNode(Node):
         p = self.p
         self.gate = Gate(
             GateRule(
-                p.gate_base_error,
-                p.gate_arm_error,
-                p.gate_clearance,
-                p.gate_engage_s,
-                p.gate_release_s,
-                p.gate_release_fraction,
+                clearance=p.gate_clearance,
+                horizon_s=p.gate_horizon_s,
+                stray=p.gate_stray,
+                stall_s=p.gate_stall_s,
+                min_control_s=p.gate_min_control_s,
             )
         )
+        self.contact = False
         self.policy_arm: tuple[float, JointState] | None = None  # (received at, message)
         self.policy_twist: tuple[float, Twist] | None = None
         if p.takeover != "always":
             self.gate_pub = self.create_publisher(Bool, "expert/gate", 10)
+            self.reason_pub = self.create_publisher(String, "expert/takeover_reason", 10)
+            self.create_subscription(
+                Bool, "sim/ground_truth/obstacle_contact", lambda m: setattr(self, "contact", m.data), 10
+            )
             self.create_subscription(
                 JointState, "policy/arm/command", lambda m: setattr(self, "policy_arm", (self._now(), m)), 10
             )
@@ -133,10 +141,11 @@ class ExpertNode(Node):
     def world_state(self, joints: JointState) -> WorldState | None:
         if self.robot is None or self.cube is None or self.obstacle is None:
             return None
-        position = dict(zip(joints.name, joints.position))
+        position, velocity = dict(zip(joints.name, joints.position)), dict(zip(joints.name, joints.velocity))
         return WorldState(
             *ground_truth_poses(self.robot, self.cube, self.obstacle),
             tuple(position[j] for j in c.ARM_JOINTS),
+            tuple(velocity.get(j, 0.0) for j in c.ARM_JOINTS),
         )
 
     def _on_joint_states(self, msg: JointState) -> None:
@@ -169,13 +178,18 @@ class ExpertNode(Node):
         return m.linear.x, m.linear.y, m.angular.z
 
     def _judge(self, state: WorldState, action, policy_twist, now: float) -> bool:
-        """The gate's verdict on the policy's latest commands (unchanged while they are missing or old)."""
-        if policy_twist is None or not self._fresh(self.policy_arm):
-            return self.gate.engaged
-        proposed = dict(zip(self.policy_arm[1].name, self.policy_arm[1].position))
-        policy_arm = [proposed.get(j, state.arm[i]) for i, j in enumerate(c.ARM_JOINTS)]
-        base, arm = action_errors(policy_twist, policy_arm, action.twist, action.arm)
-        return self.gate.update(now, base, arm, chassis_clearance(state.robot[:2], state.obstacle))
+        """The gate's verdict on the state the policy drives into; a policy without fresh commands
+        (no chunk yet, stopped) is not judged. A take-over's reason goes out once, as it happens."""
+        fresh = policy_twist is not None and self._fresh(self.policy_arm)
+        seen = gate_observation(
+            state, policy_twist or (0.0, 0.0, 0.0), self.expert.side, self.contact, self.gate.rule
+        )
+        was = self.gate.engaged
+        verdict = self.gate.update(now, seen, judge=fresh)
+        if verdict and not was:
+            self.reason_pub.publish(String(data=self.gate.reason))
+            self.get_logger().info(f"take-over: {self.gate.reason}")
+        return verdict
 
 
 def main(args=None) -> int:

@@ -1,14 +1,21 @@
-"""When the expert takes over from the policy (human-gated DAgger with the scripted expert as the
-human). Pure: actions and times in, a verdict out.
+"""When the expert takes over from the policy: human-gated DAgger with the scripted expert as the
+human. As HG-DAgger has it, the human takes control when the state becomes unsafe or heads for
+failure and hands it back once it is safe again; a policy that drives differently from the expert
+but well (cuts a corner, waits a moment longer) is left alone. Pure: observations in, a verdict out.
 
-The envelope is "close to what the expert would do here, and clear of the obstacle":
-- base: |policy twist - expert twist| > `base_error` m/s (vx, vy, and wz times the chassis radius,
-  so a turn counts as the speed of the chassis rim);
-- arm: the largest |policy target - expert target| over the arm joints > `arm_error` rad;
-- clearance: the chassis closer than `clearance` m to the obstacle (taken over at once).
-Outside the envelope for `engage_s` (a few ticks: one bad action is not a take-over), the expert
-takes over. It hands back once the policy's proposals (it keeps computing them while the expert
-drives) are inside `release_fraction` of the limits and the chassis is clear, for `release_s`.
+Take-over reasons, checked in this order, each at once:
+- `contact`: any part of the robot touches the obstacle (the sim's contacts);
+- `clearance`: the chassis closer than `clearance` m to the obstacle;
+- `predicted_contact`: the policy's commanded twist, held for `horizon_s`, would bring it that close;
+- `strayed`: the base more than `stray` m from the expert's reference path (start, detour
+  waypoints on the side the policy is on, grasp pose);
+- `failed_grasp`: the jaws shut on nothing near the cube;
+- `no_progress`: progress (distance made along the path, plus the cube's rise) has not grown by
+  `progress_eps` for `stall_s`.
+The policy is judged only while its commands are fresh (the caller says): a policy that has no
+chunk yet is not taken over for standing still. Hand-back after at least `min_control_s` once the
+state is safe: no contact, `2 x clearance` of room now and under the policy's twist, within half
+of `stray` of the path, jaws not shut on nothing; progress is measured afresh from then on.
 """
 
 from __future__ import annotations
@@ -16,58 +23,139 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kiwi_common.task import chassis_clearance
 from kiwi_description import constants as c
+from kiwi_description import kinematics as kin
+
+from .expert import CLAMP_MIN, RAISED, WorldState, reference_path
+
+REASONS = ("contact", "clearance", "predicted_contact", "strayed", "failed_grasp", "no_progress")
 
 
 @dataclass(frozen=True)
 class GateRule:
-    base_error: float = 0.10  # m/s
-    arm_error: float = math.radians(20.0)  # rad
     clearance: float = 0.03  # m
-    engage_s: float = 0.2
-    release_s: float = 0.5
-    release_fraction: float = 0.5
+    horizon_s: float = 0.5  # s of the policy's twist for the predicted clearance
+    stray: float = 0.15  # m from the reference path
+    stall_s: float = 4.0  # s without progress (the expert's own grasp stands still for about 2 s)
+    progress_eps: float = 0.01  # m of progress that counts
+    min_control_s: float = 1.0  # s the expert drives at least
+
+
+@dataclass(frozen=True)
+class GateObservation:
+    """One tick, as the gate sees it (m; inf clearances without an obstacle)."""
+
+    contact: bool
+    clearance: float
+    predicted_clearance: float
+    deviation: float
+    failed_grasp: bool
+    progress: float
 
 
 def action_errors(policy_twist, policy_arm, expert_twist, expert_arm) -> tuple[float, float]:
-    """(base error in m/s, largest arm joint error in rad) between two actions."""
+    """(base error in m/s, largest arm joint error in rad) between two actions; the turn rate
+    counts as the speed of the chassis rim. A measure for reports, not a reason to take over."""
     dvx, dvy, dwz = (p - e for p, e in zip(policy_twist, expert_twist))
     base = math.sqrt(dvx * dvx + dvy * dvy + (dwz * c.BASE_BODY_RADIUS) ** 2)
     arm = max(abs(p - e) for p, e in zip(policy_arm, expert_arm))
     return base, arm
 
 
+def path_position(point: tuple[float, float], path: list[tuple[float, float]]) -> tuple[float, float]:
+    """(distance from the polyline, arc length of the nearest point on it) of a point."""
+    best, along, walked = math.inf, 0.0, 0.0
+    for (ax, ay), (bx, by) in zip(path, path[1:]):
+        dx, dy = bx - ax, by - ay
+        length = math.hypot(dx, dy)
+        u = (
+            0.0
+            if length == 0
+            else min(max(((point[0] - ax) * dx + (point[1] - ay) * dy) / length**2, 0.0), 1.0)
+        )
+        distance = math.hypot(point[0] - (ax + u * dx), point[1] - (ay + u * dy))
+        if distance < best:
+            best, along = distance, walked + u * length
+        walked += length
+    return best, along
+
+
+GRASP_ZONE = 0.10  # m from the grasp pose: jaws shut on nothing there are a failed grasp
+LIFT_WEIGHT = 5.0  # progress per metre the cube rises (the path is about 1.2 m)
+
+
+def gate_observation(
+    state: WorldState, policy_twist: tuple[float, float, float], side: int, contact: bool, rule: GateRule
+) -> GateObservation:
+    """What the gate needs from the ground truth and the policy's commanded twist."""
+    x, y, yaw = state.robot
+    vx, vy = kin.body_to_world(policy_twist[0], policy_twist[1], yaw)
+    ahead = (x + vx * rule.horizon_s, y + vy * rule.horizon_s)
+    path = reference_path(state, side)
+    deviation, along = path_position((x, y), path)
+    gripper = state.arm[c.ARM_JOINTS.index(c.GRIPPER_JOINT)]
+    near_goal = math.hypot(x - path[-1][0], y - path[-1][1]) < GRASP_ZONE
+    return GateObservation(
+        contact=contact,
+        clearance=chassis_clearance((x, y), state.obstacle),
+        predicted_clearance=chassis_clearance(ahead, state.obstacle),
+        deviation=deviation,
+        failed_grasp=near_goal and gripper < CLAMP_MIN and state.cube[2] <= RAISED,
+        progress=along + LIFT_WEIGHT * max(0.0, state.cube[2] - c.CUBE_SIZE / 2),
+    )
+
+
 class Gate:
     def __init__(self, rule: GateRule = GateRule()):
         self.rule = rule
-        self.engaged = False
-        self.since: float | None = None  # when the present candidate for a switch started
+        self.reset()
 
     def reset(self) -> None:
-        self.engaged, self.since = False, None
+        self.engaged = False
+        self.reason = ""  # why the expert drives (the last take-over's reason)
+        self.engaged_at = 0.0
+        self.best: float | None = None  # best progress since the policy (re)gained control
+        self.best_at = 0.0
 
-    def update(self, now: float, base_error: float, arm_error: float, clearance: float) -> bool:
-        """One tick's errors and clearance (m; inf without an obstacle) -> whether the expert drives."""
+    def update(self, now: float, seen: GateObservation, judge: bool = True) -> bool:
+        """Whether the expert drives after this tick. `judge` False: the policy's commands are not
+        fresh (no chunk yet, stopped): nothing is decided and the progress clock waits."""
         r = self.rule
-        if not self.engaged:
-            if clearance < r.clearance:
-                self.engaged, self.since = True, None
-            elif base_error > r.base_error or arm_error > r.arm_error:
-                self.since = now if self.since is None else self.since
-                if now - self.since >= r.engage_s:
-                    self.engaged, self.since = True, None
-            else:
-                self.since = None
-        else:
-            inside = (
-                base_error <= r.release_fraction * r.base_error
-                and arm_error <= r.release_fraction * r.arm_error
-                and clearance >= 2 * r.clearance
+        if self.engaged:
+            safe = (
+                not seen.contact
+                and min(seen.clearance, seen.predicted_clearance) >= 2 * r.clearance
+                and seen.deviation <= r.stray / 2
+                and not seen.failed_grasp
             )
-            if inside:
-                self.since = now if self.since is None else self.since
-                if now - self.since >= r.release_s:
-                    self.engaged, self.since = False, None
-            else:
-                self.since = None
+            if safe and now - self.engaged_at >= r.min_control_s:
+                self.engaged = False
+                self.best, self.best_at = seen.progress, now
+            return self.engaged
+        if not judge:
+            if self.best is not None:
+                self.best_at = now  # the progress clock does not run while the policy is not driving
+            return False
+        if self.best is None or seen.progress > self.best + r.progress_eps:
+            self.best, self.best_at = seen.progress, now
+        reason = self._reason(now, seen)
+        if reason:
+            self.engaged, self.reason, self.engaged_at = True, reason, now
         return self.engaged
+
+    def _reason(self, now: float, seen: GateObservation) -> str:
+        r = self.rule
+        if seen.contact:
+            return "contact"
+        if seen.clearance < r.clearance:
+            return "clearance"
+        if seen.predicted_clearance < r.clearance:
+            return "predicted_contact"
+        if seen.deviation > r.stray:
+            return "strayed"
+        if seen.failed_grasp:
+            return "failed_grasp"
+        if now - self.best_at > r.stall_s:
+            return "no_progress"
+        return ""

@@ -1,51 +1,131 @@
-import math
+"""The HG-DAgger gate: it takes over on failure (contact, too close now or soon, strayed, a failed
+grasp, no progress), not on disagreement, never from a policy without fresh commands, and hands
+back once it is safe, after a minimum time. Last, it never takes over from the expert itself."""
 
+import math
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from kiwi_description import constants as c
-from kiwi_teleop.gating import Gate, GateRule, action_errors
-
-RULE = GateRule(
-    base_error=0.1, arm_error=0.3, clearance=0.03, engage_s=0.2, release_s=0.5, release_fraction=0.5
+from kiwi_description import kinematics as kin
+from kiwi_driver.sim_backend import SimBackend
+from kiwi_teleop.expert import Expert, WorldState
+from kiwi_teleop.gating import (
+    Gate,
+    GateObservation,
+    GateRule,
+    action_errors,
+    gate_observation,
+    path_position,
 )
-FAR = math.inf
+
+RULE = GateRule(clearance=0.03, stray=0.15, stall_s=4.0, progress_eps=0.01, min_control_s=1.0)
+SAFE = GateObservation(
+    contact=False, clearance=1.0, predicted_clearance=1.0, deviation=0.0, failed_grasp=False, progress=0.0
+)
+DT = 1 / 30
 
 
-def run(gate, t0, seconds, base, arm=0.0, clearance=FAR, dt=1 / 30):
-    out = []
-    for k in range(round(seconds / dt)):
-        out.append(gate.update(t0 + k * dt, base, arm, clearance))
-    return out
+def drive(gate, t0, seconds, seen=SAFE, judge=True, growing=True):
+    """Ticks of `seconds` from t0 with `seen` (progress growing 0.1 m/s when `growing`)."""
+    verdicts = []
+    for k in range(round(seconds / DT)):
+        progress = seen.progress + (0.1 * k * DT if growing else 0.0)
+        verdicts.append(gate.update(t0 + k * DT, replace(seen, progress=progress), judge))
+    return verdicts
 
 
-def test_errors_combine_turn_rate_with_the_chassis_radius():
+def test_action_errors_count_turning_at_the_chassis_rim():
     base, arm = action_errors((0.1, 0.0, 1.0), [0.0, 0.2], (0.0, 0.0, 0.0), [0.1, 0.0])
     assert base == pytest.approx(math.hypot(0.1, c.BASE_BODY_RADIUS))
     assert arm == pytest.approx(0.2)
 
 
-def test_takes_over_only_after_engage_s_outside():
+def test_path_position():
+    path = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]
+    assert path_position((0.5, 0.2), path) == pytest.approx((0.2, 0.5))
+    assert path_position((1.3, 0.5), path) == pytest.approx((0.3, 1.5))
+    assert path_position((-1.0, 0.0), path) == pytest.approx((1.0, 0.0))
+
+
+def test_a_safe_policy_that_makes_progress_is_left_alone():
     gate = Gate(RULE)
-    assert not any(run(gate, 0.0, 0.15, base=0.2)), "a short excursion is not a take-over"
-    assert not any(run(gate, 1.0, 0.5, base=0.05)), "back inside resets the count"
-    assert run(gate, 2.0, 0.3, base=0.0, arm=0.4)[-1], "an arm target 0.4 rad off for 0.3 s takes over"
+    assert not any(drive(gate, 0.0, 10.0))
 
 
-def test_obstacle_too_close_takes_over_at_once():
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"contact": True}, "contact"),
+        ({"clearance": 0.02}, "clearance"),
+        ({"predicted_clearance": 0.01}, "predicted_contact"),
+        ({"deviation": 0.2}, "strayed"),
+        ({"failed_grasp": True}, "failed_grasp"),
+    ],
+)
+def test_failures_take_over_at_once_with_their_reason(change, reason):
     gate = Gate(RULE)
-    assert gate.update(0.0, 0.0, 0.0, clearance=0.02)
+    drive(gate, 0.0, 1.0)
+    assert gate.update(1.0, replace(SAFE, progress=0.2, **change))
+    assert gate.reason == reason
 
 
-def test_hands_back_after_release_s_well_inside():
+def test_no_progress_takes_over_after_the_stall_time_only():
     gate = Gate(RULE)
-    run(gate, 0.0, 0.3, base=0.5)
-    assert gate.engaged
-    assert all(run(gate, 1.0, 1.0, base=0.08)), (
-        "inside the limit but not within half of it: the expert keeps driving"
-    )
-    verdicts = run(gate, 2.0, 1.0, base=0.02)
-    assert verdicts[0] and not verdicts[-1]
-    assert verdicts.index(False) == pytest.approx(0.5 * 30, abs=2)
-    gate.update(5.0, 0.5, 0.0, 0.02)
-    gate.reset()
-    assert not gate.engaged
+    verdicts = drive(gate, 0.0, 6.0, growing=False)
+    first = verdicts.index(True)
+    assert first * DT == pytest.approx(RULE.stall_s, abs=2 * DT)
+    assert gate.reason == "no_progress"
+
+
+def test_a_policy_without_fresh_commands_is_not_judged():
+    gate = Gate(RULE)
+    assert not any(drive(gate, 0.0, 3.0, replace(SAFE, contact=True), judge=False))
+    # ... and standing still while it waits for its first chunk does not count as a stall.
+    drive(gate, 3.0, 10.0, judge=False, growing=False)
+    assert not any(drive(gate, 13.0, 3.0, growing=False))
+
+
+def test_hand_back_when_safe_and_not_before_the_minimum_time():
+    gate = Gate(RULE)
+    assert gate.update(0.0, replace(SAFE, clearance=0.01))
+    assert all(drive(gate, DT, RULE.min_control_s - 2 * DT)), "the expert drives at least min_control_s"
+    assert all(drive(gate, 1.0, 1.0, replace(SAFE, clearance=0.05))), "not clear enough yet (2 x clearance)"
+    assert not gate.update(2.0, SAFE)
+    # Progress is measured afresh from the hand-back: no instant no-progress take-over.
+    assert not any(drive(gate, 2.0 + DT, 3.0, growing=False))
+
+
+def test_gate_observation_foresees_driving_into_the_obstacle():
+    state = WorldState((0.2, 0.0, 0.0), (1.0, 0.0, c.CUBE_SIZE / 2), 0.0, (0.5, 0.0), (0.0,) * 6, (0.0,) * 6)
+    straight = gate_observation(state, (0.2, 0.0, 0.0), side=1, contact=False, rule=RULE)
+    around = gate_observation(state, (0.0, 0.2, 0.0), side=1, contact=False, rule=RULE)
+    assert straight.clearance > RULE.clearance > straight.predicted_clearance
+    assert around.predicted_clearance > straight.predicted_clearance
+    assert straight.deviation > 0.1, "the path goes round the obstacle; straight ahead is off it"
+
+
+def test_the_gate_never_takes_over_from_the_expert():
+    sim = SimBackend()
+    step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+    try:
+        for seed, obstacle in [(0, True), (1, True), (2, True), (3, False)]:
+            sim.reset(seed, obstacle)
+            expert, gate = Expert(side=1 if seed % 2 else -1), Gate(RULE)
+            for k in range(600):
+                state = WorldState.from_sim(sim)
+                action = expert.act(state)
+                seen = gate_observation(state, action.twist, expert.side, sim.obstacle_contact(), RULE)
+                assert not gate.update(k * DT, seen), f"seed {seed}: took over ({gate.reason})"
+                if action.phase == "done":
+                    break
+                present = sim.arm_positions()
+                sim.write(
+                    present + np.clip(np.array(action.arm) - present, -step, step),
+                    kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+                )
+            assert action.phase == "done"
+    finally:
+        sim.close()
