@@ -48,7 +48,7 @@ class EpisodeClient:
         from nav_msgs.msg import Odometry
         from rclpy.parameter_client import AsyncParameterClient
         from sensor_msgs.msg import JointState
-        from std_msgs.msg import Bool
+        from std_msgs.msg import Bool, String
         from std_srvs.srv import Trigger
 
         self.context = rclpy.context.Context()
@@ -71,6 +71,7 @@ class EpisodeClient:
         )
         n.create_subscription(Bool, "intervention", lambda m: setattr(self, "intervention", m.data), 50)
         n.create_subscription(Bool, "expert/gate", lambda m: setattr(self, "gate", m.data), 50)
+        n.create_subscription(String, "expert/takeover_reason", self._on_takeover, 50)
         n.create_subscription(
             Bool, "sim/ground_truth/obstacle_contact", lambda m: setattr(self, "contact", m.data), 50
         )
@@ -148,6 +149,10 @@ class EpisodeClient:
                 stamp_seconds(msg.header.stamp), x, y, yaw, cube_z, self.intervention, self.gate, self.contact
             )
         )
+
+    def _on_takeover(self, msg) -> None:
+        if self.rollout is not None:
+            self.rollout.takeover_reasons.append(msg.data)
 
     def _on_command(self, topic: str, msg) -> None:
         now = time.monotonic()

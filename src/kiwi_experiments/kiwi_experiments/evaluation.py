@@ -7,6 +7,7 @@ expert's. Pure: samples in, numbers out (the `kiwi demo` client collects the sam
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ class Rollout:
     samples: list[Sample] = field(default_factory=list)
     base_errors: list[float] = field(default_factory=list)  # m/s, policy vs expert, per tick
     arm_errors: list[float] = field(default_factory=list)  # rad, largest joint difference, per tick
+    takeover_reasons: list[str] = field(default_factory=list)  # the gate's, one per take-over
 
     def lifted(self) -> bool:
         return bool(self.samples) and is_lifted(self.samples[-1].cube_z)
@@ -80,6 +82,7 @@ def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
         "interventions": rising_edges(x.intervention for x in s),
         "intervention_time": round(sum(b.t - a.t for a, b in zip(s, s[1:]) if a.intervention), 3),
         "gate_fires": rising_edges(x.gate for x in s),
+        "takeover_reasons": dict(Counter(rollout.takeover_reasons)),
         "side": passing_side(s, rollout.obstacle),
         "base_error": _mean(rollout.base_errors),
         "arm_error_deg": None
@@ -110,6 +113,7 @@ def aggregate(summaries: list[dict]) -> dict:
             sum(x["intervention_time"] for x in summaries) / max(sum(x["duration"] for x in summaries), 1e-9)
         ),
         "gate_fires_per_episode": sum(x["gate_fires"] for x in summaries) / n,
+        "takeover_reasons": dict(sum((Counter(x.get("takeover_reasons", {})) for x in summaries), Counter())),
         "time_to_success": _mean(times),
         "base_error": _mean([x["base_error"] for x in summaries if x["base_error"] is not None]),
         "arm_error_deg": _mean([x["arm_error_deg"] for x in summaries if x["arm_error_deg"] is not None]),

@@ -49,8 +49,8 @@ def eval_table(demo, rows: dict) -> list[str]:
 def rollout_table(demo, rows: dict) -> list[str]:
     lines = [
         "| method | collected with round | rollouts | lifted | expert take-overs / episode | "
-        "share of time the expert drove | gate fires / episode |",
-        "|---|---|---|---|---|---|---|",
+        "share of time the expert drove | gate fires / episode | take-overs by reason |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for method in demo.methods:
         for r in range(demo.config.rounds):
@@ -62,9 +62,14 @@ def rollout_table(demo, rows: dict) -> list[str]:
             )
             lines.append(
                 f"| {method.label} | {r} | {row['episodes']} | {_pct(row['success'])} | {takeovers} | "
-                f"{_pct(row['intervention_time_fraction'])} | {row['gate_fires_per_episode']:.2f} |"
+                f"{_pct(row['intervention_time_fraction'])} | {row['gate_fires_per_episode']:.2f} | "
+                f"{_reasons(row.get('takeover_reasons', {}))} |"
             )
     return lines
+
+
+def _reasons(counts: dict) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "–"
 
 
 def _sources(demo, method, round_: int) -> dict:
@@ -199,17 +204,18 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "## DAgger data collection",
         "",
         f"Per round and method, {cfg.dagger_episodes} rollouts of the latest policy. HG-DAgger (chunked policy): the "
-        "expert takes over through the mux when the policy's commands leave the envelope and hands back when "
-        "they are inside it again; only the intervention segments join the data (`intervention` = 1). "
+        "expert takes over through the mux when the state the policy drives into is unsafe or heads for failure "
+        "and hands back once it is safe again; only the intervention segments join the data (`intervention` = 1). "
         "DAgger with the scripted oracle (BC): the policy drives every rollout, the expert's command at each "
         "visited state is the label, and whole rollouts join the data.",
         "",
         *rollout_table(demo, rows),
         "",
-        f"Gating rule (`kiwi_teleop/gating.py`, expert parameters `gate_*`): take over when the base command differs "
-        f"by more than {rule.base_error:g} m/s or an arm target by more than {rule.arm_error * 57.2958:.0f} deg for "
-        f"{rule.engage_s:g} s, or at once when the chassis comes within {rule.clearance * 100:g} cm of the obstacle; "
-        f"hand back after {rule.release_s:g} s with both differences under {rule.release_fraction:g} of those limits.",
+        f"Gating rule (`kiwi_teleop/gating.py`, expert parameters `gate_*`): take over at once on contact with the "
+        f"obstacle, the chassis within {rule.clearance * 100:g} cm of it now or after {rule.horizon_s:g} s of the "
+        f"policy's twist, the base {rule.stray * 100:g} cm off the expert's path (on the side the policy is on), "
+        f"the jaws shut on nothing at the grasp, or {rule.stall_s:g} s without progress; a policy without fresh "
+        f"commands is not judged; hand back once safe, after at least {rule.min_control_s:g} s.",
         "",
         "## Expert demonstrations",
         "",
