@@ -54,6 +54,8 @@ def _cmd_convert(args) -> int:
             corrections=corrections,
             video=_video_settings(args),
             verbose=args.verbose,
+            correction_weight=args.correction_weight,
+            min_segment_frames=args.min_segment_frames,
         )
     except ConvertError as exc:
         print(f"kiwi convert: {exc}; nothing was written", file=sys.stderr)
@@ -193,6 +195,20 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="BAGS",
         help="human-gated DAgger runs: only their intervention segments become episodes",
+    )
+    p.add_argument(
+        "--correction-weight",
+        type=int,
+        default=1,
+        metavar="K",
+        help="write each correction segment K times (oversampling: K times the weight of a demo frame)",
+    )
+    p.add_argument(
+        "--min-segment-frames",
+        type=int,
+        default=3,
+        metavar="N",
+        help="drop correction segments shorter than N frames (e.g. the policy's chunk size)",
     )
     p.set_defaults(func=_cmd_convert)
     p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")

@@ -33,6 +33,7 @@ from pathlib import Path
 from kiwi_bringup.runner import GraphRunner, fully_qualified_name
 from kiwi_common.features import MAPPING_FILE, Mapping
 from kiwi_common.graphs import build_graph
+from kiwi_policy.train import CPU_DEFAULTS
 
 from .episodes import EpisodeClient, EpisodeError, EpisodePlan
 from .evaluation import aggregate, summarize
@@ -56,10 +57,22 @@ class DemoConfig:
     seed: int = 0
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
-        """Scene seeds: demonstrations and DAgger rollouts two in three with the obstacle, the
-        evaluation always (the obstacle task); every kind and round its own seeds."""
+        """Scene seeds: demonstrations two in three with the obstacle, DAgger rollouts and the
+        evaluation always (the obstacle task: corrections are needed there); every kind and round
+        its own seeds."""
         base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
-        return [EpisodePlan(base + k, True if kind == "eval" else k % 3 != 2) for k in range(count)]
+        return [EpisodePlan(base + k, kind != "demos" or k % 3 != 2) for k in range(count)]
+
+
+# HG-DAgger's corrections: each segment twice in the dataset (a correction frame weighs two
+# demonstration frames: they are few, and they are where the policy fails), and none shorter
+# than the policy's chunk (shorter ones teach no whole chunk).
+CORRECTION_WEIGHT = 2
+
+
+def chunk_frames(policy: str) -> int:
+    settings = CPU_DEFAULTS[policy]
+    return int(settings.get("chunk_size", settings.get("horizon", 1)))
 
 
 EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck
@@ -231,6 +244,8 @@ class Demo:
             use_videos=False,
             corrections=corrections,
             progress=self.progress,
+            correction_weight=CORRECTION_WEIGHT,
+            min_segment_frames=chunk_frames(method.policy),
         )
         (out / "meta" / "kiwi_demo_sources.json").write_text(
             json.dumps(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 STAMP_TOLERANCE = 1e-6  # s
 MIN_SEGMENT_FRAMES = 3  # shorter interventions are blips of the gate, not corrections
+MERGE_GAP_FRAMES = 5  # interventions this close together are one correction (a hand-back undone)
 CMD_TIMEOUT_S = c.CMD_TIMEOUT_S  # the driver stops the base after this; so does the recorded action
 DECODE_THREADS = (
     2  # JPEG decoding beside the writer (this machine has 2 cores; encoders have their own threads)
@@ -109,11 +110,18 @@ class Episode:
         )
 
 
-def intervention_segments(flags: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
-    """(start, stop) of each run of intervention frames at least min_frames long."""
+def intervention_segments(flags: np.ndarray, min_frames: int, merge_gap: int = 0) -> list[tuple[int, int]]:
+    """(start, stop) of each run of intervention frames, runs at most `merge_gap` frames apart
+    merged into one, kept when at least `min_frames` long."""
     on = np.concatenate([[False], np.asarray(flags).reshape(-1) > 0.5, [False]])
     edges = np.flatnonzero(on[1:] != on[:-1])
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_frames]
+    runs: list[list[int]] = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        if runs and a - runs[-1][1] <= merge_gap:
+            runs[-1][1] = int(b)
+        else:
+            runs.append([int(a), int(b)])
+    return [(a, b) for a, b in runs if b - a >= min_frames]
 
 
 def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict[str, str]]:
@@ -275,10 +283,15 @@ def convert(
     corrections: list[Path] = (),
     video: VideoSettings | None = None,
     verbose: bool = False,
+    correction_weight: int = 1,
+    min_segment_frames: int = MIN_SEGMENT_FRAMES,
 ) -> dict:
     """Convert `bags` (one episode each) into a new dataset at `out`; returns a summary.
     Of the `corrections` bags (human-gated DAgger runs) only the intervention segments are kept,
-    each as an episode: the expert's corrections, not the policy's own driving. `video` says how
+    each as an episode: the expert's corrections, not the policy's own driving; segments closer than
+    MERGE_GAP_FRAMES are one, shorter than `min_segment_frames` none, and each is written
+    `correction_weight` times (training samples frames uniformly: a correction frame then weighs
+    that many demonstration frames). `video` says how
     cameras are encoded (default: Kiwi's, see video.py); `verbose` lets the encoders' own output through."""
     from tqdm import tqdm
 
@@ -289,6 +302,8 @@ def convert(
         raise ConvertError(f"{out} exists; give a new folder")
     if not bags and not corrections:
         raise ConvertError("no bags given")
+    if correction_weight < 1 or min_segment_frames < 1:
+        raise ConvertError("correction_weight and min_segment_frames must be at least 1")
     mapping = mapping or Mapping()
     fps = fps or mapping.fps
     with tempfile.TemporaryDirectory(prefix="kiwi-convert-") as tmp:
@@ -299,10 +314,8 @@ def convert(
         ]
         for bag in tqdm(ready_corrections, desc="reading corrections", disable=not progress):
             episode = read_episode(bag, mapping, fps)
-            episodes += [
-                episode.segment(a, b)
-                for a, b in intervention_segments(episode.intervention, MIN_SEGMENT_FRAMES)
-            ]
+            segments = intervention_segments(episode.intervention, min_segment_frames, MERGE_GAP_FRAMES)
+            episodes += [episode.segment(a, b) for a, b in segments for _ in range(correction_weight)]
         if not episodes:
             raise ConvertError("the bags hold no episode (the corrections no intervention segment)")
         staging = out.with_name(out.name + ".partial")

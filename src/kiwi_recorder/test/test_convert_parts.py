@@ -166,7 +166,7 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     from kiwi_common.features import ENVIRONMENT_STATE, Mapping
-    from kiwi_recorder.convert import convert
+    from kiwi_recorder.convert import ConvertError, convert
 
     _write_gated_episode(tmp_path / "episode_0000")
     mapping = replace(
@@ -191,3 +191,33 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
     assert first["action"][2].item() == pytest.approx(np.degrees(0.2), abs=1e-3), (
         "the expert's arm target at frame 20"
     )
+    # Oversampled corrections: the segment twice; one shorter than min_segment_frames: none.
+    twice = convert(
+        [],
+        tmp_path / "ds2",
+        mapping=mapping,
+        use_videos=False,
+        corrections=[tmp_path / "episode_0000"],
+        progress=False,
+        correction_weight=2,
+    )
+    assert twice["episodes"] == 2 and twice["frames"] == 30
+    with pytest.raises(ConvertError, match="no intervention segment"):
+        convert(
+            [],
+            tmp_path / "ds3",
+            mapping=mapping,
+            use_videos=False,
+            corrections=[tmp_path / "episode_0000"],
+            progress=False,
+            min_segment_frames=16,
+        )
+
+
+def test_intervention_segments_close_together_are_one_correction():
+    from kiwi_recorder.convert import intervention_segments
+
+    flags = np.array([0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]).reshape(-1, 1)
+    assert intervention_segments(flags, 3, merge_gap=2) == [(1, 10)], "a hand-back undone at once"
+    assert intervention_segments(flags, 3, merge_gap=0) == [(1, 4), (6, 10)]
+    assert intervention_segments(flags, 5, merge_gap=0) == [], "shorter than a chunk: dropped"
