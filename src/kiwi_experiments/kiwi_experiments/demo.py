@@ -121,6 +121,49 @@ def demo_mapping() -> Mapping:
     )
 
 
+KIWI_PACKAGES = (
+    "kiwi_description",
+    "kiwi_common",
+    "kiwi_driver",
+    "kiwi_teleop",
+    "kiwi_recorder",
+    "kiwi_policy",
+    "kiwi_bringup",
+    "kiwi_experiments",
+    "lerobot_env_kiwi",
+)
+
+
+def code_version() -> dict:
+    """The code that makes a run: a fingerprint of every source file of the Kiwi packages (what a
+    resumed run must match), and the git commit with whether the tree differs from it, where the
+    packages sit in a git checkout."""
+    import hashlib
+    import importlib.util
+    import subprocess
+
+    digest, folders = hashlib.sha256(), []
+    for name in KIWI_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        folders.append(folder)
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(f"{name}/{path.relative_to(folder)}\n".encode() + path.read_bytes())
+    git = ["git", "-C", str(folders[0])]
+    try:
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        commit, dirty = commit.stdout.strip(), bool(status.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, None
+    return {"fingerprint": digest.hexdigest()[:16], "commit": commit, "dirty": dirty}
+
+
 class Demo:
     def __init__(self, out: Path, config: DemoConfig, argv: list[str], progress: bool = True):
         self.out, self.config, self.argv, self.progress = Path(out), config, argv, progress
@@ -145,6 +188,17 @@ class Demo:
                     f"give a new --out, or --fresh to start over"
                 )
         saved.write_text(json.dumps(asdict(self.config), indent=2))
+        self.code = code_version()
+        code = self.out / "code.json"
+        if code.exists():
+            made_by = json.loads(code.read_text())
+            if made_by["fingerprint"] != self.code["fingerprint"]:
+                raise DemoError(
+                    f"{self.out} holds stages made by other code (commit {made_by['commit']}, sources "
+                    f"{made_by['fingerprint']}; now {self.code['commit']}, {self.code['fingerprint']}): "
+                    f"their results would mix; give a new --out, or --fresh to start over"
+                )
+        code.write_text(json.dumps(self.code, indent=2))
         (self.out / "mapping.json").write_text(demo_mapping().to_json())
         for sub in ("bags", "episodes", "datasets", "models", "logs", "report"):
             (self.out / sub).mkdir(exist_ok=True)
