@@ -1,15 +1,14 @@
 """The same checkpoints on the same layouts, evaluated two ways, side by side: through the ROS
-policy graph (`kiwi demo`'s evaluation: driver, policy node, mux, expert as labeller, over DDS)
-and with LeRobot's `lerobot-eval --env.type=kiwi` (the gymnasium env, in one process).
+policy graph (`kiwi demo`'s evaluation: the `dagger` graph with the expert only labelling; driver,
+policy node, mux over DDS, sim at 2x real time) and with LeRobot's `lerobot-eval --env.type=kiwi`
+(the gymnasium env, in one process, as fast as it goes).
 
-    .venv/bin/kiwi demo --out data/sbs --rounds 0 --eval-episodes 50     # models + ROS evaluation
-    .venv/bin/python benchmarks/eval_env_vs_ros.py data/sbs [--figure docs/env_vs_ros.png]
+    .venv/bin/python benchmarks/eval_env_vs_ros.py MODEL [MODEL ...] [--layouts 50] [--figure PNG]
 
-For each round-0 model of the run: success with Wilson 95 % intervals both ways, the layouts
-paired (both / only one / neither, McNemar's exact p), wall time per episode and episodes per
-minute. The ROS side is read from the run (its episode summaries and stage times); the
-lerobot-eval side is run here, on the run's evaluation seeds (consecutive, so `--seed` is the
-first), with the same 20 s limit.
+MODEL: a `pretrained_model` folder of a state-only policy trained on a `kiwi demo`-style dataset
+(`kiwi train`). For each: success with Wilson 95 % intervals both ways, the layouts paired (both /
+only one / neither, McNemar's exact p), wall time per episode and episodes per minute. Layouts:
+`kiwi demo`'s evaluation seeds (5000, 5001, ...), the obstacle on every one, 20 s each.
 """
 
 from __future__ import annotations
@@ -25,10 +24,22 @@ from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
+from kiwi_experiments.demo import Demo, DemoConfig  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval  # noqa: E402
 
-LABELS = {"chunked": "ACT, chunked", "bc": "single-step BC"}
+
+def ros_eval(model: Path, config: DemoConfig, work: Path) -> tuple[dict[int, bool], float]:
+    """Success per seed and wall time through the ROS policy graph, as `kiwi demo` evaluates."""
+    demo = Demo(work, config, ["eval_env_vs_ros"], progress=True)
+    demo.prepare()
+    plans = config.plans("eval", config.eval_episodes)
+    started = time.monotonic()
+    summaries = demo.episodes(
+        "eval", "dagger", {"model": str(model), "takeover": "never"}, plans, policy=True
+    )
+    return {s["seed"]: bool(s["success"]) for s in summaries}, time.monotonic() - started
 
 
 def lerobot_eval(model: Path, seeds: list[int], episode_s: float) -> tuple[dict[int, bool], float]:
@@ -62,49 +73,43 @@ def lerobot_eval(model: Path, seeds: list[int], episode_s: float) -> tuple[dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="a `kiwi demo` run folder")
+    parser.add_argument("models", type=Path, nargs="+")
+    parser.add_argument("--layouts", type=int, default=50)
     parser.add_argument("--figure", type=Path, default=None)
     args = parser.parse_args()
-    config = json.loads((args.run / "config.json").read_text())
-    timings = json.loads((args.run / "timings.json").read_text())
+    config = DemoConfig(eval_episodes=args.layouts)
     rows = []
-    for key, label in LABELS.items():
-        name = f"eval_{key}_r0"
-        summaries = [
-            json.loads(line) for line in (args.run / "episodes" / f"{name}.jsonl").read_text().splitlines()
-        ]
-        ros = {s["seed"]: s["success"] for s in summaries}
-        seeds = sorted(ros)
-        env, env_wall = lerobot_eval(
-            args.run / "models" / f"{key}_r0" / "checkpoints" / "last" / "pretrained_model",
-            seeds,
-            config["timeout_s"],
-        )
-        pairs = paired_outcomes(ros, env)
-        rows.append(
-            {
-                "method": label,
-                "n": len(seeds),
-                "ros": sum(ros.values()),
-                "env": sum(env.values()),
-                "ros_wall": timings[name],
-                "env_wall": env_wall,
-                **pairs,
-                "p": mcnemar_exact(pairs["only_first"], pairs["only_second"]),
-            }
-        )
-    print(
-        f"run {args.run}: seeds {seeds[0]}..{seeds[-1]}, obstacle on every layout, {config['timeout_s']:g} s each"
-    )
-    print(f"{'method':16} {'evaluation':22} {'success [95 % CI]':26} {'s/episode':>9} {'episodes/min':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, model in enumerate(args.models):
+            ros, ros_wall = ros_eval(model, config, Path(tmp) / f"ros_{index}")
+            seeds = sorted(ros)
+            env, env_wall = lerobot_eval(model, seeds, config.timeout_s)
+            pairs = paired_outcomes(ros, env)
+            rows.append(
+                {
+                    "model": str(model),
+                    "n": len(seeds),
+                    "ros": sum(ros.values()),
+                    "env": sum(env.values()),
+                    "ros_wall": ros_wall,
+                    "env_wall": env_wall,
+                    **pairs,
+                    "p": mcnemar_exact(pairs["only_first"], pairs["only_second"]),
+                }
+            )
+    print(f"layouts: seeds {seeds[0]}..{seeds[-1]}, obstacle on every one, {config.timeout_s:g} s each")
+    print(f"{'evaluation':22} {'success [95 % CI]':26} {'s/episode':>9} {'episodes/min':>12}")
     for r in rows:
-        for side, wall in (("ROS policy graph", r["ros_wall"]), ("lerobot-eval (env)", r["env_wall"])):
-            k = r["ros" if side.startswith("ROS") else "env"]
+        print(r["model"])
+        for side, key, wall in (
+            ("ROS policy graph", "ros", "ros_wall"),
+            ("lerobot-eval (env)", "env", "env_wall"),
+        ):
             print(
-                f"{r['method']:16} {side:22} {rate_text(k, r['n']):26} {wall / r['n']:9.2f} {60 * r['n'] / wall:12.1f}"
+                f"{side:22} {rate_text(r[key], r['n']):26} {r[wall] / r['n']:9.2f} {60 * r['n'] / r[wall]:12.1f}"
             )
         print(
-            f"{'':16} paired: both {r['both']}, only ROS {r['only_first']}, only env {r['only_second']}, "
+            f"paired: both {r['both']}, only ROS {r['only_first']}, only env {r['only_second']}, "
             f"neither {r['neither']}; McNemar exact p = {r['p']:.3f}"
         )
     if args.figure:
@@ -120,6 +125,7 @@ def figure(rows: list[dict], path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     width = 0.38
+    names = [Path(r["model"]).parts[-4] if len(Path(r["model"]).parts) >= 4 else r["model"] for r in rows]
     for i, r in enumerate(rows):
         for j, (key, wall, colour) in enumerate(
             (("ros", "ros_wall", "tab:blue"), ("env", "env_wall", "tab:orange"))
@@ -134,12 +140,11 @@ def figure(rows: list[dict], path: Path) -> None:
                 color=colour,
                 label=None if i else ("ROS policy graph", "lerobot-eval")[j],
             )
-            left.errorbar(
-                x, 100 * rate, [[100 * (rate - low)], [100 * (high - rate)]], color="black", capsize=4
-            )
+            below, above = max(0.0, rate - low), max(0.0, high - rate)  # float rounding at 0 and 100 %
+            left.errorbar(x, 100 * rate, [[100 * below], [100 * above]], color="black", capsize=4)
             right.bar(x, 60 * r["n"] / r[wall], width, color=colour)
     for axis, title in ((left, "success, 95 % Wilson interval (%)"), (right, "episodes per minute (wall)")):
-        axis.set_xticks(range(len(rows)), [r["method"] for r in rows])
+        axis.set_xticks(range(len(rows)), names)
         axis.set_title(title, fontsize=10)
     left.set_ylim(0, 100)
     left.legend(fontsize=8, loc="upper right")

@@ -14,6 +14,7 @@ from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
 from .demo import QUICK, dataset_name
+from .statistics import mcnemar_exact, paired_outcomes, rate_text
 
 
 def _pct(x) -> str:
@@ -24,11 +25,23 @@ def _num(x, fmt: str = ".2f") -> str:
     return "–" if x is None else format(x, fmt)
 
 
-def eval_table(demo, rows: dict) -> list[str]:
+def paired_against_round0(results: dict, method, round_: int) -> str:
+    """This round's successes against round 0's on the same layouts: gained / lost, McNemar's p."""
+    if round_ == 0:
+        return "–"
+    first, now = (
+        {e["seed"]: e["success"] for e in results.get(f"eval_{method.key}_r{r}", [])} for r in (0, round_)
+    )
+    pairs = paired_outcomes(now, first)
+    return f"+{pairs['only_first']} / -{pairs['only_second']}, p = {mcnemar_exact(pairs['only_first'], pairs['only_second']):.3f}"
+
+
+def eval_table(demo, rows: dict, results: dict) -> list[str]:
     lines = [
-        "| method | round | training episodes (frames) | success | collisions: episodes (per episode) | "
-        "time to lift (s) | action error: base (m/s) | arm (deg) | gate fires / episode | passed left / right / not |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| method | round | training episodes (frames) | success [95 % CI] | vs round 0 (layouts won / lost, McNemar) | "
+        "collisions: episodes (per episode) | time to lift (s) | action error: base (m/s) | arm (deg) | "
+        "gate fires / episode | passed left / right / not |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method in demo.methods:
         for r in range(demo.config.rounds + 1):
@@ -38,7 +51,8 @@ def eval_table(demo, rows: dict) -> list[str]:
             sources = _sources(demo, method, r)
             lines.append(
                 f"| {method.label} | {r} | {sources.get('episodes', '?')} ({sources.get('frames', '?')}) | "
-                f"{_pct(row['success'])} | {row['collision_episodes']} / {row['episodes']} "
+                f"{rate_text(round(row['success'] * row['episodes']), row['episodes'])} | "
+                f"{paired_against_round0(results, method, r)} | {row['collision_episodes']} / {row['episodes']} "
                 f"({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
                 f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
                 f"{row['gate_fires_per_episode']:.2f} | {row['left']} / {row['right']} / {row['not_passed']} |"
@@ -180,7 +194,9 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `kiwi {' '.join(demo.argv)}`"
         f"{' (the --quick settings: too small to mean anything, a smoke test)' if cfg == QUICK else ''}; "
         f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), no GPU used; "
-        f"{total / 60:.1f} min of recording, conversion, training and evaluation.",
+        f"{total / 60:.1f} min of recording, conversion, training and evaluation. Code: commit "
+        f"{demo.code['commit'] or 'unknown'}{' with local changes' if demo.code['dirty'] else ''}, "
+        f"sources {demo.code['fingerprint']} (`code.json`; a run is resumed only by the same code).",
         "",
         "Task: drive to the cube and lift it; in the evaluation a box stands between robot and cube on every "
         "layout. Observation: `observation.state` (LeRobot's LeKiwi: arm joints, base velocity) and "
@@ -197,9 +213,10 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "4.5 cm. Collision: any part of the robot (chassis, wheels, arm, gripper) touching the obstacle, from the sim's contacts; the chassis' closest approach is in the episode summaries. Action error: the policy's "
         "command against the expert's for the same state, per tick (base: twist difference with the turn rate "
         "times the chassis radius, m/s; arm: the largest joint target difference, deg). Gate fires: how often "
-        "the expert would have taken over (the HG-DAgger rule below).",
+        "the expert would have taken over (the HG-DAgger rule below). Success intervals: Wilson 95 %; a later "
+        "round against round 0 on the same layouts: layouts it won and lost, and McNemar's exact p.",
         "",
-        *eval_table(demo, rows),
+        *eval_table(demo, rows, results),
         "",
         "## DAgger data collection",
         "",
