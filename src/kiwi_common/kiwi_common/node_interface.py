@@ -93,6 +93,11 @@ def run_node(
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        # Ctrl-C shuts the context down from rclpy's signal handler; an executor or a publish caught
+        # mid-way then fails with "context is not valid" instead of the exceptions above.
+        if rclpy.ok():
+            raise
     finally:
         if hasattr(node, "shutdown"):
             node.shutdown()
