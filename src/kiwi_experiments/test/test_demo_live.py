@@ -20,7 +20,9 @@ def lines(path):
 
 def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path, ros_domain):
     run = tmp_path / "run"
-    command = [*KIWI, "demo", "--quick", "--out", str(run)]
+    # Half real time: the Markov expert lifts in a few seconds, and the interrupt must land while
+    # the demonstrations are still being recorded (after the first, before the last).
+    command = [*KIWI, "demo", "--quick", "--sim-speed", "0.5", "--out", str(run)]
     first = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy()
     )
@@ -62,7 +64,7 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
         "| ACT, chunked (+ HG-DAgger) | 1 |" in report
         and "| single-step BC (+ DAgger, scripted oracle) | 0 |" in report
     )
-    assert "kiwi demo --quick --out" in report and "lerobot-train --policy.type=act" in report
+    assert "kiwi demo --quick --sim-speed 0.5 --out" in report and "lerobot-train --policy.type=act" in report
     for plot in ("success_vs_round.png", "trajectories.png"):
         assert (run / "report" / plot).stat().st_size > 1000
 
