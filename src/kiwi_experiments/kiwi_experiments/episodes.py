@@ -47,16 +47,12 @@ class EpisodeClient:
         from geometry_msgs.msg import PoseStamped, Twist
         from nav_msgs.msg import Odometry
         from rclpy.parameter_client import AsyncParameterClient
-        from rclpy.signals import SignalHandlerOptions
         from sensor_msgs.msg import JointState
         from std_msgs.msg import Bool, String
         from std_srvs.srv import Trigger
 
         self.context = rclpy.context.Context()
-        # No rclpy signal handlers: this is the `kiwi demo` process, not a node, and Ctrl-C must
-        # reach it as KeyboardInterrupt in every stage (rclpy's handler swallowed it once the
-        # episodes were done, and the demo went on converting and training).
-        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        rclpy.init(context=self.context)
         self.node = rclpy.create_node("kiwi_demo", context=self.context)
         self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
