@@ -172,14 +172,19 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
     mapping = replace(
         Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel"
     )
-    summary = convert(
-        [],
-        tmp_path / "ds",
-        mapping=mapping,
-        use_videos=False,
-        corrections=[tmp_path / "episode_0000"],
-        progress=False,
-    )
+
+    def convert_corrections(out, **options):
+        return convert(
+            [],
+            tmp_path / out,
+            mapping=mapping,
+            use_videos=False,
+            corrections=[tmp_path / "episode_0000"],
+            progress=False,
+            **options,
+        )
+
+    summary = convert_corrections("ds")
     assert summary["episodes"] == 1 and summary["frames"] == 15
     ds = LeRobotDataset("local/ds", root=tmp_path / "ds")
     first = ds[0]
@@ -192,26 +197,10 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
         "the expert's arm target at frame 20"
     )
     # Oversampled corrections: the segment twice; one shorter than min_segment_frames: none.
-    twice = convert(
-        [],
-        tmp_path / "ds2",
-        mapping=mapping,
-        use_videos=False,
-        corrections=[tmp_path / "episode_0000"],
-        progress=False,
-        correction_weight=2,
-    )
+    twice = convert_corrections("ds2", correction_weight=2)
     assert twice["episodes"] == 2 and twice["frames"] == 30
     with pytest.raises(ConvertError, match="no intervention segment"):
-        convert(
-            [],
-            tmp_path / "ds3",
-            mapping=mapping,
-            use_videos=False,
-            corrections=[tmp_path / "episode_0000"],
-            progress=False,
-            min_segment_frames=16,
-        )
+        convert_corrections("ds3", min_segment_frames=16)
 
 
 def test_intervention_segments_close_together_are_one_correction():
