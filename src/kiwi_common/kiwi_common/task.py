@@ -19,6 +19,7 @@ from kiwi_description import kinematics as kin
 LIFTED_Z = 0.045  # m: cube centre height that counts as lifted (it rests at CUBE_SIZE / 2)
 TASK = "pick up the cube"
 START = (0.0, 0.0, 0.0)  # the robot's pose (x, y, yaw) after every reset: the origin, facing +x
+OBSTACLE_AT = 0.475  # of the way from the robot to the cube (leaving room to pass it and stand behind)
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,28 @@ class SceneLayout:
 
     seed: int
     cube_xy: tuple[float, float]
+    cube_yaw: float  # rad: the cube turned on the floor (its faces repeat every 90 degrees)
     obstacle_xy: tuple[float, float] | None
 
 
 def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
-    """Cube ahead of the robot at a random distance and offset; the obstacle, if any, halfway
-    between robot and cube, so that driving straight at the cube hits it. The obstacle starts out
-    of the arm's reach (its near face 0.41 m or more ahead; the arm held ready reaches 0.3 m)."""
+    """Cube ahead of the robot at a random distance and offset, turned at random; the obstacle, if
+    any, OBSTACLE_AT of the way from robot to cube, so that driving straight at the cube hits it.
+    The obstacle starts out of the arm's reach (its near face 0.39 m or more ahead; the arm held
+    ready reaches 0.3 m), and a robot standing for the grasp behind it clears it by 4 cm or more."""
     rng = np.random.default_rng(seed)
     distance = float(rng.uniform(0.9, 1.1)) if obstacle else float(rng.uniform(0.45, 0.8))
     lateral = float(rng.uniform(-0.1, 0.1))
     cube = (distance, lateral)
-    obstacle_xy = (distance * 0.5, lateral * 0.5 + float(rng.uniform(-0.02, 0.02))) if obstacle else None
-    return SceneLayout(seed, cube, obstacle_xy)
+    obstacle_xy = (
+        (distance * OBSTACLE_AT, lateral * OBSTACLE_AT + float(rng.uniform(-0.02, 0.02)))
+        if obstacle
+        else None
+    )
+    # Turned at random, as a person puts a cube down: the wrist must match its faces, and a policy
+    # sees its yaw vary (a feature that never varies in the demonstrations has no scale to learn).
+    cube_yaw = float(rng.uniform(-math.pi / 4, math.pi / 4))
+    return SceneLayout(seed, cube, cube_yaw, obstacle_xy)
 
 
 def is_lifted(cube_z: float) -> bool:

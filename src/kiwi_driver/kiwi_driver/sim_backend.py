@@ -74,7 +74,8 @@ class SimBackend:
             self.data.ctrl[act] = HOME_POSE[name]
         q = self._cube_qpos
         self.data.qpos[q : q + 3] = (*layout.cube_xy, c.CUBE_SIZE / 2)
-        self.data.qpos[q + 3 : q + 7] = (1.0, 0.0, 0.0, 0.0)
+        half = layout.cube_yaw / 2
+        self.data.qpos[q + 3 : q + 7] = (math.cos(half), 0.0, 0.0, math.sin(half))
         self.data.mocap_pos[self._obstacle_mocap] = (
             (*layout.obstacle_xy, c.OBSTACLE_SIZE[2] / 2) if layout.obstacle_xy else OBSTACLE_PARKED
         )

@@ -41,10 +41,16 @@ def pose_msg(frame: str, stamp: Time, pos, quat_wxyz) -> PoseStamped:
 
 
 def layout_json(layout) -> str:
-    """/sim/reset's answer: the layout as data (seed, cube and obstacle x/y in m; obstacle null if none)."""
+    """/sim/reset's answer: the layout as data (seed, cube and obstacle x/y in m, the cube's yaw in
+    rad; obstacle null if none)."""
     as_list = lambda xy: None if xy is None else [round(float(v), 4) for v in xy]  # noqa: E731
     return json.dumps(
-        {"seed": layout.seed, "cube": as_list(layout.cube_xy), "obstacle": as_list(layout.obstacle_xy)}
+        {
+            "seed": layout.seed,
+            "cube": as_list(layout.cube_xy),
+            "cube_yaw": round(layout.cube_yaw, 4),
+            "obstacle": as_list(layout.obstacle_xy),
+        }
     )
 
 

@@ -16,6 +16,7 @@ def test_layout_as_data():
     assert json.loads(layout_json(sample_layout(3, True))) == {
         "seed": 3,
         "cube": [round(v, 4) for v in sample_layout(3, True).cube_xy],
+        "cube_yaw": round(sample_layout(3, True).cube_yaw, 4),
         "obstacle": [round(v, 4) for v in sample_layout(3, True).obstacle_xy],
     }
     assert json.loads(layout_json(sample_layout(4, False)))["obstacle"] is None

@@ -2,9 +2,13 @@
 from above and lift it. Pure functions of the ground-truth state, so the same code drives the
 demonstrations and answers "what would you do here?" for any state (the DAgger oracle).
 
-The grasp is decided from the state too (arm height and jaw angle: open high, lower, close, lift;
-a grasp closed on nothing is retried), so the expert is Markov: its label for a state a policy
-reached is the action it takes there in its own demonstrations. The only memory is the detour side,
+Made to be imitated: the base never turns (it is holonomic) and follows a rounded reference path
+by pure pursuit, so its command changes smoothly with the state (no jumps at waypoints); the arm
+rides closed and aimed towards the cube, so it arrives over it. The grasp is decided from the
+state too (arm height and jaw angle: open, lower, close, lift; a grasp closed on nothing is
+retried), and on what a policy sees where it can (the lift starts on the jaw angle, not its
+speed), so the expert is Markov: its label for a state a policy reached is the action it takes
+there in its own demonstrations. The only memory is the detour side,
 which a caller draws at random per episode; for a state already beside the obstacle the side it is
 on wins, so a relabelled state keeps its own mode.
 """
@@ -21,6 +25,8 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.kinematics import quat_yaw
 
+from .paths import path_length, path_position, point_along, rounded
+
 # Shoulder-lift axis in the arm's vertical plane (forward from the pan axis, up from the floor).
 SHOULDER_XZ = (c.SHOULDER_FORWARD, c.BASE_HEIGHT + c.SHOULDER_HEIGHT)
 GRASP_DEPTH = 0.083  # palm above the cube centre when the jaws close: tips 5 mm above the floor, m
@@ -28,6 +34,7 @@ PREGRASP_DEPTH = 0.12
 LIFT_DEPTH = 0.16
 GRIPPER_OPEN = math.radians(60.0)
 GRIPPER_CLOSED = c.ARM_LIMITS[c.GRIPPER_JOINT].lower
+GRIPPER_CARRY = math.radians(10.0)  # while driving: open jaws would swing out at the obstacle
 GRASP_X = 0.25  # where the cube should end up in the base frame before grasping, m
 
 # Driving.
@@ -37,10 +44,12 @@ POSITION_GAIN = 1.5
 YAW_GAIN = 2.0
 ALIGNED_POSITION = 0.03  # m: the arm's reach absorbs the rest
 ALIGNED_YAW = math.radians(8.0)
-# Detour: robot (chassis radius 0.14 m) passes the obstacle's side with this lateral offset.
+LOOKAHEAD = 0.15  # m along the path: the pursuit point (POSITION_GAIN x this > MAX_SPEED: full speed)
+# Detour: robot (chassis radius 0.14 m) passes the obstacle's side in a lane this far from its
+# centre line, entered this far before the obstacle's centre.
 DETOUR_OFFSET = c.OBSTACLE_SIZE[1] / 2 + c.BASE_BODY_RADIUS + 0.08
-DETOUR_BEFORE = 0.25  # first waypoint this far before the obstacle's centre, m
-DETOUR_AFTER = 0.12  # second waypoint this far past it
+DETOUR_BEFORE = 0.25
+CORNER_RADIUS = 0.12  # m: the path's corners are rounded over this much of each leg
 
 
 @dataclass(frozen=True)
@@ -114,35 +123,23 @@ def detour_side(state: WorldState, default_side: int) -> int:
     return (1 if offset > 0 else -1) if abs(offset) > 0.05 else default_side
 
 
-def base_goal(state: WorldState, side: int) -> tuple[float, float, float, str]:
-    """Where the base should head now: (x, y, yaw, phase) in the world."""
-    rx, ry, _ = state.robot
-    cx, cy, _ = state.cube
-    facing = math.atan2(cy - ry, cx - rx)
-    if state.obstacle is not None:
-        ox, oy = state.obstacle
-        lateral = oy + side * DETOUR_OFFSET
-        if rx < ox - DETOUR_BEFORE + 0.03 and abs(ry - lateral) > 0.05:
-            return ox - DETOUR_BEFORE, lateral, 0.0, "detour"
-        if rx < ox + DETOUR_AFTER:
-            return ox + DETOUR_AFTER + 0.05, lateral, 0.0, "detour"
-    gx, gy = cx - GRASP_X * math.cos(facing), cy - GRASP_X * math.sin(facing)
-    return gx, gy, facing, "approach"
+def grasp_stand(state: WorldState) -> tuple[float, float, float]:
+    """Where the base stands for the grasp (x, y, yaw in the world): GRASP_X behind the cube,
+    facing +x as it started (the base is holonomic: it never needs to turn)."""
+    return state.cube[0] - GRASP_X, state.cube[1], 0.0
 
 
 def reference_path(state: WorldState, side: int) -> list[tuple[float, float]]:
-    """The expert's way to the grasp pose as a polyline: from the start, round the obstacle on
-    `side` (or the side the robot is already on), to where the base stands for the grasp."""
-    cx, cy, _ = state.cube
+    """The expert's way to the grasp stand as a polyline: from the start, out to the detour lane
+    on `side` (or the side the robot is already on), along it past the obstacle to level with the
+    stand, then sideways onto it; its corners rounded."""
+    gx, gy, _ = grasp_stand(state)
     points = [START[:2]]
     if state.obstacle is not None:
         ox, oy = state.obstacle
-        lateral = oy + detour_side(state, side) * DETOUR_OFFSET
-        points += [(ox - DETOUR_BEFORE, lateral), (ox + DETOUR_AFTER + 0.05, lateral)]
-    px, py = points[-1]
-    facing = math.atan2(cy - py, cx - px)
-    points.append((cx - GRASP_X * math.cos(facing), cy - GRASP_X * math.sin(facing)))
-    return points
+        lane = oy + detour_side(state, side) * DETOUR_OFFSET
+        points += [(ox - DETOUR_BEFORE, lane), (gx, lane)]
+    return rounded([*points, (gx, gy)], CORNER_RADIUS)
 
 
 def drive_towards(
@@ -166,16 +163,41 @@ def _in_base(state: WorldState) -> tuple[tuple[float, float], float]:
 
 
 def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
-    """Driving towards the grasp pose (around the obstacle); also whether the base is there."""
+    """Driving towards the grasp stand along the reference path (pure pursuit: towards the point
+    LOOKAHEAD beyond the nearest one, so the command changes smoothly with the state and corners
+    are rounded); also whether the base is at the stand. "detour" until the nearest point is on
+    the last leg, "approach" there."""
     rx, ry, ryaw = state.robot
-    gx, gy, gyaw, phase = base_goal(state, detour_side(state, side))
+    path = reference_path(state, side)
+    _, along = path_position((rx, ry), path)
+    carrot = point_along(path, along + LOOKAHEAD)
+    gx, gy, gyaw = grasp_stand(state)
+    phase = "approach" if along >= path_length(path[:-1]) else "detour"
     aligned = (
         phase == "approach"
         and math.hypot(gx - rx, gy - ry) < ALIGNED_POSITION
         and abs(kin.wrap_angle(gyaw - ryaw)) < ALIGNED_YAW
     )
-    pregrasp = arm_pose((GRASP_X, 0.0), 0.0, PREGRASP_DEPTH, GRIPPER_OPEN)
-    return ExpertAction(drive_towards(state.robot, (gx, gy, gyaw)), pregrasp, phase), aligned
+    pregrasp = aim_pose(state, PREGRASP_DEPTH, GRIPPER_CARRY)
+    return ExpertAction(drive_towards(state.robot, (*carrot, gyaw)), pregrasp, phase), aligned
+
+
+# While the base drives the arm is held open above where the cube will be: turned towards it by at
+# most AIM_PAN and reaching no further than AIM_REACH, so it never sweeps out towards the obstacle
+# and is already over the cube (pan and roll) when the base arrives.
+AIM_PAN = math.radians(20.0)
+AIM_REACH = GRASP_X - c.ARM_MOUNT_XYZ[0]
+AIMED = math.radians(3.0)  # pan and roll this close to the aim: lower (the reach comes on the way)
+
+
+def aim_pose(state: WorldState, depth: float, gripper: float) -> tuple[float, ...]:
+    """Arm targets `depth` above the cube, or towards it within AIM_PAN and AIM_REACH."""
+    cube_b, cube_yaw_b = _in_base(state)
+    mx, my = cube_b[0] - c.ARM_MOUNT_XYZ[0], cube_b[1] - c.ARM_MOUNT_XYZ[1]
+    pan = float(np.clip(math.atan2(my, mx), -AIM_PAN, AIM_PAN))
+    reach = min(math.hypot(mx, my), AIM_REACH)
+    point = (c.ARM_MOUNT_XYZ[0] + reach * math.cos(pan), c.ARM_MOUNT_XYZ[1] + reach * math.sin(pan))
+    return arm_pose(point, cube_yaw_b, depth, gripper)
 
 
 def side_agreeing_with(state: WorldState, twist: tuple[float, float, float], default_side: int) -> int:
@@ -201,6 +223,9 @@ OPEN_READY = math.radians(50.0)  # jaws open enough to lower over the cube
 # wider when it sits turned between them); shut on nothing they reach -10 deg.
 CLAMP_MIN, CLAMP_MAX = math.radians(-5.0), math.radians(20.0)
 STALLED = math.radians(15.0)  # rad/s: jaws slower than this have stopped (closing: about 75)
+# Jaws this far closed or more (and not shut on nothing) are on the cube's faces, or a tick from
+# them: the lift starts on the jaw angle alone, which a policy sees (it does not see jaw speed).
+ON_FACES = math.radians(3.0)
 RAISED = c.CUBE_SIZE / 2 + 0.005  # cube centre this high: off the floor
 # The base must be this close to the grasp pose to start a grasp; with the arm already below the
 # pre-grasp height a grasp under way goes on within twice that (no flapping at the boundary).
@@ -218,7 +243,9 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
     gripper = state.arm[jaw]
     grasp_pose = arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_OPEN)
     low = abs(state.arm[1] - grasp_pose[1]) < LOW_TOLERANCE
-    stopped_on_cube = CLAMP_MIN <= gripper <= CLAMP_MAX and abs(state.arm_velocity[jaw]) < STALLED
+    stopped_on_cube = CLAMP_MIN <= gripper <= CLAMP_MAX and (
+        gripper <= ON_FACES or abs(state.arm_velocity[jaw]) < STALLED
+    )
     if stopped_on_cube and (low or state.cube[2] > RAISED):
         phase = "done" if is_lifted(state.cube[2]) else "lift"
         return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, LIFT_DEPTH, GRIPPER_CLOSED), phase)
@@ -227,8 +254,10 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
     if not (aligned or (under_way and near_grasp_pose(state, drive, GRASP_UNDER_WAY))):
         return drive
     if not low:
-        if gripper < OPEN_READY:
-            return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_OPEN), "open")
+        aim = aim_pose(state, PREGRASP_DEPTH, GRIPPER_OPEN)
+        aimed = all(abs(state.arm[k] - aim[k]) < AIMED for k in (0, 4))
+        if not under_way and not (aimed and gripper >= OPEN_READY):
+            return ExpertAction(still, aim, "open")
         return ExpertAction(still, grasp_pose, "lower")
     if gripper >= CLAMP_MIN:  # open or closing
         return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
@@ -237,11 +266,11 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
 
 
 def near_grasp_pose(state: WorldState, drive: ExpertAction, factor: float) -> bool:
-    """The base within `factor` times the alignment tolerances of the grasp pose."""
+    """The base within `factor` times the alignment tolerances of the grasp stand."""
     if drive.phase != "approach":
         return False
     rx, ry, ryaw = state.robot
-    gx, gy, gyaw, _ = base_goal(state, 1)  # no detour left: the side does not matter here
+    gx, gy, gyaw = grasp_stand(state)
     return (
         math.hypot(gx - rx, gy - ry) < factor * ALIGNED_POSITION
         and abs(kin.wrap_angle(gyaw - ryaw)) < factor * ALIGNED_YAW

@@ -7,8 +7,8 @@ Take-over reasons, checked in this order, each at once:
 - `contact`: any part of the robot touches the obstacle (the sim's contacts);
 - `clearance`: the chassis closer than `clearance` m to the obstacle;
 - `predicted_contact`: the policy's commanded twist, held for `horizon_s`, would bring it that close;
-- `strayed`: the base more than `stray` m from the expert's reference path (start, detour
-  waypoints on the side the policy is on, grasp pose);
+- `strayed`: the base more than `stray` m from the expert's reference path (start, detour lane
+  on the side the policy is on, grasp stand; corners rounded);
 - `failed_grasp`: the jaws shut on nothing near the cube;
 - `no_progress`: progress (distance made along the path, plus the cube's rise) has not grown by
   `progress_eps` for `stall_s`.
@@ -28,6 +28,7 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 
 from .expert import CLAMP_MIN, RAISED, WorldState, reference_path
+from .paths import path_position
 
 REASONS = ("contact", "clearance", "predicted_contact", "strayed", "failed_grasp", "no_progress")
 
@@ -61,24 +62,6 @@ def action_errors(policy_twist, policy_arm, expert_twist, expert_arm) -> tuple[f
     base = math.sqrt(dvx * dvx + dvy * dvy + (dwz * c.BASE_BODY_RADIUS) ** 2)
     arm = max(abs(p - e) for p, e in zip(policy_arm, expert_arm))
     return base, arm
-
-
-def path_position(point: tuple[float, float], path: list[tuple[float, float]]) -> tuple[float, float]:
-    """(distance from the polyline, arc length of the nearest point on it) of a point."""
-    best, along, walked = math.inf, 0.0, 0.0
-    for (ax, ay), (bx, by) in zip(path, path[1:]):
-        dx, dy = bx - ax, by - ay
-        length = math.hypot(dx, dy)
-        u = (
-            0.0
-            if length == 0
-            else min(max(((point[0] - ax) * dx + (point[1] - ay) * dy) / length**2, 0.0), 1.0)
-        )
-        distance = math.hypot(point[0] - (ax + u * dx), point[1] - (ay + u * dy))
-        if distance < best:
-            best, along = distance, walked + u * length
-        walked += length
-    return best, along
 
 
 GRASP_ZONE = 0.10  # m from the grasp pose: jaws shut on nothing there are a failed grasp

@@ -36,7 +36,7 @@ def test_ik_puts_the_palm_where_asked(sim):
         planar_arm_ik(0.5, GRASP_DEPTH)
 
 
-def run_episode(sim, seed, obstacle, side, max_ticks=600):
+def run_episode(sim, seed, obstacle, side, max_ticks=600, twists=None):
     sim.reset(seed, obstacle)
     expert, lateral = Expert(side), []
     max_step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ  # as the driver clamps
@@ -44,6 +44,8 @@ def run_episode(sim, seed, obstacle, side, max_ticks=600):
         action = expert.act(WorldState.from_sim(sim))
         if action.phase == "done":
             return True, lateral
+        if twists is not None:
+            twists.append(action.twist)
         present = sim.arm_positions()
         sim.write(
             present + np.clip(np.array(action.arm) - present, -max_step, max_step),
@@ -61,6 +63,18 @@ def test_expert_picks_up_the_cube(sim, seed, obstacle, side):
     if obstacle:  # it went round on the side it was given
         extreme = max(lateral) if side > 0 else min(lateral)
         assert side * extreme > 0.25, f"passed at y={extreme:.2f}"
+
+
+def test_the_expert_drives_smoothly_enough_to_imitate(sim):
+    """No command jumps (the old waypoint switches jumped 0.1 m/s in a tick): the base command
+    changes by at most 0.03 m/s per tick once under way, and the base never turns (holonomic)."""
+    for seed, side in [(1, 1), (3, -1)]:
+        twists = []
+        done, _ = run_episode(sim, seed, True, side, twists=twists)
+        assert done
+        steps = [max(abs(a - b) for a, b in zip(p[:2], q[:2])) for p, q in zip(twists, twists[1:])]
+        assert max(steps) < 0.03, f"seed {seed}: the command jumped {max(steps):.3f} m/s in one tick"
+        assert abs(sim.base_pose()[2]) < math.radians(8)
 
 
 def test_expert_relabels_a_state_beside_the_obstacle_by_the_side_it_is_on(sim):

@@ -18,8 +18,8 @@ from kiwi_teleop.gating import (
     GateRule,
     action_errors,
     gate_observation,
-    path_position,
 )
+from kiwi_teleop.paths import path_position
 
 RULE = GateRule(clearance=0.03, stray=0.15, stall_s=4.0, progress_eps=0.01, min_control_s=1.0)
 SAFE = GateObservation(
