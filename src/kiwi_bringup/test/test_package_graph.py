@@ -138,6 +138,7 @@ def test_cycle_finder_names_the_cycle_colcon_refused():
 def test_lower_packages_never_import_higher_ones():
     """The layers the README draws: description < common < node packages < bringup < experiments."""
     layer = {
+        "lerobot_policy_kiwi": 0,  # a LeRobot policy, knows nothing of Kiwi
         "kiwi_description": 0,
         "kiwi_common": 1,
         "kiwi_driver": 2,

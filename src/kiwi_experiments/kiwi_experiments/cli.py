@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_convert)
     p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
     p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
-    p.add_argument("--policy", default="act", help="policy type: act or diffusion")
+    p.add_argument(
+        "--policy", default="act", help="policy type: act, diffusion or kiwi_mlp (state-only datasets)"
+    )
     p.add_argument("--out", type=Path, default=None, help="new output folder (default: data/models/<policy>)")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=8)

@@ -131,6 +131,7 @@ KIWI_PACKAGES = (
     "kiwi_bringup",
     "kiwi_experiments",
     "lerobot_env_kiwi",
+    "lerobot_policy_kiwi",
 )
 
 

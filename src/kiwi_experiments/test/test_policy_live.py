@@ -1,4 +1,5 @@
-"""Issue 5's end-to-end check: record sim episodes, train a tiny ACT and a tiny Diffusion policy,
+"""Issue 5's end-to-end check: record sim episodes, train a tiny ACT and a tiny Diffusion policy
+(and a tiny kiwi_mlp mixture, the lerobot_policy_kiwi plugin, on the state-only conversion),
 deploy each through `kiwi launch policy`, and watch commands reach the driver at control_hz while
 inference runs on its worker thread. A checkpoint that does not fit the mapping is refused."""
 
@@ -10,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 CONTROL_HZ = 30.0
-ACTIONS_PER_CHUNK = {"act": 10, "diffusion": 8}
+ACTIONS_PER_CHUNK = {"act": 10, "diffusion": 8, "kiwi_mlp": 6}
 TINY = {
     "act": [
         "--policy.dim_model=32",
@@ -24,6 +25,12 @@ TINY = {
         "--policy.horizon=16",
         f"--policy.n_action_steps={ACTIONS_PER_CHUNK['diffusion']}",
         "--policy.num_inference_steps=2",
+    ],
+    "kiwi_mlp": [
+        "--policy.head=mixture",
+        "--policy.hidden_dim=32",
+        "--policy.chunk_size=8",
+        f"--policy.n_action_steps={ACTIONS_PER_CHUNK['kiwi_mlp']}",
     ],
 }
 
@@ -70,6 +77,8 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
     recording.wait(timeout=30)
     dataset = tmp_path / "dataset"
     kiwi("convert", str(bags), "--out", str(dataset), "--image-size", "48x64")  # one size: Diffusion needs it
+    state_only = tmp_path / "state_only"
+    kiwi("convert", str(bags), "--out", str(state_only), "--state-only")
 
     arm_times, twists, chunks, diags, paths = [], [], [], [], []
     node = ros_probe.node
@@ -85,11 +94,11 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
     node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
     node.create_subscription(Path, "/policy/planned_path", paths.append, 10)
 
-    for policy in ("act", "diffusion"):
+    for policy, data in (("act", dataset), ("diffusion", dataset), ("kiwi_mlp", state_only)):
         out = tmp_path / policy
         kiwi(
             "train",
-            str(dataset),
+            str(data),
             "--policy",
             policy,
             "--out",

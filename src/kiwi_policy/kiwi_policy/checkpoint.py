@@ -121,6 +121,9 @@ class LoadedPolicy:
 
 def load_config(pretrained: Path):
     from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.utils.import_utils import register_third_party_plugins
+
+    register_third_party_plugins()  # policy types from lerobot_policy_* packages (kiwi_mlp), as LeRobot's scripts do
 
     try:
         return PreTrainedConfig.from_pretrained(pretrained)

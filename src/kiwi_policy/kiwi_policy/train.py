@@ -1,4 +1,4 @@
-"""`kiwi train DATASET --policy act|diffusion --out DIR`: LeRobot's `lerobot-train`, offline and CPU-sized.
+"""`kiwi train DATASET --policy act|diffusion|kiwi_mlp --out DIR`: LeRobot's `lerobot-train`, offline and CPU-sized.
 
 The defaults make a model a 2-core CPU can train and run (small transformer or U-Net, ResNet18
 without downloaded weights, a few thousand steps); every LeRobot option can still be given after
@@ -31,6 +31,7 @@ CPU_DEFAULTS = {
         "n_action_steps": 30,
         "optimizer_lr": 1e-4,
         "optimizer_lr_backbone": 1e-4,
+        "pretrained_backbone_weights": "null",
     },
     "diffusion": {
         "down_dims": "[64,128,256]",
@@ -42,12 +43,16 @@ CPU_DEFAULTS = {
         "num_inference_steps": 10,
         "use_group_norm": "true",
         "spatial_softmax_num_keypoints": 16,
+        "pretrained_backbone_weights": "null",
     },
+    # lerobot_policy_kiwi's MLP over the state features (state-only datasets): MSE head by default,
+    # `-- --policy.head=mixture` for the K-mode mixture.
+    "kiwi_mlp": {"chunk_size": 10, "n_action_steps": 10},
 }
 PROGRESS_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")
 STEP_LOG = re.compile(r"\bstep:(\d+(?:\.\d+)?)([KMBT]?)\b")
 BIG_NUMBER_SUFFIX = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}  # LeRobot's format_big_number
-COMMON = {"device": "cpu", "push_to_hub": "false", "pretrained_backbone_weights": "null"}
+COMMON = {"device": "cpu", "push_to_hub": "false"}
 
 
 class TrainError(RuntimeError):

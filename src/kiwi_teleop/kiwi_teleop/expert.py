@@ -116,11 +116,12 @@ def arm_pose(
 
 def detour_side(state: WorldState, default_side: int) -> int:
     """+1 passes the obstacle on the left (+y), -1 on the right; a robot already off to one side
-    keeps that side."""
+    (by more than half the obstacle's width) keeps that side. From the start either side may be
+    asked on every layout: the obstacle is at most 7 cm off the robot's line."""
     if state.obstacle is None:
         return default_side
     offset = state.robot[1] - state.obstacle[1]
-    return (1 if offset > 0 else -1) if abs(offset) > 0.05 else default_side
+    return (1 if offset > 0 else -1) if abs(offset) > c.OBSTACLE_SIZE[1] / 2 else default_side
 
 
 def grasp_stand(state: WorldState) -> tuple[float, float, float]:

@@ -101,7 +101,9 @@ class KiwiPickEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """The layout of `seed` (the same as the ROS sim's /sim/reset with that seed); without a seed
-        one is drawn from the env's generator."""
+        one is drawn from the env's generator. `options={"expert_side": 1 or -1}` sets the side the
+        expert in `info` detours by (default: drawn from the seed), e.g. to record both detours
+        from the same start."""
         super().reset(seed=seed)
         layout_seed = int(seed) if seed is not None else int(self.np_random.integers(2**31))
         self.layout = self.sim.reset(layout_seed, self.obstacle)
@@ -109,7 +111,9 @@ class KiwiPickEnv(gym.Env):
         self._pending = deque([None] * self.action_delay)
         self._arm_target = self.sim.arm_positions()
         self._twist = (0.0, 0.0, 0.0)
-        side = int(np.random.default_rng(layout_seed).choice((-1, 1)))
+        side = (options or {}).get("expert_side", int(np.random.default_rng(layout_seed).choice((-1, 1))))
+        if side not in (-1, 1):
+            raise ValueError(f"expert_side must be 1 (left) or -1 (right), got {side!r}")
         self._expert = Expert(side)
         return self._observation(), self._info()
 

@@ -93,15 +93,20 @@ def test_bad_actions_are_refused_with_a_reason(env, action, message):
         env.step(action)
 
 
-def test_the_expert_in_info_picks_the_cube_around_the_obstacle(env):
-    for seed in (0, 1):
-        obs, info = env.reset(seed=seed)
+def test_the_expert_in_info_picks_the_cube_around_the_obstacle_on_the_side_asked(env):
+    for seed, side in ((0, 1), (0, -1), (1, 1)):
+        obs, info = env.reset(seed=seed, options={"expert_side": side})
+        lateral = []
         for _ in range(600):
             obs, reward, terminated, truncated, info = env.step(info["expert_action"])
+            lateral.append(env.sim.base_pose()[1] - env.layout.obstacle_xy[1])
             if terminated:
                 break
         assert terminated and info["is_success"] and reward == 1.0, f"seed {seed}: {info['expert_phase']}"
         assert not info["collision"]
+        assert side * max(lateral, key=abs) > 0.25, f"seed {seed}: not round the side asked ({side})"
+    with pytest.raises(ValueError, match="expert_side"):
+        env.reset(seed=0, options={"expert_side": 0})
 
 
 def test_cameras_and_render():

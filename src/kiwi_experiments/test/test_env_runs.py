@@ -1,0 +1,51 @@
+"""Demonstrations and evaluations in the gymnasium env: the expert recorded both ways from the same
+start into a dataset kiwi train takes, and a kiwi_mlp checkpoint evaluated through Kiwi's loader."""
+
+import subprocess
+import sys
+
+import pytest
+
+from kiwi_common.features import MAPPING_FILE, Mapping
+from kiwi_experiments.env_runs import EnvRunError, evaluate_in_env, passing_side, record_env_demos
+
+
+def test_passing_side():
+    assert passing_side([(0.0, 0.0), (0.3, 0.2), (0.6, 0.3)], (0.5, 0.0)) == "left"
+    assert passing_side([(0.0, 0.0), (0.6, -0.3)], (0.5, 0.0)) == "right"
+    assert passing_side([(0.0, 0.0), (0.2, 0.1)], (0.5, 0.0)) == "neither"
+
+
+@pytest.mark.integration
+def test_bimodal_demos_train_and_evaluate(tmp_path):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    dataset = tmp_path / "demos"
+    summary = record_env_demos(dataset, [7], (1, -1))
+    left, right = summary["start_lateral"]
+    assert left > 0.1 and right < -0.1, "the same start, one detour each way"
+    ds = LeRobotDataset("kiwi/env_demos", root=dataset)
+    assert ds.meta.total_episodes == 2 and len(ds) == summary["frames"]
+    expected = Mapping().state_only().features(False)
+    assert {k: ds.meta.features[k]["shape"] for k in expected} == {
+        k: tuple(v["shape"]) for k, v in expected.items()
+    }
+    assert Mapping.load(dataset / "meta" / MAPPING_FILE) == Mapping().state_only()
+    with pytest.raises(EnvRunError, match="exists"):
+        record_env_demos(dataset, [7])
+
+    model = tmp_path / "model"
+    run = subprocess.run(
+        [sys.executable, "-m", "kiwi_experiments.cli", "train", str(dataset), "--policy", "kiwi_mlp"]
+        + ["--out", str(model), "--steps", "5", "--batch-size", "4", "--", "--policy.head=mixture"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    episodes = evaluate_in_env(model, [5000, 5001], max_ticks=40)
+    assert [e.seed for e in episodes] == [5000, 5001]
+    for e in episodes:
+        assert not e.success and e.seconds == pytest.approx(40 / 30), "5 steps of training lift nothing"
+        assert e.side in ("left", "right", "neither") and e.clearance > 0 and len(e.path) == 8
+        assert e.start_lateral is not None
