@@ -5,9 +5,11 @@ task, layouts and expert as the ROS sim graph, as fast as the CPU goes (state-on
   dataset writer (the features of `kiwi convert --state-only`, with its mapping file, so
   `kiwi train` takes it). `sides` records each start state once per detour side asked: (1, -1)
   gives demonstrations that are bimodal at exactly the same observations.
-- `evaluate_in_env`: a checkpoint drives the env through Kiwi's own loader (`load_policy`, the
-  policy node's feature check and processors) a chunk at a time; per episode it records success,
-  collisions, closest approach, the side it passed the obstacle on and its path.
+- `policy_runs` / `evaluate_in_env`: a checkpoint drives the env through Kiwi's own loader
+  (`load_policy`, the policy node's feature check and processors) a chunk at a time; per episode
+  it records success, collisions, closest approach, the side it passed the obstacle on, the error
+  of its actions against the expert's labels and its path, and gives the labelled states (DAgger
+  with the expert as the oracle).
 """
 
 from __future__ import annotations
@@ -35,11 +37,26 @@ def _observation(obs: dict) -> dict:
     return {STATE: obs["agent_pos"], ENVIRONMENT_STATE: obs["environment_state"]}
 
 
-def record_env_demos(out: Path, seeds: list[int], sides: tuple[int, ...] = (1, -1)) -> dict:
-    """The expert from each seed's start, once per side in `sides`, as a new dataset at `out`;
-    returns a summary. Episodes the expert does not finish within MAX_TICKS are an error."""
+Frame = tuple[dict, np.ndarray]  # (observation, action) in LeRobot units
+
+
+def expert_episode(env, seed: int, side: int) -> list[Frame]:
+    """The expert from `seed`'s start detouring on `side`, until it lifts the cube."""
+    obs, info = env.reset(seed=seed, options={"expert_side": side})
+    frames = []
+    for _ in range(MAX_TICKS):
+        action = info["expert_action"].astype(np.float32)
+        frames.append((_observation(obs), action))
+        obs, _, terminated, _, info = env.step(action)
+        if terminated:
+            return frames
+    raise EnvRunError(f"the expert did not lift the cube from seed {seed}, side {side}")
+
+
+def write_dataset(out: Path, episodes: list[list[Frame]]) -> int:
+    """Episodes as a new Kiwi state-only dataset at `out` (LeRobot's writer, with the mapping file
+    `kiwi train` needs); returns the number of frames."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
-    from lerobot_env_kiwi.env import KiwiPickEnv
 
     out = Path(out)
     if out.exists():
@@ -54,37 +71,38 @@ def record_env_demos(out: Path, seeds: list[int], sides: tuple[int, ...] = (1, -
         robot_type="lekiwi",
         use_videos=False,
     )
+    for frames in episodes:
+        for obs, action in frames:
+            dataset.add_frame(
+                {
+                    **{k: np.asarray(v, np.float32) for k, v in obs.items()},
+                    "action": action,
+                    INTERVENTION: np.zeros(1, np.float32),
+                    "task": TASK,
+                }
+            )
+        dataset.save_episode()
+    dataset.finalize()
+    (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
+    staging.rename(out)
+    return sum(len(frames) for frames in episodes)
+
+
+def record_env_demos(out: Path, seeds: list[int], sides: tuple[int, ...] = (1, -1)) -> dict:
+    """The expert from each seed's start, once per side in `sides`, as a new dataset at `out`;
+    returns a summary with each episode's first lateral command."""
+    from lerobot_env_kiwi.env import KiwiPickEnv
+
+    if Path(out).exists():
+        raise EnvRunError(f"{out} exists; give a new folder")
     env = KiwiPickEnv(obstacle=True, render_mode=None)
-    frames, start_lateral = 0, []
     try:
-        for seed in seeds:
-            for side in sides:
-                obs, info = env.reset(seed=seed, options={"expert_side": side})
-                for tick in range(MAX_TICKS):
-                    action = info["expert_action"].astype(np.float32)
-                    if tick == 0:
-                        start_lateral.append(float(action[Y_VEL]))
-                    dataset.add_frame(
-                        {
-                            **{k: np.asarray(v, np.float32) for k, v in _observation(obs).items()},
-                            "action": action,
-                            INTERVENTION: np.zeros(1, np.float32),
-                            "task": TASK,
-                        }
-                    )
-                    obs, _, terminated, _, info = env.step(action)
-                    if terminated:
-                        break
-                else:
-                    raise EnvRunError(f"the expert did not lift the cube from seed {seed}, side {side}")
-                frames += tick + 1
-                dataset.save_episode()
-        dataset.finalize()
-        (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
-        staging.rename(out)
+        episodes = [expert_episode(env, seed, side) for seed in seeds for side in sides]
     finally:
         env.close()
-    return {"episodes": len(seeds) * len(sides), "frames": frames, "start_lateral": start_lateral}
+    frames = write_dataset(out, episodes)
+    start_lateral = [float(e[0][1][Y_VEL]) for e in episodes]
+    return {"episodes": len(episodes), "frames": frames, "start_lateral": start_lateral}
 
 
 @dataclass
@@ -96,6 +114,7 @@ class EnvEpisode:
     side: str  # left, right or neither: where the robot was when it passed the obstacle's centre
     seconds: float  # sim time to success (or the limit)
     start_lateral: float  # the first command's y.vel (m/s): the choice at the ambiguous start
+    action_error: float  # mean squared error of its actions against the expert's labels (on-policy)
     path: list  # robot (x, y) every 5 ticks
 
 
@@ -107,8 +126,48 @@ def passing_side(path: list, obstacle_xy) -> str:
     return "neither"
 
 
-def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS) -> list[EnvEpisode]:
-    """One episode per seed, the obstacle on every one; a new chunk when the last is used up."""
+def drive_policy(env, predictor, seed: int, max_ticks: int = MAX_TICKS) -> tuple[EnvEpisode, list[Frame]]:
+    """The policy drives from `seed`'s start (the obstacle there), a new chunk when the last is used
+    up. Returns the episode's record and every visited state labelled with the expert's action
+    there (the expert following the detour the policy heads for): DAgger's data with the expert
+    as the oracle."""
+    obs, info = env.reset(seed=seed)
+    predictor.reset()
+    chunk, used, path, hit, closest = None, 0, [], False, np.inf
+    start_lateral, errors, frames = None, [], []
+    for tick in range(max_ticks):
+        if chunk is None or used == len(chunk):
+            chunk, used = predictor.predict([_observation(obs)]), 0
+            if start_lateral is None:
+                start_lateral = float(chunk[0][Y_VEL])
+        label = info["expert_action"].astype(np.float32)
+        frames.append((_observation(obs), label))
+        errors.append(float(np.mean((chunk[used] - label) ** 2)))
+        obs, _, terminated, _, info = env.step(chunk[used])
+        used += 1
+        hit |= bool(info["collision"])
+        closest = min(closest, float(info["clearance"]))
+        if tick % 5 == 0:
+            path.append(tuple(round(v, 4) for v in env.sim.base_pose()[:2]))
+        if terminated:
+            break
+    episode = EnvEpisode(
+        seed,
+        bool(terminated),
+        hit,
+        closest,
+        passing_side(path, env.layout.obstacle_xy),
+        (tick + 1) / c.CONTROL_RATE_HZ,
+        start_lateral,
+        float(np.mean(errors)),
+        path,
+    )
+    return episode, frames
+
+
+def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS):
+    """`drive_policy` from each seed with the checkpoint `model` (Kiwi's loader: the policy node's
+    feature check and processors); yields (episode, labelled frames)."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
@@ -116,41 +175,15 @@ def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TI
 
     predictor = ChunkPredictor(load_policy(str(model)))
     env = KiwiPickEnv(obstacle=True, render_mode=None)
-    episodes = []
     try:
         for seed in seeds:
-            obs, info = env.reset(seed=seed)
-            predictor.reset()
-            chunk, used, path, hit, closest = None, 0, [], False, np.inf
-            start_lateral = None
-            for tick in range(max_ticks):
-                if chunk is None or used == len(chunk):
-                    chunk, used = predictor.predict([_observation(obs)]), 0
-                    if start_lateral is None:
-                        start_lateral = float(chunk[0][Y_VEL])
-                obs, _, terminated, _, info = env.step(chunk[used])
-                used += 1
-                hit |= bool(info["collision"])
-                closest = min(closest, float(info["clearance"]))
-                if tick % 5 == 0:
-                    path.append(tuple(round(v, 4) for v in env.sim.base_pose()[:2]))
-                if terminated:
-                    break
-            episodes.append(
-                EnvEpisode(
-                    seed,
-                    bool(terminated),
-                    hit,
-                    closest,
-                    passing_side(path, env.layout.obstacle_xy),
-                    (tick + 1) / c.CONTROL_RATE_HZ,
-                    start_lateral,
-                    path,
-                )
-            )
+            yield drive_policy(env, predictor, seed, max_ticks)
     finally:
         env.close()
-    return episodes
+
+
+def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS) -> list[EnvEpisode]:
+    return [episode for episode, _ in policy_runs(model, seeds, max_ticks)]
 
 
 def start_commands(model: str | Path, seeds: list[int], samples: int) -> list[float]:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from kiwi_common.features import MAPPING_FILE, Mapping
-from kiwi_experiments.env_runs import EnvRunError, evaluate_in_env, passing_side, record_env_demos
+from kiwi_experiments.env_runs import EnvRunError, passing_side, policy_runs, record_env_demos
 
 
 def test_passing_side():
@@ -43,9 +43,12 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
         timeout=600,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    episodes = evaluate_in_env(model, [5000, 5001], max_ticks=40)
-    assert [e.seed for e in episodes] == [5000, 5001]
-    for e in episodes:
+    runs = list(policy_runs(model, [5000, 5001], max_ticks=40))
+    assert [e.seed for e, _ in runs] == [5000, 5001]
+    for e, frames in runs:
         assert not e.success and e.seconds == pytest.approx(40 / 30), "5 steps of training lift nothing"
         assert e.side in ("left", "right", "neither") and e.clearance > 0 and len(e.path) == 8
-        assert e.start_lateral is not None
+        assert e.start_lateral is not None and e.action_error > 0, "an untrained policy is not the expert"
+        # Every visited state, labelled with the expert's action (DAgger's data).
+        assert len(frames) == 40 and frames[0][1].shape == (9,)
+        assert frames[0][1][6] > 0.1, "from the start the expert drives forward"
