@@ -201,7 +201,8 @@ def rollouts(out: Path, round_: int, count: int, model: Path | None = None) -> l
             **{k: np.concatenate([[o[k] for o, _ in f] for f in runs]) for k in keys},
             action=np.concatenate([[a for _, a in f] for f in runs]),
         )
-    data = np.load(path)
+    with np.load(path) as stored:  # each stored[k] reads the whole array again: read each once
+        data = {k: stored[k] for k in (*keys, "action", "lengths")}
     bounds = np.cumsum([0, *data["lengths"]])
     return [
         [({k: data[k][i] for k in keys}, data["action"][i]) for i in range(a, b)]
