@@ -7,7 +7,7 @@ detours (its lateral command at the start is near zero, it drives at the obstacl
 its on-policy error but not the averaging; the mixture commits to one detour and uses both.
 
     .venv/bin/python benchmarks/bimodal_env.py [--out data/bimodal] [--demo-seeds 20] [--layouts 50]
-        [--steps 4000] [--dagger-rounds 2] [--dagger-rollouts 20] [--figure docs/bimodal.png]
+        [--steps 4000] [--dagger-rounds 2] [--dagger-rollouts 20] [--train-seed 1000] [--figure docs/bimodal.png]
 
 Every stage is kept in --out and skipped when there (demos, models, evaluations); results.json
 holds the table's numbers and the code version.
@@ -59,6 +59,9 @@ def main() -> int:
     p.add_argument("--layouts", type=int, default=50, help="evaluation layouts (seeds 5000, 5001, ...)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--train-seed", type=int, default=1000, help="another seed, another --out: the noise floor"
+    )
     p.add_argument("--dagger-rounds", type=int, default=2)
     p.add_argument("--dagger-rollouts", type=int, default=20)
     p.add_argument("--figure", type=Path, default=None)
@@ -90,7 +93,7 @@ def main() -> int:
                 model,
                 args.steps,
                 args.batch_size,
-                1000,
+                args.train_seed,
                 extra,
                 log=out / f"train_{name}.log",
             )
