@@ -15,6 +15,7 @@ task, layouts and expert as the ROS sim graph, as fast as the CPU goes (state-on
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -165,9 +166,10 @@ def drive_policy(env, predictor, seed: int, max_ticks: int = MAX_TICKS) -> tuple
     return episode, frames
 
 
-def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS):
-    """`drive_policy` from each seed with the checkpoint `model` (Kiwi's loader: the policy node's
-    feature check and processors); yields (episode, labelled frames)."""
+@contextmanager
+def policy_in_env(model: str | Path):
+    """The checkpoint `model` loaded as the policy node loads it (feature check, processors) and
+    an obstacle env for it; the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
@@ -176,10 +178,16 @@ def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS)
     predictor = ChunkPredictor(load_policy(str(model)))
     env = KiwiPickEnv(obstacle=True, render_mode=None)
     try:
-        for seed in seeds:
-            yield drive_policy(env, predictor, seed, max_ticks)
+        yield predictor, env
     finally:
         env.close()
+
+
+def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS):
+    """`drive_policy` from each seed with the checkpoint `model`; yields (episode, labelled frames)."""
+    with policy_in_env(model) as (predictor, env):
+        for seed in seeds:
+            yield drive_policy(env, predictor, seed, max_ticks)
 
 
 def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS) -> list[EnvEpisode]:
@@ -189,21 +197,12 @@ def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TI
 def start_commands(model: str | Path, seeds: list[int], samples: int) -> list[float]:
     """The policy's first y.vel at each seed's start state, `samples` times each (a policy that
     samples, as a mixture does, gives a distribution; a deterministic one the same value)."""
-    from lerobot_env_kiwi.env import KiwiPickEnv
-
-    from kiwi_policy.checkpoint import load_policy
-    from kiwi_policy.inference import ChunkPredictor
-
-    predictor = ChunkPredictor(load_policy(str(model)))
-    env = KiwiPickEnv(obstacle=True, render_mode=None)
-    try:
-        values = []
+    values = []
+    with policy_in_env(model) as (predictor, env):
         for seed in seeds:
             obs, _ = env.reset(seed=seed)
             values += [float(predictor.predict([_observation(obs)])[0][Y_VEL]) for _ in range(samples)]
-        return values
-    finally:
-        env.close()
+    return values
 
 
 def write_episodes(path: Path, episodes: list[EnvEpisode]) -> None:

@@ -1,13 +1,14 @@
 """Demonstrations and evaluations in the gymnasium env: the expert recorded both ways from the same
 start into a dataset kiwi train takes, and a kiwi_mlp checkpoint evaluated through Kiwi's loader."""
 
+import math
 import subprocess
 import sys
 
 import pytest
 
 from kiwi_common.features import MAPPING_FILE, Mapping
-from kiwi_experiments.env_runs import EnvRunError, passing_side, policy_runs, record_env_demos
+from kiwi_experiments.env_runs import EnvRunError, passing_side, policy_runs, record_env_demos, start_commands
 
 
 def test_passing_side():
@@ -52,3 +53,6 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
         # Every visited state, labelled with the expert's action (DAgger's data).
         assert len(frames) == 40 and frames[0][1].shape == (9,)
         assert frames[0][1][6] > 0.05 and abs(frames[0][1][7]) > 0.1, "from the start: forward and aside"
+    # The first lateral command at a start, asked three times (a mixture samples its mode).
+    first = start_commands(model, [5000, 5001], samples=3)
+    assert len(first) == 6 and all(math.isfinite(v) for v in first)
