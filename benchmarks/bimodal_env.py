@@ -66,6 +66,7 @@ def main() -> int:
     p.add_argument("--dagger-rollouts", type=int, default=20)
     p.add_argument("--figure", type=Path, default=None)
     args = p.parse_args()
+    code = code_version()  # at once: files edited while it runs must not be taken for its code
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(5000, 5000 + args.layouts))
@@ -79,7 +80,7 @@ def main() -> int:
         timings["demos"] = time.time() - t
     demos = json.loads((out / "demos.json").read_text())
 
-    results = {"code": code_version(), "args": {k: str(v) for k, v in vars(args).items()}, "methods": {}}
+    results = {"code": code, "args": {k: str(v) for k, v in vars(args).items()}, "methods": {}}
     episodes = {}
 
     def stage(name: str, data: Path, extra: list[str]) -> None:
