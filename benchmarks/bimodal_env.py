@@ -41,9 +41,7 @@ from kiwi_experiments.env_runs import (  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval  # noqa: E402
 from kiwi_policy.train import train  # noqa: E402
 
-# LeRobot's data loader, not the MLP, bounds the speed (about 2.5 ms a sample): two loader workers.
-LOADER = ["--num_workers=2"]
-METHODS = {"mse": ["--policy.head=mse", *LOADER], "mixture": ["--policy.head=mixture", *LOADER]}
+METHODS = {"mse": ["--policy.head=mse"], "mixture": ["--policy.head=mixture"]}
 START_SAMPLES = 10  # policy samples per layout at the start state
 
 

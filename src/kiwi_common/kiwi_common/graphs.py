@@ -209,6 +209,12 @@ TELEOP_ARGS = _merge_args(
         ),
         LaunchArg("sim", "true", "Drive the MuJoCo sim (true) or the real robot (false).", ("true", "false")),
         LaunchArg("expert_seed", "0", "Seed of the expert's detour sides."),
+        LaunchArg(
+            "expert_side",
+            "random",
+            "The expert's detour side: drawn per episode (random), or always left or right.",
+            ("random", "left", "right"),
+        ),
         LaunchArg("joy_device", "/dev/input/js0", "teleop:=gamepad: the pad's Linux joystick device."),
         LaunchArg("leader_port", "/dev/ttyACM1", "teleop:=leader: serial port of the leader arm."),
         LaunchArg("leader_id", "leader", "teleop:=leader: LeRobot id of the leader's calibration."),
@@ -249,7 +255,11 @@ def _teleop_sources(a: dict[str, Any], takeover: str = "always") -> list[NodeSpe
                 "kiwi_teleop",
                 "expert",
                 "expert",
-                parameters={"seed": int(a["expert_seed"]), "takeover": takeover},
+                parameters={
+                    "seed": int(a["expert_seed"]),
+                    "side": str(a["expert_side"]),
+                    "takeover": takeover,
+                },
             )
         ]
     if kind == "gamepad":
@@ -379,13 +389,15 @@ REMOTE_POLICY_ARGS = tuple(
     replace(arg, choices=tuple(x for x in arg.choices if x != "expert"))
     if arg.name == "teleop"
     else arg  # sim only
-    for arg in _without(POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed"})
+    for arg in _without(
+        POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed", "expert_side"}
+    )
 )
 # What the robot's computer publishes to a policy running elsewhere.
 REMOTE_ROBOT_OUTPUTS = frozenset(
     {"joint_states", *(f"camera/{cam}/image_raw/compressed" for cam in c.CAMERAS)}
 )
-NAV2_ARGS = _without(POLICY_ARGS, {*TELEOP_SOURCE_ARGS, "expert_seed"})
+NAV2_ARGS = _without(POLICY_ARGS, {*TELEOP_SOURCE_ARGS, "expert_seed", "expert_side"})
 GRAPHS: dict[str, Graph] = {
     "sim": Graph(
         "sim",

@@ -108,16 +108,23 @@ def _add_demo_parser(sub) -> None:
     p.add_argument("--fresh", action="store_true", help="delete the run folder first")
     p.add_argument(
         "--policy",
-        choices=("act", "diffusion"),
+        choices=("act", "diffusion", "kiwi_mlp"),
         default=None,
         help=f"the chunked policy (default {defaults.policy})",
+    )
+    p.add_argument(
+        "--detour",
+        choices=("left", "right", "random"),
+        default=None,
+        help=f"the expert's detour side in the demonstrations, random: drawn per episode (default {defaults.detour})",
     )
     for name, text in (
         ("demos", "expert demonstrations"),
         ("eval_episodes", "evaluation layouts per policy"),
         ("rounds", "DAgger rounds"),
-        ("dagger_episodes", "rollouts per DAgger round and method"),
-        ("steps", "training steps"),
+        ("dagger_episodes", "rollouts per HG-DAgger round"),
+        ("steps", "round 0's training steps"),
+        ("round_steps", "training steps of each later round, continuing the last model"),
         ("batch_size", "training batch size"),
         ("seed", "seed of it all"),
     ):

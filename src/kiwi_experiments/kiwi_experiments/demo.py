@@ -1,19 +1,18 @@
 """`kiwi demo`: the whole imitation-learning loop in the sim, hands-off, ending in a report.
 
 1. The scripted expert records demonstrations through the `record` graph (two in three with the
-   obstacle; the expert draws its detour side per episode).
+   obstacle; one detour side, as a person teaching would, or drawn per episode).
 2. They are converted (state-only mapping: joint states plus the cube and obstacle relative to
-   the robot from the sim's ground truth; actions are the expert's commands) and two policies are
-   trained with `lerobot-train`: the chunked policy (ACT by default, or Diffusion) and a
-   single-step BC policy (ACT reduced to one action, no VAE: a unimodal regressor).
-3. Each policy is evaluated through the `dagger` graph (policy node, mux, expert labelling only,
-   recorder) on fresh obstacle layouts: success, collisions, time, which side it passed, and the
-   expert-labelled error of its actions on the states it visits.
-4. DAgger rounds: the chunked policy drives with the expert taking over when it leaves the
-   gate's envelope (HG-DAgger; only the intervention segments are added to the data); the BC
-   policy drives with the expert labelling every state it visits (DAgger with a scripted
-   oracle; whole rollouts are added). Retrain on all data so far, evaluate again.
-5. The report: table, plots, the commands and seeds (`report/README.md`).
+   the robot from the sim's ground truth; actions are the expert's commands) and the chunked
+   policy (ACT, Diffusion or kiwi_mlp) is trained with `lerobot-train`: round 0.
+3. HG-DAgger rounds: the latest policy drives rollouts with the expert taking over when the
+   state heads for failure; only the take-over segments join the data, and the round's model
+   continues training from the last one on everything so far (normalization kept from round 0).
+   The control continues round 0 for the same extra steps on the demonstrations alone.
+4. Every model is evaluated on the same fixed obstacle layouts in the gymnasium env (the same
+   scene, task, driver limits and policy loader; deterministic and as fast as the policy runs),
+   and round 0 is trained once more with another seed (the noise floor).
+5. The report: tables with intervals and paired tests, plots, the commands and seeds.
 
 Every stage leaves its result in the output folder and is skipped when it is already there, so an
 interrupted run continues where it stopped when started again with the same options: finished
@@ -27,12 +26,14 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from kiwi_bringup.runner import GraphRunner, fully_qualified_name
 from kiwi_common.features import MAPPING_FILE, Mapping
 from kiwi_common.graphs import build_graph
+from kiwi_description.constants import CONTROL_RATE_HZ
 from kiwi_policy.train import CPU_DEFAULTS
 
 from .episodes import EpisodeClient, EpisodeError, EpisodePlan
@@ -45,21 +46,23 @@ class DemoError(RuntimeError):
 
 @dataclass(frozen=True)
 class DemoConfig:
-    policy: str = "act"  # the chunked policy: act or diffusion
-    demos: int = 30
-    eval_episodes: int = 10
-    rounds: int = 2  # DAgger rounds after the first training
-    dagger_episodes: int = 10  # rollouts per DAgger round and method
-    steps: int = 3000
+    policy: str = "kiwi_mlp"  # the chunked policy: kiwi_mlp (10-action chunks), act or diffusion
+    demos: int = 20
+    detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
+    eval_episodes: int = 50
+    rounds: int = 2  # HG-DAgger rounds after the first training
+    dagger_episodes: int = 20  # rollouts per round
+    steps: int = 3000  # round 0's training
+    round_steps: int = 1500  # each later round continues the last model this far
     batch_size: int = 32
-    sim_speed: float = 2.0
+    sim_speed: float = 1.0  # faster, the graph's processes fall 1-2 ticks behind on 2 cores
     timeout_s: float = 20.0  # sim seconds a rollout may take
     seed: int = 0
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
         """Scene seeds: demonstrations two in three with the obstacle, DAgger rollouts and the
         evaluation always (the obstacle task: corrections are needed there); every kind and round
-        its own seeds."""
+        its own seeds; the evaluation's the same for every model."""
         base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
         return [EpisodePlan(base + k, kind != "demos" or k % 3 != 2) for k in range(count)]
 
@@ -77,45 +80,69 @@ def chunk_frames(policy: str) -> int:
 
 EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck
 QUICK = DemoConfig(
-    demos=2, eval_episodes=2, rounds=1, dagger_episodes=2, steps=10, batch_size=8, timeout_s=5.0
+    demos=2,
+    eval_episodes=2,
+    rounds=1,
+    dagger_episodes=2,
+    steps=10,
+    round_steps=10,
+    batch_size=8,
+    timeout_s=5.0,
 )
+PRETRAINED = Path("checkpoints") / "last" / "pretrained_model"  # a training run's last weights
+POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion", "kiwi_mlp": "kiwi_mlp"}
 
 
 @dataclass(frozen=True)
-class Method:
-    key: str
-    label: str
-    policy: str
-    train_args: tuple[str, ...]
-    takeover: str  # the expert in DAgger rollouts: gate (HG-DAgger) or never (oracle labels)
-    corrections_only: bool  # add only the intervention segments of rollouts
+class Training:
+    """One model of the run: trained on `dataset`, from scratch or continuing `start`'s weights."""
+
+    name: str
+    dataset: str
+    start: str | None
+    steps: int
+    total_steps: int  # counting the models it continues
+    seed: int = 1000  # training seed, added to the run's
 
 
-POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion"}
+def trainings(config: DemoConfig) -> list[Training]:
+    """Round 0 on the demonstrations; HG-DAgger round r continues round r-1 on the demonstrations
+    plus every earlier round's corrections; the control continues round 0 for the same extra steps
+    on the demonstrations alone (what more training does without corrections)."""
+    plan = [Training("r0", "r0", None, config.steps, config.steps)]
+    for r in range(1, config.rounds + 1):
+        plan.append(
+            Training(
+                f"hg_r{r}",
+                f"hg_r{r}",
+                plan[-1].name,
+                config.round_steps,
+                plan[-1].total_steps + config.round_steps,
+            )
+        )
+    if config.rounds:
+        extra = config.rounds * config.round_steps
+        plan.append(Training("control", "r0", "r0", extra, config.steps + extra))
+    return plan + [Training("r0_seed2", "r0", None, config.steps, config.steps, seed=1001)]
 
 
-def methods(policy: str) -> list[Method]:
-    return [
-        Method("chunked", f"{POLICY_NAMES[policy]}, chunked (+ HG-DAgger)", policy, (), "gate", True),
-        Method(
-            "bc",
-            "single-step BC (+ DAgger, scripted oracle)",
-            "act",
-            ("--policy.chunk_size=1", "--policy.n_action_steps=1", "--policy.use_vae=false"),
-            "never",
-            False,
-        ),
-    ]
+def round_model(round_: int) -> str:
+    return "r0" if round_ == 0 else f"hg_r{round_}"
 
 
-def dataset_name(method: Method, round_: int) -> str:
-    """Round 0 is the demonstrations alone, one dataset for every method; later rounds are per method."""
-    return "r0" if round_ == 0 else f"{method.key}_r{round_}"
+def evaluations(config: DemoConfig) -> list[tuple[str, str]]:
+    """(evaluation, model): every round, the control, and round 0 trained with another seed (the
+    noise floor: what chance alone changes between two equally made models; the evaluation itself
+    is deterministic)."""
+    names = [(f"eval_{round_model(r)}", round_model(r)) for r in range(config.rounds + 1)]
+    if config.rounds:
+        names.append(("eval_control", "control"))
+    return names + [("eval_r0_seed2", "r0_seed2")]
 
 
 def demo_mapping() -> Mapping:
     """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
-    interventions that is what the mux sent; in oracle rollouts it is the expert's label."""
+    interventions that is what the mux sent."""
     return replace(
         Mapping().state_only(), arm_command_topic="teleop/arm/command", cmd_vel_topic="teleop/cmd_vel"
     )
@@ -168,7 +195,7 @@ def code_version() -> dict:
 class Demo:
     def __init__(self, out: Path, config: DemoConfig, argv: list[str], progress: bool = True):
         self.out, self.config, self.argv, self.progress = Path(out), config, argv, progress
-        self.methods = methods(config.policy)
+        self.trainings = {t.name: t for t in trainings(config)}
         self.timings: dict[str, float] = {}
 
     # --- folders and resume ----------------------------------------------------------------------
@@ -225,8 +252,6 @@ class Demo:
         timeout_s: float | None = None,
     ) -> list[dict]:
         """Run (or finish) a batch of episodes in one graph session; their summaries."""
-        from tqdm import tqdm
-
         summaries_path = self.out / "episodes" / f"{name}.jsonl"
         done = read_summaries(summaries_path)
         bags = self.out / "bags" / name
@@ -247,109 +272,132 @@ class Demo:
                 "sim_speed": str(self.config.sim_speed),
                 "cameras": "false",
                 "expert_seed": str(self.config.seed),
+                "expert_side": self.config.detour,
             },
         )
-        with open(self.out / "logs" / f"{name}.log", "a") as log, _Session(specs, log) as session:
+        with (
+            open(self.out / "logs" / f"{name}.log", "a") as log,
+            _Session(specs, log) as session,
+            self._collecting(name, summaries_path, len(plans), done) as keep,
+        ):
             client = session.client
-            bar = tqdm(
-                total=len(plans), initial=len(done), desc=name, unit="episode", disable=not self.progress
-            )
-            with bar, summaries_path.open("a") as sink:
-                for plan in todo:
-                    session.check()
-                    try:
-                        result = client.run(plan, timeout_s or self.config.timeout_s, policy)
-                    except EpisodeError:
-                        session.check()  # a node that died is the better explanation
-                        raise
-                    summary = {
-                        **summarize(result.rollout),
-                        "obstacle_layout": plan.obstacle,
-                        "recorder": result.saved,
-                    }
-                    sink.write(json.dumps(summary) + "\n")
-                    sink.flush()
-                    done.append(summary)
-                    bar.set_postfix(lifted=f"{sum(s['success'] for s in done)}/{len(done)}")
-                    bar.update()
+            for plan in todo:
+                session.check()
+                try:
+                    result = client.run(plan, timeout_s or self.config.timeout_s, policy)
+                except EpisodeError:
+                    session.check()  # a node that died is the better explanation
+                    raise
+                keep(
+                    {**summarize(result.rollout), "obstacle_layout": plan.obstacle, "recorder": result.saved}
+                )
         self._timed(name, started)
         return done
 
     # --- data and training -----------------------------------------------------------------------
 
-    def dataset(self, method: Method, round_: int) -> Path:
-        """All demonstrations plus what the method's earlier rollouts added."""
+    def dataset(self, name: str) -> Path:
+        """`r0`: the demonstrations; `hg_rN`: they and the corrections of rounds 0..N-1, with round
+        0's normalization statistics (a continued model keeps the scale it learnt)."""
         from kiwi_recorder.convert import convert, find_bags
 
-        name = dataset_name(method, round_)
         out = self.out / "datasets" / name
-        if out.exists():
+        sources = out / "meta" / "kiwi_demo_sources.json"  # written last
+        if sources.exists():
             return out
+        shutil.rmtree(out, ignore_errors=True)
         started = time.monotonic()
         demos = find_bags(self.out / "bags" / "demos")
-        rollouts = [
-            bag for r in range(round_) for bag in find_bags(self.out / "bags" / f"rollouts_{method.key}_r{r}")
-        ]
-        corrections = rollouts if method.corrections_only else []
-        whole = demos + ([] if method.corrections_only else rollouts)
+        rounds = 0 if name == "r0" else int(name.removeprefix("hg_r"))
+        rollouts = [bag for r in range(rounds) for bag in find_bags(self.out / "bags" / f"rollouts_r{r}")]
         summary = convert(
-            whole,
+            demos,
             out,
             mapping=demo_mapping(),
             use_videos=False,
-            corrections=corrections,
+            corrections=rollouts,
             progress=self.progress,
             correction_weight=CORRECTION_WEIGHT,
-            min_segment_frames=chunk_frames(method.policy),
+            min_segment_frames=chunk_frames(self.config.policy),
         )
-        (out / "meta" / "kiwi_demo_sources.json").write_text(
-            json.dumps(
-                {
-                    "demonstrations": len(demos),
-                    "rollouts": len(rollouts),
-                    "corrections_only": method.corrections_only,
-                    **summary,
-                },
-                indent=2,
-            )
+        if rounds:
+            shutil.copyfile(self.dataset("r0") / "meta" / "stats.json", out / "meta" / "stats.json")
+        sources.write_text(
+            json.dumps({"demonstrations": len(demos), "rollouts": len(rollouts), **summary}, indent=2)
         )
         self._timed(f"convert {name}", started)
         return out
 
-    def model(self, method: Method, round_: int, dataset: Path) -> Path:
+    def model(self, name: str) -> Path:
         from tqdm import tqdm
 
         from kiwi_policy.train import train
 
-        out = self.out / "models" / f"{method.key}_r{round_}"
-        pretrained = out / "checkpoints" / "last" / "pretrained_model"
+        training = self.trainings[name]
+        dataset = self.dataset(training.dataset)
+        start = None if training.start is None else self.model(training.start)
+        out = self.out / "models" / name
+        pretrained = out / PRETRAINED
         if (pretrained / MAPPING_FILE).exists():
             return pretrained
         shutil.rmtree(out, ignore_errors=True)  # an unfinished run: LeRobot will not continue it
         started = time.monotonic()
-        bar = tqdm(
-            total=self.config.steps,
-            desc=f"train {method.key}_r{round_}",
-            unit="step",
-            disable=not self.progress,
-        )
+        bar = tqdm(total=training.steps, desc=f"train {name}", unit="step", disable=not self.progress)
         with bar:
             result = train(
                 dataset,
-                method.policy,
+                self.config.policy,
                 out,
-                steps=self.config.steps,
+                steps=training.steps,
                 batch_size=self.config.batch_size,
-                seed=self.config.seed + 1000,
-                extra=list(method.train_args),
-                log=self.out / "logs" / f"train_{method.key}_r{round_}.log",
+                seed=self.config.seed + training.seed,
+                log=self.out / "logs" / f"train_{name}.log",
                 on_step=lambda step: bar.update(max(0, step - bar.n)),
+                start=start,
             )
-            bar.update(self.config.steps - bar.n)
-        self._timed(f"train {method.key}_r{round_}", started)
+            bar.update(training.steps - bar.n)
+        self._timed(f"train {name}", started)
         return result
 
     # --- the loop --------------------------------------------------------------------------------
+
+    def evaluate(self, name: str, model: str) -> list[dict]:
+        """The model alone on the evaluation layouts, in the gymnasium env (lerobot_env_kiwi: the
+        same MuJoCo scene, task, driver limits and policy loader as the graph, one tick per step,
+        as fast as the policy computes): deterministic, where the graph's process timing is not."""
+        from .env_runs import evaluation_summaries
+
+        c = self.config
+        seeds = [plan.seed for plan in c.plans("eval", c.eval_episodes)]
+        path = self.out / "episodes" / f"{name}.jsonl"
+        done = read_summaries(path)
+        if len(done) == len(seeds):
+            return done
+        weights = self.model(model)
+        started = time.monotonic()
+        ticks = int(c.timeout_s * CONTROL_RATE_HZ)
+        with self._collecting(name, path, len(seeds), done) as keep:
+            for summary in evaluation_summaries(weights, seeds[len(done) :], ticks):
+                keep({**summary, "obstacle_layout": True})
+        self._timed(name, started)
+        return done
+
+    @contextmanager
+    def _collecting(self, name: str, path: Path, total: int, done: list[dict]):
+        """A progress bar and the summaries file; `keep(summary)` records one more episode."""
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=len(done), desc=name, unit="episode", disable=not self.progress)
+        with bar, path.open("a") as sink:
+
+            def keep(summary: dict) -> None:
+                sink.write(json.dumps(summary) + "\n")
+                sink.flush()
+                done.append(summary)
+                bar.set_postfix(lifted=f"{sum(s['success'] for s in done)}/{len(done)}")
+                bar.update()
+
+            yield keep
 
     def run(self) -> Path:
         from .report import write_report
@@ -367,21 +415,18 @@ class Demo:
             )
         }
         for round_ in range(c.rounds + 1):
-            for method in self.methods:
-                model = self.model(method, round_, self.dataset(method, round_))
-                tag = f"{method.key}_r{round_}"
-                graph_args = {"model": str(model), "takeover": "never"}
-                results[f"eval_{tag}"] = self.episodes(
-                    f"eval_{tag}", "dagger", graph_args, c.plans("eval", c.eval_episodes), policy=True
+            model = round_model(round_)
+            results[f"eval_{model}"] = self.evaluate(f"eval_{model}", model)
+            if round_ < c.rounds:
+                results[f"rollouts_r{round_}"] = self.episodes(
+                    f"rollouts_r{round_}",
+                    "dagger",
+                    {"model": str(self.model(model)), "takeover": "gate"},
+                    c.plans("rollouts", c.dagger_episodes, round_),
+                    policy=True,
                 )
-                if round_ < c.rounds:
-                    results[f"rollouts_{tag}"] = self.episodes(
-                        f"rollouts_{tag}",
-                        "dagger",
-                        {**graph_args, "takeover": method.takeover},
-                        c.plans("rollouts", c.dagger_episodes, round_),
-                        policy=True,
-                    )
+        for name, model in evaluations(c)[c.rounds + 1 :]:  # the control, the noise floor
+            results[name] = self.evaluate(name, model)
         rows = {name: aggregate(summaries) for name, summaries in results.items()}
         return write_report(self, results, rows)
 

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, Mapping
+from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, Mapping, split_action
 from kiwi_common.task import TASK
 from kiwi_description import constants as c
+from kiwi_teleop.gating import action_errors
+
+from .evaluation import Rollout, Sample, summarize
 
 STATE = "observation.state"
 MAX_TICKS = int(20 * c.CONTROL_RATE_HZ)  # 20 s, as kiwi demo's rollouts
@@ -127,11 +130,14 @@ def passing_side(path: list, obstacle_xy) -> str:
     return "neither"
 
 
-def drive_policy(env, predictor, seed: int, max_ticks: int = MAX_TICKS) -> tuple[EnvEpisode, list[Frame]]:
+def drive_policy(
+    env, predictor, seed: int, max_ticks: int = MAX_TICKS, rollout: Rollout | None = None
+) -> tuple[EnvEpisode, list[Frame]]:
     """The policy drives from `seed`'s start (the obstacle there), a new chunk when the last is used
     up. Returns the episode's record and every visited state labelled with the expert's action
     there (the expert following the detour the policy heads for): DAgger's data with the expert
-    as the oracle."""
+    as the oracle. A `rollout` given is filled with the ground truth and the action errors per
+    tick, as the ROS evaluation records them (`evaluation.summarize` reads either)."""
     obs, info = env.reset(seed=seed)
     predictor.reset()
     chunk, used, path, hit, closest = None, 0, [], False, np.inf
@@ -144,6 +150,8 @@ def drive_policy(env, predictor, seed: int, max_ticks: int = MAX_TICKS) -> tuple
         label = info["expert_action"].astype(np.float32)
         frames.append((_observation(obs), label))
         errors.append(float(np.mean((chunk[used] - label) ** 2)))
+        if rollout is not None:
+            _record_tick(env, rollout, tick, info, chunk[used], label)
         obs, _, terminated, _, info = env.step(chunk[used])
         used += 1
         hit |= bool(info["collision"])
@@ -152,6 +160,8 @@ def drive_policy(env, predictor, seed: int, max_ticks: int = MAX_TICKS) -> tuple
             path.append(tuple(round(v, 4) for v in env.sim.base_pose()[:2]))
         if terminated:
             break
+    if rollout is not None:  # the state the last action led to (lifted, if it succeeded)
+        rollout.samples.append(_sample(env, tick + 1, info))
     episode = EnvEpisode(
         seed,
         bool(terminated),
@@ -164,6 +174,36 @@ def drive_policy(env, predictor, seed: int, max_ticks: int = MAX_TICKS) -> tuple
         path,
     )
     return episode, frames
+
+
+def _sample(env, tick: int, info: dict) -> Sample:
+    x, y, yaw = env.sim.base_pose()
+    cube_z = float(env.sim.cube_pose()[0][2])
+    return Sample(tick / c.CONTROL_RATE_HZ, x, y, yaw, cube_z, contact=bool(info["collision"]))
+
+
+def _record_tick(env, rollout: Rollout, tick: int, info: dict, action, label) -> None:
+    rollout.samples.append(_sample(env, tick, info))
+    (policy_arm, policy_twist), (expert_arm, expert_twist) = split_action(action), split_action(label)
+    base, arm = action_errors(
+        policy_twist,
+        [policy_arm[j] for j in c.ARM_JOINTS],
+        expert_twist,
+        [expert_arm[j] for j in c.ARM_JOINTS],
+    )
+    rollout.base_errors.append(base)
+    rollout.arm_errors.append(arm)
+
+
+def evaluation_summaries(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS):
+    """`drive_policy` from each seed, yielding each episode's summary in the ROS evaluation's
+    format (`evaluation.summarize`): success, collisions, clearance, side, action errors, path."""
+    with policy_in_env(model) as (predictor, env):
+        for seed in seeds:
+            rollout = Rollout(seed, None)
+            drive_policy(env, predictor, seed, max_ticks, rollout)
+            rollout.obstacle = env.layout.obstacle_xy  # the layout drive_policy reset to
+            yield summarize(rollout)
 
 
 @contextmanager

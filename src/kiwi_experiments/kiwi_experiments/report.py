@@ -13,8 +13,8 @@ from pathlib import Path
 from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
-from .demo import QUICK, dataset_name
-from .statistics import mcnemar_exact, paired_outcomes, rate_text
+from .demo import CORRECTION_WEIGHT, POLICY_NAMES, PRETRAINED, QUICK, evaluations, round_model
+from .statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
 
 
 def _pct(x) -> str:
@@ -25,60 +25,83 @@ def _num(x, fmt: str = ".2f") -> str:
     return "–" if x is None else format(x, fmt)
 
 
-def paired_against_round0(results: dict, method, round_: int) -> str:
-    """This round's successes against round 0's on the same layouts: gained / lost, McNemar's p."""
-    if round_ == 0:
-        return "–"
-    first, now = (
-        {e["seed"]: e["success"] for e in results.get(f"eval_{method.key}_r{r}", [])} for r in (0, round_)
-    )
-    pairs = paired_outcomes(now, first)
-    return f"+{pairs['only_first']} / -{pairs['only_second']}, p = {mcnemar_exact(pairs['only_first'], pairs['only_second']):.3f}"
+def eval_label(demo, name: str) -> str:
+    policy = POLICY_NAMES[demo.config.policy]
+    if name == "eval_r0":
+        return f"{policy}, round 0 (demonstrations only)"
+    if name == "eval_r0_seed2":
+        return f"{policy}, round 0, another training seed (noise floor)"
+    if name == "eval_control":
+        return f"control: round 0 + {demo.config.rounds * demo.config.round_steps} steps on the demonstrations alone"
+    return f"{policy} + HG-DAgger, round {name.removeprefix('eval_hg_r')}"
+
+
+def successes(results: dict, name: str) -> dict[int, bool]:
+    return {e["seed"]: e["success"] for e in results.get(name, [])}
+
+
+def paired_text(results: dict, name: str, against: str) -> str:
+    """`name`'s successes against `against`'s on the same layouts: won / lost, McNemar's exact p."""
+    pairs = paired_outcomes(successes(results, name), successes(results, against))
+    p = mcnemar_exact(pairs["only_first"], pairs["only_second"])
+    return f"+{pairs['only_first']} / -{pairs['only_second']}, p = {p:.3g}"
 
 
 def eval_table(demo, rows: dict, results: dict) -> list[str]:
     lines = [
-        "| method | round | training episodes (frames) | success [95 % CI] | vs round 0 (layouts won / lost, McNemar) | "
+        "| model | training episodes (frames) | steps | success [95 % CI] | vs round 0 (layouts won / lost, McNemar) | "
         "collisions: episodes (per episode) | time to lift (s) | action error: base (m/s) | arm (deg) | "
-        "gate fires / episode | passed left / right / not |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "passed left / right / not |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for method in demo.methods:
-        for r in range(demo.config.rounds + 1):
-            row = rows.get(f"eval_{method.key}_r{r}")
-            if not row or not row.get("episodes"):
-                continue
-            sources = _sources(demo, method, r)
+    for name, model in evaluations(demo.config):
+        row = rows.get(name)
+        if not row or not row.get("episodes"):
+            continue
+        training = demo.trainings[model]
+        sources = _sources(demo, training.dataset)
+        lines.append(
+            f"| {eval_label(demo, name)} | {sources.get('episodes', '?')} ({sources.get('frames', '?')}) | "
+            f"{training.total_steps} | {rate_text(round(row['success'] * row['episodes']), row['episodes'])} | "
+            f"{'–' if model == 'r0' else paired_text(results, name, 'eval_r0')} | {row['collision_episodes']} / "
+            f"{row['episodes']} ({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
+            f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
+            f"{row['left']} / {row['right']} / {row['not_passed']} |"
+        )
+    return lines
+
+
+def comparisons(demo, results: dict) -> list[str]:
+    """The paired tests the run is for: each round against the one before and against round 0, the
+    last against the control, and round 0 against its twin from another training seed."""
+    rounds = demo.config.rounds
+    pairs = [(f"eval_{round_model(r)}", f"eval_{round_model(r - 1)}") for r in range(1, rounds + 1)]
+    if rounds:
+        pairs += [(f"eval_{round_model(rounds)}", "eval_r0"), (f"eval_{round_model(rounds)}", "eval_control")]
+    pairs.append(("eval_r0_seed2", "eval_r0"))
+    lines = ["| this | against | layouts won / lost, McNemar p |", "|---|---|---|"]
+    for name, against in dict.fromkeys(pairs):  # with one round, its predecessor is round 0
+        if results.get(name) and results.get(against):
             lines.append(
-                f"| {method.label} | {r} | {sources.get('episodes', '?')} ({sources.get('frames', '?')}) | "
-                f"{rate_text(round(row['success'] * row['episodes']), row['episodes'])} | "
-                f"{paired_against_round0(results, method, r)} | {row['collision_episodes']} / {row['episodes']} "
-                f"({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
-                f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
-                f"{row['gate_fires_per_episode']:.2f} | {row['left']} / {row['right']} / {row['not_passed']} |"
+                f"| {eval_label(demo, name)} | {eval_label(demo, against)} | {paired_text(results, name, against)} |"
             )
     return lines
 
 
 def rollout_table(demo, rows: dict) -> list[str]:
     lines = [
-        "| method | collected with round | rollouts | lifted | expert take-overs / episode | "
-        "share of time the expert drove | gate fires / episode | take-overs by reason |",
-        "|---|---|---|---|---|---|---|---|",
+        "| collected with | rollouts | lifted | expert take-overs / episode | "
+        "share of time the expert drove | take-overs by reason |",
+        "|---|---|---|---|---|---|",
     ]
-    for method in demo.methods:
-        for r in range(demo.config.rounds):
-            row = rows.get(f"rollouts_{method.key}_r{r}")
-            if not row or not row.get("episodes"):
-                continue
-            takeovers = (
-                f"{row['interventions_per_episode']:.2f}" if method.takeover == "gate" else "– (labels only)"
-            )
-            lines.append(
-                f"| {method.label} | {r} | {row['episodes']} | {_pct(row['success'])} | {takeovers} | "
-                f"{_pct(row['intervention_time_fraction'])} | {row['gate_fires_per_episode']:.2f} | "
-                f"{_reasons(row.get('takeover_reasons', {}))} |"
-            )
+    for r in range(demo.config.rounds):
+        row = rows.get(f"rollouts_r{r}")
+        if not row or not row.get("episodes"):
+            continue
+        lines.append(
+            f"| round {r} | {row['episodes']} | {_pct(row['success'])} | {row['interventions_per_episode']:.2f} | "
+            f"{_pct(row['intervention_time_fraction'])} | {_reasons(row.get('takeover_reasons', {}))} |"
+        )
     return lines
 
 
@@ -86,8 +109,8 @@ def _reasons(counts: dict) -> str:
     return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "–"
 
 
-def _sources(demo, method, round_: int) -> dict:
-    path = demo.out / "datasets" / dataset_name(method, round_) / "meta" / "kiwi_demo_sources.json"
+def _sources(demo, dataset: str) -> dict:
+    path = demo.out / "datasets" / dataset / "meta" / "kiwi_demo_sources.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -101,24 +124,32 @@ def _pyplot():
 
 
 def plot_success(demo, rows: dict, path: Path) -> None:
+    """Success per round with Wilson intervals; the control and the second pass of round 0 beside."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for method in demo.methods:
-        rounds = [
-            r
-            for r in range(demo.config.rounds + 1)
-            if rows.get(f"eval_{method.key}_r{r}", {}).get("episodes")
-        ]
-        ax.plot(
-            rounds,
-            [100 * rows[f"eval_{method.key}_r{r}"]["success"] for r in rounds],
-            marker="o",
-            label=method.label,
-        )
-    ax.set_xlabel("DAgger round (0: demonstrations only)")
-    ax.set_ylabel(f"success over {demo.config.eval_episodes} layouts (%)")
+    rounds = demo.config.rounds
+
+    def point(name: str, x: float, style: str, label: str) -> None:
+        row = rows.get(name, {})
+        if not row.get("episodes"):
+            return
+        n = row["episodes"]
+        k = round(row["success"] * n)
+        low, high = wilson_interval(k, n)
+        y = 100 * k / n
+        ax.errorbar([x], [y], yerr=[[y - 100 * low], [100 * high - y]], fmt=style, capsize=3, label=label)
+
+    xs = [r for r in range(rounds + 1) if rows.get(f"eval_{round_model(r)}", {}).get("episodes")]
+    ys = [100 * rows[f"eval_{round_model(r)}"]["success"] for r in xs]
+    ax.plot(xs, ys, color="tab:blue", lw=1)
+    for r in xs:
+        point(f"eval_{round_model(r)}", r, "o", "HG-DAgger" if r == xs[0] else None)
+    point("eval_r0_seed2", 0.1, "x", "round 0, another training seed")
+    point("eval_control", rounds + 0.1, "s", "control: same steps, no corrections")
+    ax.set_xlabel("HG-DAgger round (0: demonstrations only)")
+    ax.set_ylabel(f"lifted over {demo.config.eval_episodes} layouts (%), 95 % CI")
     ax.set_ylim(-5, 105)
-    ax.set_xticks(range(demo.config.rounds + 1))
+    ax.set_xticks(range(rounds + 1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -132,13 +163,11 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
 
     plt = _pyplot()
 
-    last = demo.config.rounds
+    last = f"eval_{round_model(demo.config.rounds)}"
     panels = [("expert demonstrations", results.get("demos", []))]
-    for method in demo.methods:
-        for r in sorted({0, last}):
-            panels.append(
-                (f"{method.label}\nround {r} (evaluation)", results.get(f"eval_{method.key}_r{r}", []))
-            )
+    for name in dict.fromkeys(("eval_r0", last, "eval_control")):
+        if results.get(name):
+            panels.append((eval_label(demo, name).replace(", ", "\n", 1), results[name]))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), sharex=True, sharey=True)
     for ax, (title, summaries) in zip(axes, panels):
         ax.add_patch(
@@ -168,6 +197,16 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def parameters() -> dict:
+    """The expert's and the gate's settings, for the record (results.json)."""
+    from dataclasses import asdict
+
+    from kiwi_teleop import expert
+
+    names = ("LOOKAHEAD", "CORNER_RADIUS", "MAX_SPEED", "GRASP_X", "DETOUR_OFFSET", "AIMED", "ON_FACES")
+    return {"gate": asdict(GateRule()), "expert": {name: getattr(expert, name) for name in names}}
+
+
 def write_report(demo, results: dict, rows: dict) -> Path:
     from kiwi_policy.train import train_command
 
@@ -175,10 +214,20 @@ def write_report(demo, results: dict, rows: dict) -> Path:
     report.mkdir(exist_ok=True)
     plot_success(demo, rows, report / "success_vs_round.png")
     plot_trajectories(demo, results, report / "trajectories.png")
-    (report / "results.json").write_text(
-        json.dumps({"config": demo.config.__dict__, "rows": rows, "timings_s": demo.timings}, indent=2)
-    )
     cfg, rule = demo.config, GateRule()
+    (report / "results.json").write_text(
+        json.dumps(
+            {
+                "config": cfg.__dict__,
+                "code": demo.code,
+                "parameters": parameters(),
+                "rows": rows,
+                "successes": {name: successes(results, name) for name, _ in evaluations(cfg)},
+                "timings_s": demo.timings,
+            },
+            indent=2,
+        )
+    )
     demos = rows.get("demos", {})
     plans = {
         kind: [p.seed for p in cfg.plans(kind, n)]
@@ -188,6 +237,7 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)
     }
     total = sum(demo.timings.values())
+    policy = POLICY_NAMES[cfg.policy]
     lines = [
         "# Kiwi demo report",
         "",
@@ -198,33 +248,44 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         f"{demo.code['commit'] or 'unknown'}{' with local changes' if demo.code['dirty'] else ''}, "
         f"sources {demo.code['fingerprint']} (`code.json`; a run is resumed only by the same code).",
         "",
-        "Task: drive to the cube and lift it; in the evaluation a box stands between robot and cube on every "
-        "layout. Observation: `observation.state` (LeRobot's LeKiwi: arm joints, base velocity) and "
+        "Task: drive to the cube and lift it; a box stands between robot and cube on every evaluation and "
+        "rollout layout. Observation: `observation.state` (LeRobot's LeKiwi: arm joints, base velocity) and "
         "`observation.environment_state` (cube and obstacle relative to the robot from the sim's ground truth, "
         "standing in for a detector; no images, so training fits a 2-core CPU). Action: LeRobot's LeKiwi action "
-        "(arm targets, base twist) at 30 Hz. All episodes ran through the real nodes (driver on MuJoCo, expert, "
-        "mux, recorder, policy node) over DDS; datasets were written by LeRobot's writer, policies trained by "
-        f"`lerobot-train` ({cfg.steps} steps, batch {cfg.batch_size}) and run by the policy node.",
+        "(arm targets, base twist) at 30 Hz. Demonstrations and HG-DAgger rollouts ran through the real nodes "
+        "(driver on MuJoCo, expert, mux, recorder, policy node) over DDS, cameras off, the sim at "
+        f"{cfg.sim_speed:g}x real time; datasets were written by LeRobot's writer, policies ({policy}) trained "
+        f"by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "
+        "(`lerobot_env_kiwi`: the same scene, task and driver limits, the policy loaded as the policy node "
+        "loads it, one control tick per step, so as fast as the policy computes and deterministic).",
         "",
         "## Evaluation",
         "",
-        f"Each policy alone on {cfg.eval_episodes} fresh obstacle layouts (seeds {plans['eval'][0]}..{plans['eval'][-1]}), "
-        f"{cfg.timeout_s:g} s of sim time each; the expert only labels. Success: the cube's centre above "
-        "4.5 cm. Collision: any part of the robot (chassis, wheels, arm, gripper) touching the obstacle, from the sim's contacts; the chassis' closest approach is in the episode summaries. Action error: the policy's "
-        "command against the expert's for the same state, per tick (base: twist difference with the turn rate "
-        "times the chassis radius, m/s; arm: the largest joint target difference, deg). Gate fires: how often "
-        "the expert would have taken over (the HG-DAgger rule below). Success intervals: Wilson 95 %; a later "
-        "round against round 0 on the same layouts: layouts it won and lost, and McNemar's exact p.",
+        f"Each model alone on the same {cfg.eval_episodes} obstacle layouts (seeds {plans['eval'][0]}.."
+        f"{plans['eval'][-1]}), {cfg.timeout_s:g} s of sim time each; the expert only labels. Round 0 trained "
+        f"{cfg.steps} steps from scratch on the demonstrations; each HG-DAgger round continues the last model "
+        f"for {cfg.round_steps} steps on the demonstrations plus every correction so far (normalization "
+        "statistics kept from round 0); the control continues round 0 for the same extra steps on the "
+        "demonstrations alone; round 0 is trained a second time with another seed (the noise floor: two "
+        "models made alike). "
+        "Success: the cube's centre above 4.5 cm; intervals: Wilson 95 %. Collision: any part of the robot "
+        "touching the obstacle, from the sim's contacts. Action error: the policy's command against the "
+        "expert's for the same state, per tick (base: twist difference, m/s; arm: the largest joint target "
+        "difference, deg).",
         "",
         *eval_table(demo, rows, results),
         "",
-        "## DAgger data collection",
+        "Paired on the layouts (McNemar's exact test on the layouts where exactly one of the two lifted):",
         "",
-        f"Per round and method, {cfg.dagger_episodes} rollouts of the latest policy. HG-DAgger (chunked policy): the "
-        "expert takes over through the mux when the state the policy drives into is unsafe or heads for failure "
-        "and hands back once it is safe again; only the intervention segments join the data (`intervention` = 1). "
-        "DAgger with the scripted oracle (BC): the policy drives every rollout, the expert's command at each "
-        "visited state is the label, and whole rollouts join the data.",
+        *comparisons(demo, results),
+        "",
+        "## HG-DAgger data collection",
+        "",
+        f"Per round, {cfg.dagger_episodes} rollouts of the latest model on their own obstacle layouts. The expert "
+        "takes over through the mux when the state the policy drives into is unsafe or heads for failure and "
+        "hands back once it is safe again; only the take-over segments join the data (`intervention` = 1; "
+        f"segments at most 5 frames apart merged, shorter than the policy's chunk dropped, each written "
+        f"{CORRECTION_WEIGHT} times).",
         "",
         *rollout_table(demo, rows),
         "",
@@ -237,8 +298,9 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "## Expert demonstrations",
         "",
         f"{demos.get('episodes', 0)} episodes (seeds {plans['demos'][0]}..{plans['demos'][-1]}, two in three with "
-        f"the obstacle), {_pct(demos.get('success'))} lifted, mean {_num(demos.get('time_to_success'), '.1f')} s; "
-        f"detours left / right: {demos.get('left', 0)} / {demos.get('right', 0)}.",
+        f"the obstacle; detour side: {cfg.detour}), {_pct(demos.get('success'))} lifted, mean "
+        f"{_num(demos.get('time_to_success'), '.1f')} s; detours left / right: {demos.get('left', 0)} / "
+        f"{demos.get('right', 0)}.",
         "",
         "## Plots",
         "",
@@ -253,26 +315,24 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "```",
         "",
         f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations {plans['demos']}, "
-        f"of the evaluation {plans['eval']}, of the DAgger rollouts per round {rollout_seeds}; expert detour "
-        f"sides drawn from seed {cfg.seed}; training seed {cfg.seed + 1000}. Training commands "
-        "(the datasets and models are in this run's folder):",
+        f"of the evaluation {plans['eval']}, of the DAgger rollouts per round {rollout_seeds}; training seeds "
+        f"{cfg.seed + 1000} ({cfg.seed + 1001} for the noise floor's twin). Training commands (the datasets and models are in this run's folder):",
         "",
         "```bash",
         *(
             "lerobot-train "
             + " ".join(
                 train_command(
-                    demo.out / "datasets" / dataset_name(m, r),
-                    m.policy,
-                    demo.out / "models" / f"{m.key}_r{r}",
-                    cfg.steps,
+                    demo.out / "datasets" / t.dataset,
+                    cfg.policy,
+                    demo.out / "models" / t.name,
+                    t.steps,
                     cfg.batch_size,
-                    cfg.seed + 1000,
-                    list(m.train_args),
+                    cfg.seed + t.seed,
+                    start=None if t.start is None else demo.out / "models" / t.start / PRETRAINED,
                 )[3:]
             )
-            for r in range(cfg.rounds + 1)
-            for m in demo.methods
+            for t in demo.trainings.values()
         ),
         "```",
         "",

@@ -57,19 +57,18 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
 
     results = json.loads((run / "report" / "results.json").read_text())
     report = (run / "report" / "README.md").read_text()
-    for method in ("chunked", "bc"):
-        for r in (0, 1):
-            episodes = lines(run / "episodes" / f"eval_{method}_r{r}.jsonl")
-            assert len(episodes) == 2 and all(e["obstacle"] for e in episodes)
-            row = results["rows"][f"eval_{method}_r{r}"]
-            assert row["success"] == sum(e["success"] for e in episodes) / 2
-            assert row["collisions_per_episode"] == sum(e["collisions"] for e in episodes) / 2
-            assert (run / "bags" / f"eval_{method}_r{r}" / "episode_0001" / "metadata.yaml").exists()
+    for name in ("eval_r0", "eval_hg_r1", "eval_control", "eval_r0_seed2"):
+        episodes = lines(run / "episodes" / f"{name}.jsonl")
+        assert len(episodes) == 2 and all(e["obstacle"] for e in episodes)
+        assert [e["seed"] for e in episodes] == [5000, 5001], "every model on the same layouts"
+        row = results["rows"][name]
+        assert row["success"] == sum(e["success"] for e in episodes) / 2
+        assert row["collisions_per_episode"] == sum(e["collisions"] for e in episodes) / 2
+    assert "| kiwi_mlp + HG-DAgger, round 1 |" in report and "| control: round 0 + 10 steps" in report
     assert (
-        "| ACT, chunked (+ HG-DAgger) | 1 |" in report
-        and "| single-step BC (+ DAgger, scripted oracle) | 0 |" in report
+        "kiwi demo --quick --sim-speed 0.5 --out" in report
+        and "lerobot-train --policy.type=kiwi_mlp" in report
     )
-    assert "kiwi demo --quick --sim-speed 0.5 --out" in report and "lerobot-train --policy.type=act" in report
     for plot in ("success_vs_round.png", "trajectories.png"):
         assert (run / "report" / plot).stat().st_size > 1000
 
@@ -82,14 +81,19 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
     twists = np.abs(np.stack(frames["action"])[:, -3:])
     assert twists.max(axis=0)[0] > 0.1, "no forward base command in the demonstrations' actions"
 
-    # HG-DAgger adds only the expert's corrections; oracle DAgger adds whole rollouts.
-    hg = json.loads((run / "datasets" / "chunked_r1" / "meta" / "kiwi_demo_sources.json").read_text())
-    oracle = json.loads((run / "datasets" / "bc_r1" / "meta" / "kiwi_demo_sources.json").read_text())
-    takeovers = sum(e["interventions"] for e in lines(run / "episodes" / "rollouts_chunked_r0.jsonl"))
-    assert hg["corrections_only"] and hg["rollouts"] == 2
+    # HG-DAgger adds only the expert's corrections, and round 1 continues round 0 (as does the
+    # control) with round 0's normalization.
+    hg = json.loads((run / "datasets" / "hg_r1" / "meta" / "kiwi_demo_sources.json").read_text())
+    takeovers = sum(e["interventions"] for e in lines(run / "episodes" / "rollouts_r0.jsonl"))
+    assert (run / "bags" / "rollouts_r0" / "episode_0001" / "metadata.yaml").exists()
+    assert hg["rollouts"] == 2 and hg["demonstrations"] == 2
     # Each correction segment is written CORRECTION_WEIGHT times; segments shorter than a chunk none.
     from kiwi_experiments.demo import CORRECTION_WEIGHT
 
     corrections = hg["episodes"] - 2
     assert corrections % CORRECTION_WEIGHT == 0 and (corrections == 0 or takeovers > 0)
-    assert oracle["episodes"] == 4 and not oracle["corrections_only"]
+    stats = [(run / "datasets" / d / "meta" / "stats.json").read_text() for d in ("r0", "hg_r1")]
+    assert stats[0] == stats[1]
+    for name in ("hg_r1", "control"):
+        log = (run / "logs" / f"train_{name}.log").read_text()
+        assert f"--policy.path={run / 'models' / 'r0' / 'checkpoints' / 'last' / 'pretrained_model'}" in log

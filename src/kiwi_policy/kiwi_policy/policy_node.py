@@ -69,8 +69,10 @@ INTERFACE = NodeInterface(
         Param("ensemble_coeff", 0.01, "Temporal ensembling m in exp(-m * k), k = 0 for the oldest chunk."),
         Param(
             "refill_threshold",
-            0.5,
-            "Ask for the next chunk when at most this fraction of the newest is left.",
+            -1.0,
+            "Ask for the next chunk when at most this fraction of the newest is left; -1: with the latest "
+            "scheduler execute each chunk whole (asking when the actions left just cover the time a chunk "
+            "takes to arrive), with ensemble or average a chunk every tick (1.0).",
         ),
         Param(
             "late_hold_s",
@@ -115,7 +117,8 @@ class PolicyNode(Node):
         self.max_obs_age = p.max_obs_age
         single_step = self.loaded.n_action_steps == 1
         late_hold = p.late_hold_s if p.late_hold_s >= 0 else p.max_obs_age if single_step else 0.0
-        scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, p.refill_threshold, late_hold)
+        refill = p.refill_threshold if p.refill_threshold >= 0 else None if p.scheduler == "latest" else 1.0
+        scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, refill, late_hold)
         self.image_features = [
             k for k in self.loaded.config.input_features if k.startswith("observation.images.")
         ]

@@ -56,6 +56,7 @@ class Stats:
     errors: int = 0
     resets: int = 0
     latencies: deque = field(default_factory=lambda: deque(maxlen=100))  # s, newest last
+    ages: deque = field(default_factory=lambda: deque(maxlen=20))  # clock s from observation to chunk
 
 
 class PolicyRuntime:
@@ -104,7 +105,8 @@ class PolicyRuntime:
                 return self._hold(present_arm)
             now = self.clock()
             action = self.scheduler.action(now)
-            if self.intervention or self.scheduler.needs_chunk(now):
+            lead = max(self.stats.ages, default=0.0)  # the slowest recent arrival: never dry
+            if self.intervention or self.scheduler.needs_chunk(now, lead):
                 self.wanted.set()
             if action is None:
                 self.stats.dry_ticks += 1
@@ -182,6 +184,7 @@ class PolicyRuntime:
             chunk = Chunk(newest.stamp, self.dt, np.asarray(actions))
             with self.lock:
                 self.stats.latencies.append(time.perf_counter() - started)
+                self.stats.ages.append(max(0.0, self.clock() - newest.stamp))
                 if generation != self.generation:
                     continue  # reset while inferring: the chunk belongs to another episode
                 self.stats.dropped += self.scheduler.add(chunk, self.clock())

@@ -9,6 +9,15 @@ never executed. At a tick, every chunk that has an action for that time is a can
   paper's m = 0.01; a larger m trusts older predictions more);
 - `average`: the candidates' mean.
 
+The next chunk is asked for, by default, when the newest has only the actions left that cover the
+time a chunk takes to arrive (`lead`, measured by the caller) plus one: each chunk is executed
+almost whole, as LeRobot executes `n_action_steps` open loop, with no gap before the next. A
+policy that regresses actions (an MLP, ACT) drifts when replanned every few ticks: the servo's lag
+behind its target makes the first action of every new chunk a small step from where the arm is
+(measured in the env: 6 of 10 layouts lifted executing 10-action chunks whole, 2 replanning every
+5 or every tick). `refill_fraction` asks earlier instead (temporal ensembling needs a chunk per
+tick: 1.0).
+
 When no chunk covers the tick the scheduler is dry and returns None; the caller holds position.
 With `late_hold` > 0 the newest chunk's last action stays in force for that long past its time:
 a single-step policy's one action is always about a tick old when it arrives, and would otherwise
@@ -44,14 +53,14 @@ class Chunk:
 class ChunkScheduler:
     mode: str = "latest"
     ensemble_coeff: float = 0.01
-    refill_fraction: float = 0.5  # ask for a chunk when at most this fraction of the newest one is left
+    refill_fraction: float | None = None  # ask when at most this fraction of the newest is left; None: whole
     late_hold: float = 0.0  # s the newest chunk's last action stays in force past its time
     chunks: list[Chunk] = field(default_factory=list)  # oldest first
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"scheduler mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if not 0.0 <= self.refill_fraction <= 1.0:
+        if self.refill_fraction is not None and not 0.0 <= self.refill_fraction <= 1.0:
             raise ValueError(f"refill_fraction must be in [0, 1], got {self.refill_fraction}")
 
     def add(self, chunk: Chunk, now: float) -> int:
@@ -97,10 +106,14 @@ class ChunkScheduler:
         newest = self.chunks[-1]
         return len(newest.actions) - min(max(newest.index_at(now), 0), len(newest.actions))
 
-    def needs_chunk(self, now: float) -> bool:
+    def needs_chunk(self, now: float, lead: float = 0.0) -> bool:
+        """Whether to ask for the next chunk now; `lead`: how long one takes to arrive (s)."""
         if not self.chunks:
             return True
-        return self.remaining(now) <= self.refill_fraction * len(self.chunks[-1].actions)
+        newest = self.chunks[-1]
+        if self.refill_fraction is None:
+            return self.remaining(now) <= math.ceil(lead / newest.dt) + 1
+        return self.remaining(now) <= self.refill_fraction * len(newest.actions)
 
     def reset(self) -> None:
         self.chunks.clear()

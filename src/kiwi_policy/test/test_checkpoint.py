@@ -8,7 +8,7 @@ import pytest
 
 from kiwi_common.features import Mapping
 from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
-from kiwi_policy.train import TrainError, train_command
+from kiwi_policy.train import TrainError, train, train_command
 from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
 
 
@@ -117,6 +117,20 @@ def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
     assert f"--dataset.root={tmp_path / 'ds'}" in cmd and "--steps=100" in cmd
     with pytest.raises(TrainError, match="act, diffusion"):
         train_command(tmp_path, "smolvla", tmp_path, 1, 1, 1)
+    assert "--num_workers=0" in cmd, "ACT is bound by its compute: no loader processes beside it"
+    assert "--num_workers=2" in train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1)
+
+
+def test_continued_training_takes_the_checkpoints_config_not_the_defaults(tmp_path):
+    start = tmp_path / "r0" / "pretrained_model"
+    cmd = train_command(tmp_path / "ds", "act", tmp_path / "out", 100, 4, 7, start=start)
+    assert f"--policy.path={start}" in cmd and not any(a.startswith("--policy.type") for a in cmd)
+    assert "--policy.device=cpu" in cmd and not any(a.startswith("--policy.chunk_size") for a in cmd)
+    (tmp_path / "ds" / "meta").mkdir(parents=True)
+    (tmp_path / "ds" / "meta" / "info.json").write_text("{}")
+    (tmp_path / "ds" / "meta" / "kiwi_mapping.json").write_text("{}")
+    with pytest.raises(TrainError, match="no checkpoint to continue"):
+        train(tmp_path / "ds", "act", tmp_path / "out", start=start)
 
 
 def test_training_progress_is_read_from_lerobot_trains_output():

@@ -181,3 +181,21 @@ def test_hand_back_is_driven_by_a_fresh_chunk_without_a_gap(parts):
     command = tick(runtime, clock)
     assert not command.held, "no dry start at the hand-back"
     assert clock.t - newest.t0 <= 2 * DT, "the chunk driving after the hand-back is fresh"
+
+
+def test_a_chunk_is_executed_whole_before_the_next_is_asked_for(parts):
+    runtime, predictor, clock, _, chunks = parts
+    runtime.start()
+    tick(runtime, clock)
+    assert wait_for(lambda: chunks)
+    calls = predictor.calls
+    for _ in range(8):  # 10 actions: the next is not wanted while more than its arrival time is left
+        clock.t += DT
+        assert not tick(runtime, clock).held
+        time.sleep(0.01)
+    assert predictor.calls == calls and runtime.stats.ages[-1] == pytest.approx(0.0)
+    clock.t += DT
+    assert not tick(runtime, clock).held  # the last action: the next chunk is asked for
+    assert wait_for(lambda: len(chunks) == 2)
+    clock.t += DT
+    assert not tick(runtime, clock).held, "the next chunk came in time: no dry tick"

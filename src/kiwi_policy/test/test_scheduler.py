@@ -64,6 +64,15 @@ def test_refill_threshold_and_reset():
     assert s.action(0.5) is None and s.needs_chunk(0.5)
 
 
+def test_by_default_a_chunk_runs_whole_and_the_next_is_asked_for_in_time():
+    s = ChunkScheduler()
+    s.add(ramp(0.0, 10), now=0.0)
+    asked = [k for k in range(10) if s.needs_chunk(k * DT)]
+    assert asked == [9], "instant inference: asked at the chunk's last action"
+    slow = [k for k in range(10) if s.needs_chunk(k * DT, lead=2.5 * DT)]
+    assert slow[0] == 6, "a chunk taking 2.5 ticks to arrive: asked with 3 actions to run after this tick"
+
+
 def test_bad_settings_and_chunks_are_refused():
     with pytest.raises(ValueError, match="latest, ensemble, average"):
         ChunkScheduler("newest")
