@@ -1,7 +1,8 @@
 """The same checkpoints on the same layouts, evaluated two ways, side by side: through the ROS
-policy graph (`kiwi demo`'s evaluation: the `dagger` graph with the expert only labelling; driver,
-policy node, mux over DDS, sim at 2x real time) and with LeRobot's `lerobot-eval --env.type=kiwi`
-(the gymnasium env, in one process, as fast as it goes).
+policy graph (the `dagger` graph with the expert only labelling, as `kiwi demo`'s rollouts run:
+driver, policy node, mux over DDS, the sim at the demo's speed, real time) and with LeRobot's
+`lerobot-eval --env.type=kiwi` (the gymnasium env, in one process, as fast as it goes; `kiwi demo`
+evaluates there, through the policy node's loader).
 
     .venv/bin/python benchmarks/eval_env_vs_ros.py MODEL [MODEL ...] [--layouts 50] [--figure PNG]
 
@@ -31,7 +32,7 @@ from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_tex
 
 
 def ros_eval(model: Path, config: DemoConfig, work: Path) -> tuple[dict[int, bool], float]:
-    """Success per seed and wall time through the ROS policy graph, as `kiwi demo` evaluates."""
+    """Success per seed and wall time through the ROS policy graph, as `kiwi demo`'s rollouts run."""
     demo = Demo(work, config, ["eval_env_vs_ros"], progress=True)
     demo.prepare()
     plans = config.plans("eval", config.eval_episodes)

@@ -1,7 +1,7 @@
 """`kiwi demo`: the whole imitation-learning loop in the sim, hands-off, ending in a report.
 
-1. The scripted expert records demonstrations through the `record` graph (two in three with the
-   obstacle; one detour side, as a person teaching would, or drawn per episode).
+1. The scripted expert records demonstrations through the `record` graph (the obstacle on every
+   layout; one detour side, as a person teaching would, or drawn per episode).
 2. They are converted (state-only mapping: joint states plus the cube and obstacle relative to
    the robot from the sim's ground truth; actions are the expert's commands) and the chunked
    policy (ACT, Diffusion or kiwi_mlp) is trained with `lerobot-train`: round 0.
@@ -60,11 +60,10 @@ class DemoConfig:
     seed: int = 0
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
-        """Scene seeds: demonstrations two in three with the obstacle, DAgger rollouts and the
-        evaluation always (the obstacle task: corrections are needed there); every kind and round
-        its own seeds; the evaluation's the same for every model."""
+        """Scene seeds, the obstacle on every one (the task taught and evaluated); every kind and
+        round its own seeds; the evaluation's the same for every model."""
         base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
-        return [EpisodePlan(base + k, kind != "demos" or k % 3 != 2) for k in range(count)]
+        return [EpisodePlan(base + k, True) for k in range(count)]
 
 
 # HG-DAgger's corrections: each segment twice in the dataset (a correction frame weighs two

@@ -297,8 +297,8 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "",
         "## Expert demonstrations",
         "",
-        f"{demos.get('episodes', 0)} episodes (seeds {plans['demos'][0]}..{plans['demos'][-1]}, two in three with "
-        f"the obstacle; detour side: {cfg.detour}), {_pct(demos.get('success'))} lifted, mean "
+        f"{demos.get('episodes', 0)} episodes (seeds {plans['demos'][0]}..{plans['demos'][-1]}, the obstacle on "
+        f"every one; detour side: {cfg.detour}), {_pct(demos.get('success'))} lifted, mean "
         f"{_num(demos.get('time_to_success'), '.1f')} s; detours left / right: {demos.get('left', 0)} / "
         f"{demos.get('right', 0)}.",
         "",

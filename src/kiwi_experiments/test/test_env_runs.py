@@ -56,3 +56,41 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
     # The first lateral command at a start, asked three times (a mixture samples its mode).
     first = start_commands(model, [5000, 5001], samples=3)
     assert len(first) == 6 and all(math.isfinite(v) for v in first)
+
+
+class Replay:
+    """A stand-in predictor: the recorded actions, ten at a time."""
+
+    def __init__(self, actions):
+        self.actions, self.used = actions, 0
+
+    def reset(self):
+        self.used = 0
+
+    def predict(self, observations):
+        chunk = self.actions[self.used : self.used + 10]
+        self.used += len(chunk)
+        return chunk
+
+
+def test_an_env_rollout_is_summarized_as_the_ros_evaluation_summarizes_one():
+    from lerobot_env_kiwi.env import KiwiPickEnv
+
+    from kiwi_experiments.env_runs import drive_policy, expert_episode
+    from kiwi_experiments.evaluation import Rollout, summarize
+
+    env = KiwiPickEnv(obstacle=True, render_mode=None)
+    try:
+        frames = expert_episode(env, 5003, 1)
+        rollout = Rollout(5003, None)
+        episode, labels = drive_policy(env, Replay([action for _, action in frames]), 5003, rollout=rollout)
+        rollout.obstacle = env.layout.obstacle_xy
+    finally:
+        env.close()
+    summary = summarize(rollout)
+    assert episode.success and summary["success"], "the expert's own actions, replayed, lift the cube"
+    assert summary["time_to_success"] == pytest.approx(len(frames) / 30, abs=1e-3)
+    assert summary["side"] == "left" and summary["collisions"] == 0 and summary["min_clearance"] > 0.02
+    # Its labels are the expert's actions again (the first, before any command shows a side, may differ).
+    assert summary["base_error"] < 0.01 and summary["arm_error_deg"] < 0.5
+    assert len(labels) == len(frames)

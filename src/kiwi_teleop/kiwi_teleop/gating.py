@@ -41,6 +41,10 @@ class GateRule:
     stall_s: float = 4.0  # s without progress (the expert's own grasp stands still for about 2 s)
     progress_eps: float = 0.01  # m of progress that counts
     min_control_s: float = 1.0  # s the expert drives at least
+    # A stalled policy (no progress, a failed grasp) gets control back once the expert has carried
+    # the task this far past the best the policy reached (the cube rising 1 cm counts 0.05): the
+    # correction then holds the way out of the stall (the grasp), not one second of it.
+    recovery: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,9 @@ class Gate:
                 and seen.deviation <= r.stray / 2
                 and not seen.failed_grasp
             )
-            if safe and now - self.engaged_at >= r.min_control_s:
+            stalled = self.reason in ("no_progress", "failed_grasp")
+            recovered = not stalled or seen.progress >= (self.best or 0.0) + r.recovery
+            if safe and recovered and now - self.engaged_at >= r.min_control_s:
                 self.engaged = False
                 self.best, self.best_at = seen.progress, now
             return self.engaged

@@ -98,6 +98,15 @@ def test_hand_back_when_safe_and_not_before_the_minimum_time():
     assert not any(drive(gate, 2.0 + DT, 3.0, growing=False))
 
 
+def test_a_stalled_policy_gets_control_back_once_the_expert_has_carried_the_task_on():
+    gate = Gate(RULE)
+    drive(gate, 0.0, 6.0, replace(SAFE, progress=0.5), growing=False)
+    assert gate.engaged and gate.reason == "no_progress"
+    # Safe, and past the minimum time, but the expert has not yet got past the stall.
+    assert all(drive(gate, 6.0, 2.0, replace(SAFE, progress=0.5 + RULE.recovery / 2), growing=False))
+    assert not gate.update(8.0, replace(SAFE, progress=0.5 + RULE.recovery))
+
+
 def test_gate_observation_foresees_driving_into_the_obstacle():
     state = WorldState((0.2, 0.0, 0.0), (1.0, 0.0, c.CUBE_SIZE / 2), 0.0, (0.5, 0.0), (0.0,) * 6, (0.0,) * 6)
     straight = gate_observation(state, (0.2, 0.0, 0.0), side=1, contact=False, rule=RULE)
