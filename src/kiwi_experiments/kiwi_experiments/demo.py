@@ -100,7 +100,6 @@ class Training:
     dataset: str
     start: str | None
     steps: int
-    total_steps: int  # counting the models it continues
     seed: int = 1000  # training seed, added to the run's
 
 
@@ -108,21 +107,12 @@ def trainings(config: DemoConfig) -> list[Training]:
     """Round 0 on the demonstrations; HG-DAgger round r continues round r-1 on the demonstrations
     plus every earlier round's corrections; the control continues round 0 for the same extra steps
     on the demonstrations alone (what more training does without corrections)."""
-    plan = [Training("r0", "r0", None, config.steps, config.steps)]
+    plan = [Training("r0", "r0", None, config.steps)]
     for r in range(1, config.rounds + 1):
-        plan.append(
-            Training(
-                f"hg_r{r}",
-                f"hg_r{r}",
-                plan[-1].name,
-                config.round_steps,
-                plan[-1].total_steps + config.round_steps,
-            )
-        )
+        plan.append(Training(f"hg_r{r}", f"hg_r{r}", plan[-1].name, config.round_steps))
     if config.rounds:
-        extra = config.rounds * config.round_steps
-        plan.append(Training("control", "r0", "r0", extra, config.steps + extra))
-    return plan + [Training("r0_seed2", "r0", None, config.steps, config.steps, seed=1001)]
+        plan.append(Training("control", "r0", "r0", config.rounds * config.round_steps))
+    return plan + [Training("r0_seed2", "r0", None, config.steps, seed=1001)]
 
 
 def round_model(round_: int) -> str:
@@ -287,13 +277,16 @@ class Demo:
                 except EpisodeError:
                     session.check()  # a node that died is the better explanation
                     raise
-                keep(
-                    {**summarize(result.rollout), "obstacle_layout": plan.obstacle, "recorder": result.saved}
-                )
+                keep({**summarize(result.rollout), "recorder": result.saved})
         self._timed(name, started)
         return done
 
     # --- data and training -----------------------------------------------------------------------
+
+    def total_steps(self, name: str) -> int:
+        """A model's training steps counting those of the models it continues."""
+        training = self.trainings[name]
+        return training.steps + (0 if training.start is None else self.total_steps(training.start))
 
     def dataset(self, name: str) -> Path:
         """`r0`: the demonstrations; `hg_rN`: they and the corrections of rounds 0..N-1, with round
@@ -377,7 +370,7 @@ class Demo:
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
         with self._collecting(name, path, len(seeds), done) as keep:
             for summary in evaluation_summaries(weights, seeds[len(done) :], ticks):
-                keep({**summary, "obstacle_layout": True})
+                keep(summary)
         self._timed(name, started)
         return done
 

@@ -62,7 +62,7 @@ def eval_table(demo, rows: dict, results: dict) -> list[str]:
         sources = _sources(demo, training.dataset)
         lines.append(
             f"| {eval_label(demo, name)} | {sources.get('episodes', '?')} ({sources.get('frames', '?')}) | "
-            f"{training.total_steps} | {rate_text(round(row['success'] * row['episodes']), row['episodes'])} | "
+            f"{demo.total_steps(model)} | {rate_text(round(row['success'] * row['episodes']), row['episodes'])} | "
             f"{'–' if model == 'r0' else paired_text(results, name, 'eval_r0')} | {row['collision_episodes']} / "
             f"{row['episodes']} ({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
             f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
