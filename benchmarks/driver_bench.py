@@ -51,10 +51,6 @@ def sim_speed(ticks: int, cameras: bool) -> float:
 
 
 def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
-    import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
-    from sensor_msgs.msg import JointState
-
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -67,6 +63,20 @@ def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
+    try:
+        return measure_periods(seconds, cameras)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def measure_periods(seconds: float, read_cameras: bool) -> dict[str, float]:
+    """The running driver's tick periods for `seconds`: from its /diagnostics (measured inside the
+    node) and from the arrivals of /joint_states here (what a subscriber sees)."""
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import JointState
+
     rclpy.init()
     node = rclpy.create_node("driver_bench")
     arrivals, timing = [], {}
@@ -78,7 +88,7 @@ def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
 
     node.create_subscription(JointState, "/joint_states", lambda _m: arrivals.append(time.perf_counter()), 10)
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
-    if cameras:  # the driver renders only for a reader: read the JPEGs, as the recorder and policy do
+    if read_cameras:  # the driver renders only for a reader: read the JPEGs, as the recorder and policy do
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import CompressedImage
 
@@ -101,8 +111,6 @@ def driver_periods(seconds: float, cameras: bool) -> dict[str, float]:
         rclpy.spin_once(node, timeout_sec=0.05)
     node.destroy_node()
     rclpy.shutdown()
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=30)
     periods = np.diff(arrivals) * 1000.0
     return {
         "node_p50": timing.get("period_p50_ms", float("nan")),

@@ -1,4 +1,4 @@
-# Kiwi on the LeKiwi's Raspberry Pi (arm64): driver (Feetech bus), cameras, teleop, recorder.
+# Kiwi on the LeKiwi's Raspberry Pi (arm64): driver (Feetech bus), cameras, teleop, recorder, viz.
 # No training, no policy, no MuJoCo. LeRobot's motor bus module imports torch at import time, so
 # the CPU-only torch wheel is installed (about 200 MB on arm64; no CUDA) but never runs a model.
 #   docker buildx build --platform linux/arm64 -f docker/robot.Dockerfile -t kiwi-robot .
@@ -19,7 +19,7 @@ RUN python3 -m venv --system-site-packages /opt/kiwi-venv \
         "torch==$(grep '^torch==' constraints.txt | cut -d= -f3 | cut -d+ -f1)" \
     && /opt/kiwi-venv/bin/pip install --no-cache-dir --no-deps "lerobot==0.6.1" \
     && /opt/kiwi-venv/bin/pip install --no-cache-dir -c constraints.txt \
-        feetech-servo-sdk pyserial deepdiff tqdm draccus huggingface-hub rosbags numpy pyyaml
+        feetech-servo-sdk pyserial deepdiff tqdm draccus huggingface-hub rosbags numpy pyyaml rerun-sdk
 
 # Only the packages the robot runs (kiwi_policy stays on the workstation).
 COPY src/kiwi_description src/kiwi_description
@@ -27,6 +27,8 @@ COPY src/kiwi_common src/kiwi_common
 COPY src/kiwi_driver src/kiwi_driver
 COPY src/kiwi_teleop src/kiwi_teleop
 COPY src/kiwi_recorder src/kiwi_recorder
+# `viz:=true`: the robot in Rerun's web viewer, looked at through an SSH tunnel.
+COPY src/kiwi_viz src/kiwi_viz
 COPY src/kiwi_bringup src/kiwi_bringup
 RUN . /opt/ros/jazzy/setup.sh && . /opt/kiwi-venv/bin/activate \
     && python -m colcon build --base-paths src --packages-skip kiwi_policy

@@ -22,6 +22,8 @@ find_python() {
 # torchcodec (LeRobot's video decoder) loads; without them LeRobot falls back to PyAV, noisily.
 required_debs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1)
 recommended_debs=(ffmpeg)
+# The tests (test.sh sets KIWI_FOR_TESTS=1) also look at `kiwi viz`'s web viewer in headless Chromium.
+[ "${KIWI_FOR_TESTS:-}" = 1 ] && recommended_debs+=(chromium)
 missing_debs() {
   local pkg
   for pkg in "$@"; do

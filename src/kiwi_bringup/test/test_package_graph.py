@@ -23,9 +23,11 @@ ROSDEP_KEYS = {
     "tqdm": "python3-tqdm",
     "pytest": "python3-pytest",
     "setuptools": "python3-setuptools",
+    "PIL": "python3-pil",
+    "websockets": "python3-websockets",
 }
 # From pip only (no rosdep key on Ubuntu 24.04); README "Dependencies" lists them.
-PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile", "gymnasium"}
+PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile", "gymnasium", "rerun"}
 # ROS packages of a full install that graphs start with `ros2 run` where present; optional ones
 # (rviz2, only with rviz:=true) need no declaration.
 OPTIONAL_NODES = {"rviz2"}
@@ -147,6 +149,7 @@ def test_lower_packages_never_import_higher_ones():
         "kiwi_policy": 2,
         "kiwi_bringup": 3,
         "lerobot_env_kiwi": 3,
+        "kiwi_viz": 3,  # shows any node's topics; reads bags through kiwi_recorder
         "kiwi_experiments": 4,
     }
     assert set(layer) == set(PACKAGES), "a new package needs its place in the README's graph and here"

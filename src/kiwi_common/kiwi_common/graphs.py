@@ -76,7 +76,8 @@ def share_file(package: str, *parts: str) -> str:
 
 
 def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
-    """The driver (sim or robot, with cameras), robot_state_publisher fed the URDF, and rviz if asked."""
+    """The driver (sim or robot, with cameras), robot_state_publisher fed the URDF, and rviz and
+    the Rerun viewer if asked."""
     from kiwi_description.urdf import build_urdf
 
     nodes = [_sim_driver(a)] if sim else _robot(a)
@@ -99,6 +100,19 @@ def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
                 ros_only=True,
             )
         )
+    if a["viz"]:
+        extras.append(
+            NodeSpec(
+                "kiwi_viz",
+                "viz",
+                "viz",
+                parameters={
+                    "viewer": str(a["viewer"]),
+                    "web_port": int(a["viz_web_port"]),
+                    "grpc_port": int(a["viz_grpc_port"]),
+                },
+            )
+        )
     return nodes + [_with_sim_time(n, sim) for n in extras]
 
 
@@ -118,8 +132,16 @@ def _sim_driver(a: dict[str, Any]) -> NodeSpec:
     )
 
 
-RVIZ_ARG = LaunchArg(
-    "rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")
+VIEW_ARGS = (
+    LaunchArg("rviz", "false", "Start rviz2 with Kiwi's view (full ROS 2 installs).", ("true", "false")),
+    LaunchArg("viz", "false", "Start `viz`: the robot in Rerun (any install).", ("true", "false")),
+    LaunchArg(
+        "viewer",
+        "web",
+        "viz:=true: web (serve Rerun's web viewer), native (open its window), a rerun+http:// URL, or an .rrd path.",
+    ),
+    LaunchArg("viz_web_port", "9090", "viz:=true viewer:=web: the web viewer's HTTP port."),
+    LaunchArg("viz_grpc_port", "9876", "viz:=true viewer:=web: the port the viewer streams data from."),
 )
 SIM_ARGS = (
     LaunchArg("seed", "0", "Seed of the first scene layout."),
@@ -127,7 +149,7 @@ SIM_ARGS = (
     LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
     LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
     LaunchArg("cameras", "true", "Render and publish the two cameras.", ("true", "false")),
-    RVIZ_ARG,
+    *VIEW_ARGS,
 )
 # Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.
 ROBOT_INPUTS = frozenset({"arm/command", "cmd_vel"})
@@ -140,7 +162,7 @@ ROBOT_ARGS = (
     LaunchArg("cameras", "true", "Start the front and wrist camera nodes.", ("true", "false")),
     LaunchArg("front_device", "/dev/video0", "Front camera: V4L2 index or path."),
     LaunchArg("wrist_device", "/dev/video2", "Wrist camera: V4L2 index or path."),
-    RVIZ_ARG,
+    *VIEW_ARGS,
 )
 
 

@@ -5,6 +5,7 @@ kiwi graphs                          list the graphs and their arguments
 kiwi convert BAGS... --out DIR       episode bags -> a LeRobotDataset v3
 kiwi train DATASET --policy act --out DIR   lerobot-train, offline, CPU-sized
 kiwi demo [--quick]                  the whole loop in the sim with DAgger rounds, and a report
+kiwi viz [BAG_OR_DATASET]            the robot in Rerun: live, or a recorded episode
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from kiwi_bringup.cli import add_commands, run_command, take_late_assignments
+from kiwi_viz.cli import add_parser as add_viz_parser
 
 
 def _video_settings(args):
@@ -230,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_train)
     p.epilog = "More lerobot-train arguments go after --, e.g. -- --policy.chunk_size=50"
     _add_demo_parser(sub)
+    add_viz_parser(sub)
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough = []
     if "--" in argv:  # everything after -- goes to lerobot-train untouched

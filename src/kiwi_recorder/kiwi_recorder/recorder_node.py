@@ -46,6 +46,7 @@ INTERFACE = NodeInterface(
                 "policy/arm/command",
                 "policy/cmd_vel",
                 "expert/gate",
+                "expert/takeover_reason",
             ],
             "Topics recorded besides the mapping's, when they exist.",
         ),

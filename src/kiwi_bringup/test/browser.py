@@ -1,0 +1,77 @@
+"""A page's screenshot from headless Chromium, driven over the DevTools protocol (websockets is
+already in the environment; nothing is downloaded)."""
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def screenshot(url: str, out: Path, wait_s: float, profile: Path, size=(1280, 800)) -> Path:
+    """Open `url`, wait `wait_s` (the viewer compiles its WebAssembly and streams), save a PNG."""
+    from websockets.sync.client import connect
+
+    port = free_port()
+    browser = subprocess.Popen(
+        [
+            chromium(),
+            "--headless=new",
+            "--no-sandbox",  # root in a container has no user namespace for the sandbox
+            "--use-angle=swiftshader",  # software WebGL: no GPU here
+            "--enable-unsafe-swiftshader",
+            f"--window-size={size[0]},{size[1]}",
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        tabs = _wait_json(f"http://127.0.0.1:{port}/json", 30.0)
+        page = next(t for t in tabs if t["type"] == "page")
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
+            calls = iter(range(1, 1_000_000))
+
+            def call(method: str, **params):
+                n = next(calls)
+                ws.send(json.dumps({"id": n, "method": method, "params": params}))
+                while True:
+                    reply = json.loads(ws.recv(timeout=60))
+                    if reply.get("id") == n:
+                        return reply
+
+            call("Page.navigate", url=url)
+            time.sleep(wait_s)
+            shot = call("Page.captureScreenshot", format="png")
+        out.write_bytes(base64.b64decode(shot["result"]["data"]))
+        return out
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)
+
+
+def _wait_json(url: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return json.load(reply)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
