@@ -12,7 +12,8 @@
 4. Every model is evaluated on the same fixed obstacle layouts in the gymnasium env (the same
    scene, task, driver limits and policy loader; deterministic and as fast as the policy runs),
    and round 0 is trained once more with another seed (the noise floor).
-5. The report: tables with intervals and paired tests, plots, the commands and seeds.
+5. The report: tables with intervals and paired tests, plots, a top-down video of each model's
+   first evaluation layouts, the commands and seeds.
 
 Every stage leaves its result in the output folder and is skipped when it is already there, so an
 interrupted run continues where it stopped when started again with the same options: finished
@@ -70,6 +71,9 @@ class DemoConfig:
 # demonstration frames: they are few, and they are where the policy fails), and none shorter
 # than the policy's chunk (shorter ones teach no whole chunk).
 CORRECTION_WEIGHT = 2
+# The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).
+VIDEO_EPISODES = 3
+VIDEO_EVERY = 3
 
 
 def chunk_frames(policy: str) -> int:
@@ -374,6 +378,29 @@ class Demo:
         self._timed(name, started)
         return done
 
+    def video(self, name: str, model: str) -> Path:
+        """`model` on the first VIDEO_EPISODES evaluation layouts, seen from above, as the report's
+        `videos/<name>.mp4`, each episode labelled with its own outcome. The env is deterministic, so
+        for a deterministic policy (kiwi_mlp's MSE head, ACT) these are the episodes the evaluation
+        scored; a policy that samples (a mixture head, Diffusion) draws new ones."""
+        from .env_runs import policy_videos
+        from .videos import episode_label, labelled, write_video
+
+        c = self.config
+        path = self.out / "report" / "videos" / f"{name}.mp4"
+        if path.exists():
+            return path
+        started = time.monotonic()
+        seeds = [plan.seed for plan in c.plans("eval", min(VIDEO_EPISODES, c.eval_episodes))]
+        frames = []
+        for episode, shots in policy_videos(
+            self.model(model), seeds, int(c.timeout_s * CONTROL_RATE_HZ), VIDEO_EVERY
+        ):
+            frames += [labelled(shot, episode_label(episode.seed, episode)) for shot in shots]
+        write_video(path, frames, CONTROL_RATE_HZ / VIDEO_EVERY)
+        self._timed(f"video {name}", started)
+        return path
+
     @contextmanager
     def _collecting(self, name: str, path: Path, total: int, done: list[dict]):
         """A progress bar and the summaries file; `keep(summary)` records one more episode."""
@@ -419,6 +446,8 @@ class Demo:
                 )
         for name, model in evaluations(c)[c.rounds + 1 :]:  # the control, the noise floor
             results[name] = self.evaluate(name, model)
+        for name, model in evaluations(c):
+            self.video(name, model)
         rows = {name: aggregate(summaries) for name, summaries in results.items()}
         return write_report(self, results, rows)
 

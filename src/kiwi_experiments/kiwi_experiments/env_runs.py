@@ -15,6 +15,7 @@ task, layouts and expert as the ROS sim graph, as fast as the CPU goes (state-on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -131,13 +132,19 @@ def passing_side(path: list, obstacle_xy) -> str:
 
 
 def drive_policy(
-    env, predictor, seed: int, max_ticks: int = MAX_TICKS, rollout: Rollout | None = None
+    env,
+    predictor,
+    seed: int,
+    max_ticks: int = MAX_TICKS,
+    rollout: Rollout | None = None,
+    on_tick: Callable[[int], None] | None = None,
 ) -> tuple[EnvEpisode, list[Frame]]:
     """The policy drives from `seed`'s start (the obstacle there), a new chunk when the last is used
     up. Returns the episode's record and every visited state labelled with the expert's action
     there (the expert following the detour the policy heads for): DAgger's data with the expert
     as the oracle. A `rollout` given is filled with the ground truth and the action errors per
-    tick, as the ROS evaluation records them (`evaluation.summarize` reads either)."""
+    tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick)`
+    runs after each step (a video grabs its frame)."""
     obs, info = env.reset(seed=seed)
     predictor.reset()
     chunk, used, path, hit, closest = None, 0, [], False, np.inf
@@ -154,6 +161,8 @@ def drive_policy(
             _record_tick(env, rollout, tick, info, chunk[used], label)
         obs, _, terminated, _, info = env.step(chunk[used])
         used += 1
+        if on_tick is not None:
+            on_tick(tick)
         hit |= bool(info["collision"])
         closest = min(closest, float(info["clearance"]))
         if tick % 5 == 0:
@@ -207,16 +216,16 @@ def evaluation_summaries(model: str | Path, seeds: list[int], max_ticks: int = M
 
 
 @contextmanager
-def policy_in_env(model: str | Path):
+def policy_in_env(model: str | Path, render: bool = False):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors) and
-    an obstacle env for it; the env is closed afterwards."""
+    an obstacle env for it (rendering its top-down view if asked); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
     from kiwi_policy.inference import ChunkPredictor
 
     predictor = ChunkPredictor(load_policy(str(model)))
-    env = KiwiPickEnv(obstacle=True, render_mode=None)
+    env = KiwiPickEnv(obstacle=True, render_mode="rgb_array" if render else None)
     try:
         yield predictor, env
     finally:
@@ -228,6 +237,21 @@ def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS)
     with policy_in_env(model) as (predictor, env):
         for seed in seeds:
             yield drive_policy(env, predictor, seed, max_ticks)
+
+
+def policy_videos(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, every: int = 3):
+    """`drive_policy` from each seed with the env's top-down view grabbed every `every` ticks;
+    yields (episode, frames)."""
+    with policy_in_env(model, render=True) as (predictor, env):
+        for seed in seeds:
+            frames = []
+
+            def grab(tick: int, frames: list = frames) -> None:
+                if tick % every == 0:
+                    frames.append(env.render())
+
+            episode, _ = drive_policy(env, predictor, seed, max_ticks, on_tick=grab)
+            yield episode, frames
 
 
 def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS) -> list[EnvEpisode]:

@@ -51,8 +51,8 @@ def eval_table(demo, rows: dict, results: dict) -> list[str]:
     lines = [
         "| model | training episodes (frames) | steps | success [95 % CI] | vs round 0 (layouts won / lost, McNemar) | "
         "collisions: episodes (per episode) | time to lift (s) | action error: base (m/s) | arm (deg) | "
-        "passed left / right / not |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "passed left / right / not | video |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, model in evaluations(demo.config):
         row = rows.get(name)
@@ -66,9 +66,14 @@ def eval_table(demo, rows: dict, results: dict) -> list[str]:
             f"{'–' if model == 'r0' else paired_text(results, name, 'eval_r0')} | {row['collision_episodes']} / "
             f"{row['episodes']} ({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
             f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
-            f"{row['left']} / {row['right']} / {row['not_passed']} |"
+            f"{row['left']} / {row['right']} / {row['not_passed']} | {_video_link(demo, name)} |"
         )
     return lines
+
+
+def _video_link(demo, name: str) -> str:
+    video = Path("videos") / f"{name}.mp4"
+    return f"[mp4]({video.as_posix()})" if (demo.out / "report" / video).exists() else "–"
 
 
 def comparisons(demo, results: dict) -> list[str]:

@@ -71,6 +71,10 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
     )
     for plot in ("success_vs_round.png", "trajectories.png"):
         assert (run / "report" / plot).stat().st_size > 1000
+    # A video of every model's first evaluation layouts (2 in --quick), linked from its row.
+    for name in ("eval_r0", "eval_hg_r1", "eval_control", "eval_r0_seed2"):
+        assert (run / "report" / "videos" / f"{name}.mp4").stat().st_size > 1000
+        assert f"[mp4](videos/{name}.mp4)" in report
 
     # The demonstrations' actions are the expert's commands: the base moves in them (a mapping that
     # missed the command topics once trained every policy to stand still).

@@ -8,7 +8,15 @@ import sys
 import pytest
 
 from kiwi_common.features import MAPPING_FILE, Mapping
-from kiwi_experiments.env_runs import EnvRunError, passing_side, policy_runs, record_env_demos, start_commands
+from kiwi_experiments.env_runs import (
+    EnvRunError,
+    passing_side,
+    policy_runs,
+    policy_videos,
+    record_env_demos,
+    start_commands,
+)
+from kiwi_experiments.videos import episode_label, labelled, write_video
 
 
 def test_passing_side():
@@ -56,6 +64,21 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
     # The first lateral command at a start, asked three times (a mixture samples its mode).
     first = start_commands(model, [5000, 5001], samples=3)
     assert len(first) == 6 and all(math.isfinite(v) for v in first)
+
+    # The report's video: an episode from the same layout (this mixture samples its mode, so not
+    # the same path), seen from above every 3 ticks.
+    ((episode, shots),) = policy_videos(model, [5000], max_ticks=40, every=3)
+    assert episode.seed == 5000 and episode.path[0] == runs[0][0].path[0] and len(episode.path) == 8
+    assert len(shots) == 14 and shots[0].shape == (240, 320, 3) and shots[0].std() > 10
+    frames = [labelled(shot, episode_label(5000, episode)) for shot in shots]
+    assert (frames[0][:16] != shots[0][:16]).any() and (frames[0][16:] == shots[0][16:]).all()
+    video = write_video(tmp_path / "videos" / "r0.mp4", frames, 10.0)
+    import av
+
+    with av.open(str(video)) as container:
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(decoded) == 14 and decoded[0].shape == (240, 320, 3)
+    assert not list(video.parent.glob("*.partial*")), "only the finished file is left"
 
 
 class Replay:
