@@ -312,6 +312,12 @@ POLICY_ARGS = _merge_args(
         LaunchArg("torch_threads", "1", "Torch threads for inference."),
         LaunchArg("task", "pick up the cube", "Task string given to the policy."),
         LaunchArg(
+            "act_latent",
+            "zero",
+            "ACT: the prior's mean (zero, LeRobot's) or a latent drawn per episode.",
+            ("zero", "episode"),
+        ),
+        LaunchArg(
             "teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)
         ),
     ),
@@ -338,6 +344,7 @@ def _policy_nodes(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
             "control_hz": float(a["control_hz"]),
             "torch_threads": int(a["torch_threads"]),
             "task": str(a["task"]),
+            "act_latent": str(a["act_latent"]),
         },
     )
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "shared"})

@@ -216,15 +216,16 @@ def evaluation_summaries(model: str | Path, seeds: list[int], max_ticks: int = M
 
 
 @contextmanager
-def policy_in_env(model: str | Path, render: bool = False):
-    """The checkpoint `model` loaded as the policy node loads it (feature check, processors) and
-    an obstacle env for it (rendering its top-down view if asked); the env is closed afterwards."""
+def policy_in_env(model: str | Path, render: bool = False, act_latent: str = "zero"):
+    """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
+    `act_latent` as the node's parameter, its draws seeded) and an obstacle env for it (rendering
+    its top-down view if asked); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
     from kiwi_policy.inference import ChunkPredictor
 
-    predictor = ChunkPredictor(load_policy(str(model)))
+    predictor = ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
     env = KiwiPickEnv(obstacle=True, render_mode="rgb_array" if render else None)
     try:
         yield predictor, env
@@ -232,9 +233,9 @@ def policy_in_env(model: str | Path, render: bool = False):
         env.close()
 
 
-def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS):
+def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, act_latent: str = "zero"):
     """`drive_policy` from each seed with the checkpoint `model`; yields (episode, labelled frames)."""
-    with policy_in_env(model) as (predictor, env):
+    with policy_in_env(model, act_latent=act_latent) as (predictor, env):
         for seed in seeds:
             yield drive_policy(env, predictor, seed, max_ticks)
 
@@ -254,18 +255,25 @@ def policy_videos(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICK
             yield episode, frames
 
 
-def evaluate_in_env(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS) -> list[EnvEpisode]:
-    return [episode for episode, _ in policy_runs(model, seeds, max_ticks)]
+def evaluate_in_env(
+    model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, act_latent: str = "zero"
+) -> list[EnvEpisode]:
+    return [episode for episode, _ in policy_runs(model, seeds, max_ticks, act_latent)]
 
 
-def start_commands(model: str | Path, seeds: list[int], samples: int) -> list[float]:
-    """The policy's first y.vel at each seed's start state, `samples` times each (a policy that
-    samples, as a mixture does, gives a distribution; a deterministic one the same value)."""
+def start_commands(
+    model: str | Path, seeds: list[int], samples: int, act_latent: str = "zero"
+) -> list[float]:
+    """The policy's first y.vel at each seed's start state, `samples` times each, each a new
+    episode (a policy that samples, as a mixture, Diffusion or ACT with a latent per episode do,
+    gives a distribution; a deterministic one the same value)."""
     values = []
-    with policy_in_env(model) as (predictor, env):
+    with policy_in_env(model, act_latent=act_latent) as (predictor, env):
         for seed in seeds:
             obs, _ = env.reset(seed=seed)
-            values += [float(predictor.predict([_observation(obs)])[0][Y_VEL]) for _ in range(samples)]
+            for _ in range(samples):
+                predictor.reset()
+                values.append(float(predictor.predict([_observation(obs)])[0][Y_VEL]))
     return values
 
 

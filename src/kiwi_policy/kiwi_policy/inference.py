@@ -15,16 +15,33 @@ from .checkpoint import LoadedPolicy
 
 
 class ChunkPredictor:
-    def __init__(self, loaded: LoadedPolicy, task: str = "", threads: int = 1):
+    def __init__(
+        self,
+        loaded: LoadedPolicy,
+        task: str = "",
+        threads: int = 1,
+        act_latent: str = "zero",
+        seed: int | None = None,
+    ):
+        """`act_latent`: zero (LeRobot's ACT inference) or episode (an ACT latent drawn from the
+        prior at every reset, `act_latent.py`; `seed` makes the draws repeatable)."""
         import torch
+
+        from .act_latent import LATENT_MODES, LatentError, episode_latent
 
         torch.set_num_threads(max(1, int(threads)))  # more than the free cores stalls OpenMP (see README)
         self.loaded = loaded
         self.task = task
         self.device = torch.device(loaded.config.device or "cpu")
+        if act_latent not in LATENT_MODES:
+            raise LatentError(f"act_latent {act_latent!r}: one of {', '.join(LATENT_MODES)}")
+        self.latent = episode_latent(loaded.policy, seed) if act_latent == "episode" else None
 
     def reset(self) -> None:
+        """A new episode: LeRobot's queues emptied (and a new ACT latent drawn, if asked)."""
         self.loaded.policy.reset()
+        if self.latent is not None:
+            self.latent.draw()
 
     def predict(self, observations: list[dict[str, np.ndarray]]) -> np.ndarray:
         """Observations, oldest first -> actions (n_action_steps, action_dim) in LeRobot units."""

@@ -82,6 +82,12 @@ INTERFACE = NodeInterface(
         ),
         Param("max_obs_age", 0.25, "Refuse observations older than this (s)."),
         Param("task", "pick up the cube", "Task string given to the policy."),
+        Param(
+            "act_latent",
+            "zero",
+            "ACT only: zero (LeRobot's inference, the prior's mean) or episode (a latent drawn from the "
+            "prior at every episode start, so demonstrations that split two ways are followed either way).",
+        ),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
     ),
     publishes=(
@@ -111,7 +117,7 @@ class PolicyNode(Node):
         p = declare_params(self, INTERFACE)
         self.loaded = load_policy(p.model, Mapping.load(p.mapping) if p.mapping else None, p.device)
         self.mapping = self.loaded.mapping
-        self.predictor = ChunkPredictor(self.loaded, p.task, p.torch_threads)
+        self.predictor = ChunkPredictor(self.loaded, p.task, p.torch_threads, p.act_latent)
         self.dt = 1.0 / self.mapping.fps  # the spacing of the policy's actions: the dataset's rate
         self.period = 1.0 / (p.control_hz or self.mapping.fps)
         self.max_obs_age = p.max_obs_age
