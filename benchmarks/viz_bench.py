@@ -14,31 +14,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "src" / "kiwi_bringup" / "test")]
+from browser import chromium, chromium_command, wait_http  # noqa: E402  (the viewer test's Chromium)
 from driver_bench import measure_periods  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WEB, GRPC = 9190, 9976
-
-
-def _wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def run(seconds: float, viz: bool, browser: bool) -> dict:
@@ -57,33 +46,25 @@ def run(seconds: float, viz: bool, browser: bool) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    chrome = None
+    chrome, profile = None, tempfile.TemporaryDirectory()
     try:
         if viz:
-            _wait_http(f"http://127.0.0.1:{WEB}/", 60.0)
+            wait_http(f"http://127.0.0.1:{WEB}/", 60.0)
         if browser:
             chrome = subprocess.Popen(
-                [
-                    shutil.which("chromium"),
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--use-angle=swiftshader",
-                    "--enable-unsafe-swiftshader",
-                    "--window-size=1280,800",
-                    "--remote-debugging-port=0",
-                    f"--user-data-dir=/tmp/kiwi_viz_bench_{os.getpid()}",
-                    web_viewer_url(WEB, GRPC, "127.0.0.1"),
-                ],
+                chromium_command(web_viewer_url(WEB, GRPC, "127.0.0.1"), Path(profile.name)),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             time.sleep(20.0)  # the viewer loads and catches up before the measurement
+        time.sleep(5.0)  # every configuration settles alike after its start
         return measure_periods(seconds, read_cameras=True)
     finally:
         for proc in (chrome, graph):
             if proc is not None:
                 proc.send_signal(signal.SIGINT if proc is graph else signal.SIGTERM)
                 proc.wait(timeout=30)
+        profile.cleanup()
 
 
 def main() -> None:
@@ -91,7 +72,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     configs = [("no viewer", False, False), ("viz node", True, False)]
-    if shutil.which("chromium"):
+    if chromium():
         configs.append(("viz node + browser on it", True, True))
     print(
         f"machine: {os.cpu_count()} CPUs; driver at 30 Hz with cameras for {args.seconds:g} s; tick period in ms (target 33.33)"

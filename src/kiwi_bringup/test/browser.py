@@ -1,5 +1,5 @@
 """A page's screenshot from headless Chromium, driven over the DevTools protocol (websockets is
-already in the environment; nothing is downloaded)."""
+already in the environment; nothing is downloaded). benchmarks/viz_bench.py uses it too."""
 
 import base64
 import json
@@ -21,28 +21,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def chromium_command(url: str, profile: Path, debug_port: int = 0, size=(1280, 800)) -> list[str]:
+    """Headless Chromium opening `url`, rendering WebGL in software (no GPU here)."""
+    return [
+        chromium(),
+        "--headless=new",
+        "--no-sandbox",  # root in a container has no user namespace for the sandbox
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        f"--window-size={size[0]},{size[1]}",
+        f"--remote-debugging-port={debug_port}",
+        f"--user-data-dir={profile}",
+        url,
+    ]
+
+
 def screenshot(url: str, out: Path, wait_s: float, profile: Path, size=(1280, 800)) -> Path:
     """Open `url`, wait `wait_s` (the viewer compiles its WebAssembly and streams), save a PNG."""
     from websockets.sync.client import connect
 
     port = free_port()
     browser = subprocess.Popen(
-        [
-            chromium(),
-            "--headless=new",
-            "--no-sandbox",  # root in a container has no user namespace for the sandbox
-            "--use-angle=swiftshader",  # software WebGL: no GPU here
-            "--enable-unsafe-swiftshader",
-            f"--window-size={size[0]},{size[1]}",
-            f"--remote-debugging-port={port}",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
+        chromium_command("about:blank", profile, port, size),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        tabs = _wait_json(f"http://127.0.0.1:{port}/json", 30.0)
+        tabs = json.loads(wait_http(f"http://127.0.0.1:{port}/json", 30.0))
         page = next(t for t in tabs if t["type"] == "page")
         with connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
             calls = iter(range(1, 1_000_000))
@@ -65,12 +70,13 @@ def screenshot(url: str, out: Path, wait_s: float, profile: Path, size=(1280, 80
         browser.wait(timeout=30)
 
 
-def _wait_json(url: str, timeout: float):
+def wait_http(url: str, timeout: float) -> bytes:
+    """The body of `url` once it answers (a server starting up), within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as reply:
-                return json.load(reply)
+                return reply.read()
         except OSError:
             if time.monotonic() > deadline:
                 raise

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +13,10 @@ import pytest
 
 from kiwi_viz.viewer import recorded_entities, web_viewer_url
 
-from .browser import chromium, free_port, screenshot
+from .browser import chromium, free_port, screenshot, wait_http
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
-
-
-def _wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def test_sim_graph_in_the_web_viewer(start_nodes, tmp_path):
@@ -47,7 +34,7 @@ def test_sim_graph_in_the_web_viewer(start_nodes, tmp_path):
             f"viz_grpc_port:={grpc}",
         ]
     )
-    _wait_http(f"http://127.0.0.1:{web}/", 60.0)
+    wait_http(f"http://127.0.0.1:{web}/", 60.0)
 
     # What the viewer's server holds, as any viewer gets it.
     rrd = tmp_path / "live.rrd"

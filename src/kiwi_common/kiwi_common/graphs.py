@@ -401,6 +401,7 @@ def _nav2(a: dict[str, Any]) -> list[NodeSpec]:
     changes = {
         "driver": {"cmd_vel_stamped": True},
         "mux": {"cmd_vel_stamped": True},
+        "viz": {"cmd_vel_stamped": True},
         "policy": {"autostart": False},
     }
     return [

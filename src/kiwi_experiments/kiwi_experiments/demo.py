@@ -392,11 +392,9 @@ class Demo:
             return path
         started = time.monotonic()
         seeds = [plan.seed for plan in c.plans("eval", min(VIDEO_EPISODES, c.eval_episodes))]
-        frames = []
-        for episode, shots in policy_videos(
-            self.model(model), seeds, int(c.timeout_s * CONTROL_RATE_HZ), VIDEO_EVERY
-        ):
-            frames += [labelled(shot, episode_label(episode.seed, episode)) for shot in shots]
+        ticks = int(c.timeout_s * CONTROL_RATE_HZ)
+        episodes = policy_videos(self.model(model), seeds, ticks, VIDEO_EVERY)
+        frames = (labelled(shot, episode_label(episode)) for episode, shots in episodes for shot in shots)
         write_video(path, frames, CONTROL_RATE_HZ / VIDEO_EVERY)
         self._timed(f"video {name}", started)
         return path

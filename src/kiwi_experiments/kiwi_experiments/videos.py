@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,25 +24,27 @@ def labelled(frame: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(image)
 
 
-def episode_label(seed: int, episode) -> str:
+def episode_label(episode) -> str:
     outcome = f"lifted in {episode.seconds:.1f} s" if episode.success else "not lifted"
-    return f"layout {seed}: {outcome}{', hit the obstacle' if episode.collision else ''}"
+    return f"layout {episode.seed}: {outcome}{', hit the obstacle' if episode.collision else ''}"
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    """RGB frames (all one size, even sides) as an H.264 MP4 at `fps`."""
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> Path:
+    """RGB frames (all one size, even sides), streamed to an H.264 MP4 at `fps`."""
     import av
 
-    if not frames:
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
         raise ValueError(f"no frames for {path}")
-    height, width = frames[0].shape[:2]
+    height, width = first.shape[:2]
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial.mp4")
     with av.open(str(partial), "w") as container:
         stream = container.add_stream("libx264", rate=round(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": str(CRF), "preset": "veryfast"}
-        for frame in frames:
+        for frame in itertools.chain([first], frames):
             container.mux(
                 stream.encode(av.VideoFrame.from_ndarray(np.asarray(frame, np.uint8), format="rgb24"))
             )

@@ -70,7 +70,7 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
     ((episode, shots),) = policy_videos(model, [5000], max_ticks=40, every=3)
     assert episode.seed == 5000 and episode.path[0] == runs[0][0].path[0] and len(episode.path) == 8
     assert len(shots) == 14 and shots[0].shape == (240, 320, 3) and shots[0].std() > 10
-    frames = [labelled(shot, episode_label(5000, episode)) for shot in shots]
+    frames = [labelled(shot, episode_label(episode)) for shot in shots]
     assert (frames[0][:16] != shots[0][:16]).any() and (frames[0][16:] == shots[0][16:]).all()
     video = write_video(tmp_path / "videos" / "r0.mp4", frames, 10.0)
     import av

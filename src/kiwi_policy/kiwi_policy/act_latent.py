@@ -5,7 +5,8 @@ mean, a zero latent: its plan is then a function of the observation alone, and o
 that split between two ways it follows one. Drawing z ~ N(0, I) (the prior the KL term pulls the
 encoder to) once per episode and keeping it lets the same observation lead to different, each
 coherent, plans from episode to episode. The draw replaces the zeros where LeRobot projects them
-into the transformer (`encoder_latent_input_proj`), so nothing else of ACT changes.
+into the transformer (`encoder_latent_input_proj`, wrapped in place), so ACT computes nothing else
+differently. The wrapped policy is for running, not for saving (its state_dict keys change).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def episode_latent(policy, seed: int | None = None):
             self.z = torch.randn(1, config.latent_dim, generator=self.generator)
 
         def forward(self, latent):
-            if self.training or self.z is None:
+            if self.training:  # the VAE encoder's sample, as LeRobot trains
                 return self.projection(latent)
             return self.projection(self.z.to(latent.device, latent.dtype).expand(latent.shape[0], -1))
 

@@ -86,7 +86,7 @@ INTERFACE = NodeInterface(
             "act_latent",
             "zero",
             "ACT only: zero (LeRobot's inference, the prior's mean) or episode (a latent drawn from the "
-            "prior at every episode start, so demonstrations that split two ways are followed either way).",
+            "prior at every episode start: the same observation may lead to another plan next episode).",
         ),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
     ),

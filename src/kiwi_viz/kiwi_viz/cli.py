@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .replay import ReplayError, replay
+    from .replay import ReplayError, check_source, replay
     from .scene import Scene
     from .viewer import ViewerError, open_stream
 
@@ -34,19 +34,26 @@ def run(args) -> int:
 
         params = {"viewer": args.viewer, "web_port": args.web_port, "grpc_port": args.grpc_port}
         return main(["viz", "--ros-args", *(x for k, v in params.items() for x in ("-p", f"{k}:={v}"))])
+    out = Path(args.viewer) if args.viewer.endswith(".rrd") else None
+    existed = out is not None and out.exists()
     try:
+        check_source(args.source)  # before a viewer starts or a file is written
         recording, where = open_stream(args.viewer, args.web_port, args.grpc_port)
         print(where, flush=True)
         shown = replay(args.source, Scene(recording), args.episode)
     except (ReplayError, ViewerError) as exc:
+        if out is not None and not existed:
+            out.unlink(missing_ok=True)  # no half-made recording left behind
         print(f"kiwi viz: {exc}", file=sys.stderr)
         return 1
-    recording.flush()
     print(f"{args.source}: {shown} frames or messages shown", flush=True)
-    if args.viewer.endswith(".rrd"):
+    if out is not None:
         from .viewer import recorded_entities
 
-        print(f"{args.viewer}: {len(recorded_entities(Path(args.viewer)))} entities", flush=True)
+        recording.disconnect()  # the file complete, with its footer
+        print(f"{out}: {len(recorded_entities(out))} entities", flush=True)
+    else:
+        recording.flush()
     if args.viewer == "web":  # the data live in this process's server: keep it up
         print("serving until Ctrl-C", flush=True)
         try:

@@ -35,6 +35,7 @@ class MessageFeed:
     is counted in `skipped` by topic, not raised."""
 
     def __init__(self, scene: Scene, image_hz: float = 10.0) -> None:
+        """`image_hz` 0: every image."""
         self.scene = scene
         self.image_period = 1.0 / image_hz if image_hz > 0 else 0.0
         self.last_image: dict[str, float] = {}

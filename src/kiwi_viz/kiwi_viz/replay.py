@@ -25,16 +25,23 @@ def is_dataset(path: Path) -> bool:
     return (Path(path) / "meta" / "info.json").is_file()
 
 
-def replay(path: Path, scene: Scene, episode: int = 0) -> int:
-    """Show the bag or dataset episode at `path`; returns the number of frames or messages shown."""
+def check_source(path: Path) -> str:
+    """'dataset' or 'bag' for what is at `path`; anything else raises, naming it."""
     path = Path(path)
     if not path.exists():
         raise ReplayError(f"{path} does not exist")
     if is_dataset(path):
-        return replay_dataset(path, episode, scene)
+        return "dataset"
     if list(path.glob("*.mcap")):
-        return replay_bag(path, scene)
+        return "bag"
     raise ReplayError(f"{path} is neither an episode bag (*.mcap) nor a LeRobot dataset (meta/info.json)")
+
+
+def replay(path: Path, scene: Scene, episode: int = 0) -> int:
+    """Show the bag or dataset episode at `path`; returns the number of frames or messages shown."""
+    if check_source(path) == "dataset":
+        return replay_dataset(Path(path), episode, scene)
+    return replay_bag(Path(path), scene)
 
 
 def replay_bag(path: Path, scene: Scene) -> int:
@@ -42,10 +49,11 @@ def replay_bag(path: Path, scene: Scene) -> int:
     bag (its recorder was killed) is recovered into a scratch folder first."""
     with tempfile.TemporaryDirectory() as scratch:
         try:
+            readable = path
             if not is_finished(path):
-                recover_bag(path, Path(scratch) / "recovered")
-                path = Path(scratch) / "recovered"
-            reader = open_reader(path)
+                readable = Path(scratch) / "recovered"
+                recover_bag(path, readable)
+            reader = open_reader(readable)
         except BagError as exc:
             raise ReplayError(str(exc)) from exc
         feed = MessageFeed(scene, image_hz=0.0)
@@ -90,8 +98,11 @@ def replay_dataset(root: Path, episode: int, scene: Scene) -> int:
         raise ReplayError(f"cannot read the dataset {root}: {exc}") from exc
     if not 0 <= episode < meta.total_episodes:
         raise ReplayError(f"{root} has episodes 0..{meta.total_episodes - 1}; no episode {episode}")
-    dataset = LeRobotDataset("kiwi/replay", root=root, episodes=[episode])
-    table = dataset.hf_dataset.with_format("numpy")
+    try:
+        dataset = LeRobotDataset("kiwi/replay", root=root, episodes=[episode])
+        table = dataset.hf_dataset.with_format("numpy")
+    except Exception as exc:  # missing or corrupt data files; LeRobot raises several types
+        raise ReplayError(f"cannot read episode {episode} of {root}: {exc}") from exc
     states, actions = np.stack(table["observation.state"]), np.stack(table["action"])
     flags = np.asarray(table[INTERVENTION]).reshape(-1) if INTERVENTION in table.column_names else None
     environment = np.stack(table[ENVIRONMENT_STATE]) if ENVIRONMENT_STATE in table.column_names else None

@@ -1,6 +1,6 @@
 """What Kiwi shows in Rerun, fed plain values: the same calls serve a live graph and a recording.
 
-Entities (times on the `time` timeline, in seconds of the robot's clock; sim time in the sim):
+Entities (times on the `time` timeline, the robot's clock: sim time in the sim, else Unix time):
 - `camera/<name>`: each camera's images.
 - `map/...` (metres, z up, the odom frame; in the sim the world, where the robot starts at the
   origin): the robot's pose and executed path from odometry and, in the sim, from the ground
@@ -29,6 +29,8 @@ TIMELINE = "time"
 BASE_AXES = ("x.vel", "y.vel", "theta.vel")  # LeRobot's LeKiwi names: m/s, m/s, deg/s
 PATH_STEP_M = 0.01  # a new path point once the robot moved this far: paths stay short
 MAX_PATH_POINTS = 5000
+JUMP_M = 0.5  # a pose this far from the last one is a reset (a new episode): a new path
+WALL_CLOCK_S = 1e8  # times beyond this (three years) are Unix times (a robot's clock), not sim time
 ROBOT_COLORS = {"odom": (80, 160, 255), "ground_truth": (120, 220, 120)}
 DIAGNOSTIC_LEVELS = ("OK", "WARN", "ERROR", "STALE")
 # The map is drawn at most this often per entity (its messages come at 30 Hz each, and building
@@ -46,7 +48,10 @@ class Path2D:
         self.points: list[tuple[float, float]] = []
 
     def add(self, x: float, y: float) -> bool:
-        """Add (x, y) if it is PATH_STEP_M from the last point; True if the path changed."""
+        """Add (x, y) if it is PATH_STEP_M from the last point (or start anew after a jump of
+        JUMP_M: the sim was reset); True if the path changed."""
+        if self.points and math.dist(self.points[-1], (x, y)) >= JUMP_M:
+            self.points.clear()
         if self.points and math.dist(self.points[-1], (x, y)) < PATH_STEP_M:
             return False
         self.points.append((x, y))
@@ -84,8 +89,13 @@ class Scene:
             self.rec.log(f"map/axes/{name}", rr.Arrows3D(vectors=[(0.2 * vx, 0.2 * vy, 0)]), static=True)
 
     def at(self, seconds: float) -> None:
+        """What follows happened at `seconds` of the robot's clock: sim time (a duration since the
+        sim started) or, on a robot, Unix time."""
         self.now = seconds
-        self.rec.set_time(TIMELINE, duration=seconds)
+        if seconds > WALL_CLOCK_S:
+            self.rec.set_time(TIMELINE, timestamp=seconds)
+        else:
+            self.rec.set_time(TIMELINE, duration=seconds)
 
     def _due(self, entity: str, pose: tuple[float, ...], moving: bool) -> bool:
         """Whether to draw `entity` at `pose` now: MAP_PERIOD_S after its last drawing, and for an

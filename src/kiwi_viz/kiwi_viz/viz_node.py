@@ -29,6 +29,7 @@ INTERFACE = NodeInterface(
         Param("grpc_port", 9876, "viewer:=web: the port the viewer streams the data from."),
         Param("memory_limit", "512MiB", "viewer:=web: data kept for viewers that connect later."),
         Param("image_hz", 10.0, "Images per second per camera sent to the viewer (0: all)."),
+        Param("cmd_vel_stamped", False, "/cmd_vel is TwistStamped (the nav2 graph)."),
     ),
     # Every topic is optional: the viewer shows what the graph has (no ground truth on a robot).
     subscribes=tuple(Topic(name, kind, optional=True) for name, kind in TOPICS.items()),
@@ -42,7 +43,8 @@ class VizNode(Node):
         p = declare_params(self, INTERFACE)
         self.recording, where = open_stream(p.viewer, p.web_port, p.grpc_port, p.memory_limit)
         self.feed = MessageFeed(Scene(self.recording), p.image_hz)
-        for topic, kind in TOPICS.items():
+        topics = {**TOPICS, **({"cmd_vel": "geometry_msgs/msg/TwistStamped"} if p.cmd_vel_stamped else {})}
+        for topic, kind in topics.items():
             qos = qos_profile_sensor_data if topic in CAMERA_TOPICS else 10
             self.create_subscription(
                 _message_class(kind), topic, lambda msg, t=topic: self._on_message(t, msg), qos
@@ -62,7 +64,7 @@ class VizNode(Node):
             self.get_logger().warning(f"messages that could not be shown: {counts}")
 
     def shutdown(self) -> None:
-        self.recording.flush()
+        self.recording.disconnect()  # flushes; an .rrd file gets its footer
 
 
 def _message_class(kind: str):

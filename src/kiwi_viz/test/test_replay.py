@@ -74,9 +74,10 @@ def test_what_is_not_a_recording_is_one_clear_line(tmp_path, capsys):
     assert kiwi(["viz", str(tmp_path / "junk"), "--viewer", str(tmp_path / "j.rrd")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("kiwi viz: ") and "MCAP" in err and "\n" not in err
+    assert not (tmp_path / "j.rrd").exists(), "a source that cannot be read writes nothing"
     assert kiwi(["viz", str(tmp_path / "missing"), "--viewer", str(tmp_path / "m.rrd")]) == 1
-    assert "does not exist" in capsys.readouterr().err
-    assert kiwi(["viz", str(tmp_path), "--viewer", "nowhere"]) == 1
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "m.rrd").exists()
+    assert kiwi(["viz", str(tmp_path / "junk"), "--viewer", "nowhere"]) == 1
     assert "expected web, native" in capsys.readouterr().err
 
 

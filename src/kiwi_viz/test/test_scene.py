@@ -29,6 +29,22 @@ def test_path_keeps_a_point_per_step_moved_and_drops_the_oldest():
     assert path.points[-1][0] == pytest.approx(1.0 + (MAX_PATH_POINTS + 9) * PATH_STEP_M * 2)
 
 
+def test_a_jump_starts_a_new_path():
+    path = Path2D()
+    for i in range(10):
+        path.add(0.1 * i, 0.0)
+    assert path.add(0.0, 0.0) and path.points == [(0.0, 0.0)], "back at the start: the sim was reset"
+
+
+def test_a_robots_unix_time_and_sim_time_both_log(recording):
+    rec, path = recording
+    scene = Scene(rec)
+    scene.at(1_796_000_000.5)  # a robot's clock
+    scene.intervention(True)
+    rec.flush()
+    assert "/status/intervention" in recorded_entities(path)
+
+
 def test_points_in_a_turned_frame():
     # A point 1 m ahead of a robot at (1, 2) facing +y is at (1, 3).
     assert in_frame((1.0, 2.0, math.pi / 2), [(1.0, 0.0)]) == pytest.approx(np.array([[1.0, 3.0]]))
@@ -128,24 +144,26 @@ def test_an_obstacle_parked_under_the_floor_is_not_drawn(recording):
     assert "/map/obstacle" not in recorded_entities(path)
 
 
-def test_diagnostic_log_only_on_change(recording, monkeypatch):
+@pytest.fixture
+def logged(recording, monkeypatch):
+    """A scene, and the entity of every log call it makes (still written to the recording)."""
     rec, _ = recording
-    scene = Scene(rec)
-    logged = []
+    scene, entities = Scene(rec), []
     log = rec.log
-    monkeypatch.setattr(rec, "log", lambda entity, *a, **k: (logged.append(entity), log(entity, *a, **k)))
+    monkeypatch.setattr(rec, "log", lambda entity, *a, **k: (entities.append(entity), log(entity, *a, **k)))
+    return scene, entities
+
+
+def test_diagnostic_log_only_on_change(logged):
+    scene, logged = logged
     for message in ("driving", "driving", "dry: holding position", "dry: holding position"):
         scene.diagnostic("policy: policy", 1, message, {"chunk_age_s": "0.1"})
     assert logged.count("diagnostics/log") == 2
     assert logged.count("diagnostics/policy__policy/chunk_age_s") == 4
 
 
-def test_the_map_is_thinned_in_time_and_still_objects_drawn_once(recording, monkeypatch):
-    rec, _ = recording
-    scene = Scene(rec)
-    logged = []
-    log = rec.log
-    monkeypatch.setattr(rec, "log", lambda entity, *a, **k: (logged.append(entity), log(entity, *a, **k)))
+def test_the_map_is_thinned_in_time_and_still_objects_drawn_once(logged):
+    scene, logged = logged
     for tick in range(30):  # one second at 30 Hz, the robot driving at 0.3 m/s
         scene.at(tick / 30)
         scene.robot_pose("odom", 0.01 * tick, 0.0, 0.0)
