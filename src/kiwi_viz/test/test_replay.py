@@ -133,3 +133,30 @@ def test_a_dataset_episode_replays_into_an_rrd(state_only_dataset, tmp_path, cap
     assert expected <= paths, expected - paths
     assert kiwi(["viz", str(state_only_dataset), "--episode", "2", "--viewer", str(tmp_path / "x.rrd")]) == 1
     assert "no episode 2" in capsys.readouterr().err
+
+
+def test_a_dataset_with_videos_shows_its_camera_frames(tmp_path):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    mapping = Mapping().with_image_size(24, 32)
+    root = tmp_path / "images"
+    dataset = LeRobotDataset.create("kiwi/viz_images", 30, mapping.features(True), root=root, use_videos=True)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        dataset.add_frame(
+            {
+                "observation.state": np.zeros(9, np.float32),
+                "action": np.zeros(9, np.float32),
+                INTERVENTION: np.zeros(1, np.float32),
+                **{
+                    f"observation.images.{cam}": rng.integers(0, 255, (24, 32, 3), np.uint8)
+                    for cam in c.CAMERAS
+                },
+                "task": TASK,
+            }
+        )
+    dataset.save_episode()
+    dataset.finalize()
+    out = tmp_path / "images.rrd"
+    assert kiwi(["viz", str(root), "--viewer", str(out)]) == 0
+    assert {f"/camera/{cam}" for cam in c.CAMERAS} <= recorded_entities(out)
