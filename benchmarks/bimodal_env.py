@@ -42,7 +42,14 @@ from kiwi_experiments.env_runs import (  # noqa: E402
     write_dataset,
     write_episodes,
 )
-from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval  # noqa: E402
+from kiwi_experiments.statistics import (  # noqa: E402
+    mcnemar_exact,
+    mean_interval,
+    median_interval,
+    paired_outcomes,
+    rate_text,
+    wilson_interval,
+)
 from kiwi_policy.train import train  # noqa: E402
 
 
@@ -62,6 +69,10 @@ METHODS = {
     "act_episode": Method("act", act_latent="episode", model="act"),
 }
 START_SAMPLES = 10  # policy samples per layout at the start state (each a new episode)
+
+
+def interval_text(low: float, high: float, fmt: str) -> str:
+    return f"[{low:{fmt}}, {high:{fmt}}]"
 
 
 def share_text(count: int, n: int) -> str:
@@ -152,18 +163,25 @@ def main() -> int:
         if not starts.exists():
             starts.write_text(json.dumps(start_commands(model, seeds, START_SAMPLES, method.act_latent)))
         runs = episodes[name] = read_episodes(evaluation)
-        start, error = np.array(json.loads(starts.read_text())), np.array([e.action_error for e in runs])
+        error = [e.action_error for e in runs]
+        # One value per layout (its samples averaged): the layouts are the independent draws.
+        start = np.array(json.loads(starts.read_text())).reshape(len(seeds), -1)
+        sides = {s: sum(e.side == s for e in runs) for s in ("left", "right", "neither")}
+        passed = sides["left"] + sides["right"]
         results["methods"][name] = {
             "success": sum(e.success for e in runs),
             "collisions": sum(e.collision for e in runs),
             "n": len(runs),
-            "sides": {s: sum(e.side == s for e in runs) for s in ("left", "right", "neither")},
-            "closest_m": float(np.median([e.clearance for e in runs])),
+            "sides": sides,
+            "left_share_ci": list(wilson_interval(sides["left"], passed)) if passed else None,
+            "closest_m": median_interval([e.clearance for e in runs]),
             "start_lateral_mean": float(start.mean()),
+            "start_lateral_mean_ci": mean_interval(start.mean(axis=1).tolist())[1:],
             "start_lateral_abs_mean": float(np.abs(start).mean()),
+            "start_lateral_abs_mean_ci": mean_interval(np.abs(start).mean(axis=1).tolist())[1:],
             "start_lateral_sd": float(start.std()),
-            "action_error": float(error.mean()),
-            "action_error_ci": 1.96 * float(error.std(ddof=1)) / np.sqrt(len(error)),
+            "action_error": float(np.mean(error)),
+            "action_error_ci": 1.96 * float(np.std(error, ddof=1)) / np.sqrt(len(error)),
         }
 
     for name in args.methods:
@@ -226,17 +244,19 @@ def main() -> int:
         f" m/s, |y.vel| {results['demos']['start_lateral_abs_mean']:.3f}"
     )
     print(
-        "| method | success | collisions | left / right / neither | closest (median, m) "
-        "| start y.vel mean, |y.vel|, sd (m/s) | on-policy error (MSE vs expert) |"
+        "| method | success | collisions | left / right / neither (left share of passes) | closest approach "
+        "(median, m) | start y.vel mean (m/s) | start |y.vel| mean (m/s) | on-policy error (MSE vs expert) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results["methods"].items():
         n, s = r["n"], r["sides"]
+        share = "" if r["left_share_ci"] is None else f" ({interval_text(*r['left_share_ci'], '.0%')})"
         print(
             f"| {name} | {rate_text(r['success'], n)} | {share_text(r['collisions'], n)} | "
-            f"{s['left']} / {s['right']} / {s['neither']} | {r['closest_m']:.3f} | "
-            f"{r['start_lateral_mean']:+.3f}, {r['start_lateral_abs_mean']:.3f}, {r['start_lateral_sd']:.3f} | "
-            f"{r['action_error']:.1f} ± {r['action_error_ci']:.1f} |"
+            f"{s['left']} / {s['right']} / {s['neither']}{share} | {r['closest_m'][0]:.3f} "
+            f"{interval_text(*r['closest_m'][1:], '.3f')} | {r['start_lateral_mean']:+.3f} "
+            f"{interval_text(*r['start_lateral_mean_ci'], '+.3f')} | {r['start_lateral_abs_mean']:.3f} "
+            f"{interval_text(*r['start_lateral_abs_mean_ci'], '.3f')} | {r['action_error']:.1f} ± {r['action_error_ci']:.1f} |"
         )
     for label, m in results["paired"].items():
         print(

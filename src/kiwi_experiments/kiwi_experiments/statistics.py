@@ -1,5 +1,6 @@
 """Numbers for comparing success rates honestly: Wilson 95 % intervals for a rate, and McNemar's
-exact test for two methods (or rounds) run on the same layouts (paired). Pure, no SciPy."""
+exact test for two methods (or rounds) run on the same layouts (paired); 95 % intervals for a mean
+(normal) and a median (distribution-free, from the order statistics). Pure, no SciPy."""
 
 from __future__ import annotations
 
@@ -48,3 +49,31 @@ def rate_text(successes: int, n: int) -> str:
     """'62 % [48, 74] (31/50)'."""
     low, high = wilson_interval(successes, n)
     return f"{100 * successes / n:.0f} % [{100 * low:.0f}, {100 * high:.0f}] ({successes}/{n})"
+
+
+def mean_interval(values, z: float = Z95) -> tuple[float, float, float]:
+    """Mean and its normal 95 % interval (values independent: one per layout)."""
+    n = len(values)
+    if n < 2:
+        raise ValueError("a mean's interval needs two values or more")
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, mean - z * sd / math.sqrt(n), mean + z * sd / math.sqrt(n)
+
+
+def median_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Median and a distribution-free interval of at least `level`: the order statistics k and
+    n + 1 - k with k the largest rank whose binomial(n, 1/2) tail stays under (1 - level) / 2."""
+    ordered, n = sorted(values), len(values)
+    if n == 0:
+        raise ValueError("no values")
+    median = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2
+    tail, k = 0.0, 0
+    while k < n // 2:
+        tail += math.comb(n, k) / 2**n  # P(fewer than k + 1 values below the median)
+        if tail > (1 - level) / 2:
+            break
+        k += 1
+    if k == 0:  # too few values for the level: the whole range
+        return median, ordered[0], ordered[-1]
+    return median, ordered[k - 1], ordered[n - k]

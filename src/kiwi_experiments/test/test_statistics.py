@@ -2,7 +2,14 @@
 
 import pytest
 
-from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
+from kiwi_experiments.statistics import (
+    mcnemar_exact,
+    mean_interval,
+    median_interval,
+    paired_outcomes,
+    rate_text,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_matches_known_values():
@@ -40,3 +47,18 @@ def test_paired_outcomes_counts_only_shared_layouts():
 
 def test_rate_text():
     assert rate_text(0, 10) == "0 % [0, 28] (0/10)"
+
+
+def test_mean_interval():
+    mean, low, high = mean_interval([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and low == pytest.approx(2.5 - 1.96 * 1.291 / 2, abs=1e-3) and high > 3.7
+    with pytest.raises(ValueError):
+        mean_interval([1.0])
+
+
+def test_median_interval_from_order_statistics():
+    # n = 50: ranks 18 and 33 (the textbook's 95 % distribution-free interval for the median).
+    values = list(range(1, 51))
+    assert median_interval(values) == (25.5, 18, 33)
+    # Too few values for 95 %: the whole range.
+    assert median_interval([3.0, 1.0, 2.0]) == (2.0, 1.0, 3.0)
