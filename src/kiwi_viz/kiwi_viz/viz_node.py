@@ -15,6 +15,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
 from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
+from kiwi_recorder.bag import message_class
 
 from .feed import CAMERA_TOPICS, TOPICS, MessageFeed
 from .scene import Scene
@@ -47,7 +48,7 @@ class VizNode(Node):
         for topic, kind in topics.items():
             qos = qos_profile_sensor_data if topic in CAMERA_TOPICS else 10
             self.create_subscription(
-                _message_class(kind), topic, lambda msg, t=topic: self._on_message(t, msg), qos
+                message_class(kind), topic, lambda msg, t=topic: self._on_message(t, msg), qos
             )
         self.reported = 0
         self.create_timer(SKIP_REPORT_S, self._report_skipped)
@@ -65,12 +66,6 @@ class VizNode(Node):
 
     def shutdown(self) -> None:
         self.recording.disconnect()  # flushes; an .rrd file gets its footer
-
-
-def _message_class(kind: str):
-    from kiwi_recorder.bag import message_class
-
-    return message_class(kind)
 
 
 def main(args=None) -> int:
