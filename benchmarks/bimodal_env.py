@@ -9,11 +9,15 @@ start is near zero, it drives at the obstacle); DAgger lowers its on-policy erro
 averaging; a multimodal policy commits to one detour and uses both.
 
     .venv/bin/python benchmarks/bimodal_env.py [--out data/bimodal] [--demo-seeds 20] [--layouts 50]
-        [--steps 4000] [--methods mse mixture diffusion act act_episode] [--dagger-of mse]
+        [--steps 3000] [--methods mse mixture diffusion act act_episode] [--dagger-of mse]
         [--dagger-rounds 2] [--dagger-rollouts 20] [--train-seed 1000] [--figure docs/bimodal.png]
 
 Every stage is kept in --out and skipped when there (demos, models, evaluations; a training cut
 off is redone), with a progress bar; results.json holds the table's numbers and the code version.
+With --jobs 2 (the default) the methods run in two processes at once, one torch thread each:
+LeRobot's data loader holds one core through half of every training step, so one training alone
+leaves the second core mostly idle (measured: Diffusion 2.3 steps/s alone, 1.9 beside an ACT
+training that itself went from 3.8 to 3.4).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -69,10 +74,22 @@ METHODS = {
     "act_episode": Method("act", act_latent="episode", model="act"),
 }
 START_SAMPLES = 10  # policy samples per layout at the start state (each a new episode)
+# Minutes each unit took at 4000 steps, one process (session 9): what --jobs balances. A unit is
+# what must run in one process: a model and the methods that run it, a base and its DAgger rounds.
+MINUTES = {"mse": 8, "mixture": 8, "diffusion": 38, "act": 18, "act_episode": 3}
+DAGGER_ROUND_MINUTES = 9
+BAR_POSITION = "KIWI_BIMODAL_BAR"  # a lane's progress bars on their own terminal line
 
 
 def interval_text(low: float, high: float, fmt: str) -> str:
     return f"[{low:{fmt}}, {high:{fmt}}]"
+
+
+def switches_text(r: dict) -> str:
+    if r.get("side_switches") is None:
+        return "not measured"
+    ci = "" if r["side_switches_ci"] is None else " " + interval_text(*r["side_switches_ci"], ".1f")
+    return f"{r['side_switches']:.1f}{ci}"
 
 
 def share_text(count: int, n: int) -> str:
@@ -85,7 +102,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path("data/bimodal"))
     p.add_argument("--demo-seeds", type=int, default=20, help="start states, each demonstrated both ways")
     p.add_argument("--layouts", type=int, default=50, help="evaluation layouts (seeds 5000, 5001, ...)")
-    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument(
         "--train-seed", type=int, default=1000, help="another seed, another --out: the noise floor"
@@ -97,6 +114,8 @@ def main() -> int:
     p.add_argument("--dagger-rounds", type=int, default=2)
     p.add_argument("--dagger-rollouts", type=int, default=20)
     p.add_argument("--figure", type=Path, default=None)
+    p.add_argument("--jobs", type=int, default=2, help="processes running methods at once")
+    p.add_argument("--lane", type=int, default=None, help=argparse.SUPPRESS)  # a --jobs child
     args = p.parse_args()
     missing = [base for base in args.dagger_of if base not in args.methods]
     if missing:
@@ -107,6 +126,8 @@ def main() -> int:
     same_run(out, code, args)
     seeds = list(range(5000, 5000 + args.layouts))
     timings = {}
+    started = time.time()
+    position = int(os.environ.get(BAR_POSITION, "0"))
 
     dataset = out / "dataset"
     if not (out / "demos.json").exists():  # written last: the mark of finished demonstrations
@@ -116,6 +137,8 @@ def main() -> int:
         (out / "demos.json").write_text(json.dumps(summary))
         timings["demos"] = time.time() - t
     demos = json.loads((out / "demos.json").read_text())
+    if args.jobs > 1 and args.lane is None:
+        run_lanes(args)
 
     results = {"code": code, "args": {k: str(v) for k, v in vars(args).items()}, "methods": {}}
     episodes = {}
@@ -132,7 +155,7 @@ def main() -> int:
         for stale in out.glob(f"*_{name}.json"):  # an evaluation of the model it replaces
             stale.unlink()
         t = time.time()
-        with tqdm(total=args.steps, desc=f"train {name}", unit="step") as bar:
+        with tqdm(total=args.steps, desc=f"train {name}", unit="step", position=position) as bar:
             train(
                 data,
                 method.policy,
@@ -156,7 +179,8 @@ def main() -> int:
         if not evaluation.exists():
             t = time.time()
             runs = policy_runs(model, seeds, act_latent=method.act_latent)
-            episodes_ = [e for e, _ in tqdm(runs, total=len(seeds), desc=f"evaluate {name}", unit="episode")]
+            bar = tqdm(runs, total=len(seeds), desc=f"evaluate {name}", unit="episode", position=position)
+            episodes_ = [e for e, _ in bar]
             write_episodes(evaluation, episodes_)
             timings[f"eval {name}"] = time.time() - t
         starts = out / f"start_{name}.json"
@@ -164,6 +188,7 @@ def main() -> int:
             starts.write_text(json.dumps(start_commands(model, seeds, START_SAMPLES, method.act_latent)))
         runs = episodes[name] = read_episodes(evaluation)
         error = [e.action_error for e in runs]
+        switches = [e.side_switches for e in runs if e.side_switches is not None]
         # One value per layout (its samples averaged): the layouts are the independent draws.
         start = np.array(json.loads(starts.read_text())).reshape(len(seeds), -1)
         sides = {s: sum(e.side == s for e in runs) for s in ("left", "right", "neither")}
@@ -180,6 +205,8 @@ def main() -> int:
             "start_lateral_abs_mean": float(np.abs(start).mean()),
             "start_lateral_abs_mean_ci": mean_interval(np.abs(start).mean(axis=1).tolist())[1:],
             "start_lateral_sd": float(start.std()),
+            "side_switches": float(np.mean(switches)) if switches else None,
+            "side_switches_ci": mean_interval(switches)[1:] if len(switches) > 1 else None,
             "action_error": float(np.mean(error)),
             "action_error_ci": 1.96 * float(np.std(error, ddof=1)) / np.sqrt(len(error)),
         }
@@ -213,7 +240,13 @@ def main() -> int:
                 collected += rollouts(out, base, round_, args.dagger_rollouts, previous_model)
                 write_dataset(data, collected)
             stage(name, METHODS[base], data)
+    if args.lane is not None:  # a child of --jobs: its stages are made; the parent sums up
+        (out / f"timings_lane{args.lane}.json").write_text(json.dumps(timings))
+        return 0
 
+    for lane in sorted(out.glob("timings_lane*.json")):
+        timings |= json.loads(lane.read_text())
+    timings["total (this call)"] = time.time() - started
     results["demos"] = {
         "episodes": demos["episodes"],
         "start_lateral_mean": float(np.mean(demos["start_lateral"])),
@@ -245,9 +278,10 @@ def main() -> int:
     )
     print(
         "| method | success | collisions | left / right / neither (left share of passes) | closest approach "
-        "(median, m) | start y.vel mean (m/s) | start |y.vel| mean (m/s) | on-policy error (MSE vs expert) |"
+        "(median, m) | start y.vel mean (m/s) | start |y.vel| mean (m/s) | side switches per episode | "
+        "on-policy error (MSE vs expert) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in results["methods"].items():
         n, s = r["n"], r["sides"]
         share = "" if r["left_share_ci"] is None else f" ({interval_text(*r['left_share_ci'], '.0%')})"
@@ -256,7 +290,8 @@ def main() -> int:
             f"{s['left']} / {s['right']} / {s['neither']}{share} | {r['closest_m'][0]:.3f} "
             f"{interval_text(*r['closest_m'][1:], '.3f')} | {r['start_lateral_mean']:+.3f} "
             f"{interval_text(*r['start_lateral_mean_ci'], '+.3f')} | {r['start_lateral_abs_mean']:.3f} "
-            f"{interval_text(*r['start_lateral_abs_mean_ci'], '.3f')} | {r['action_error']:.1f} ± {r['action_error_ci']:.1f} |"
+            f"{interval_text(*r['start_lateral_abs_mean_ci'], '.3f')} | {switches_text(r)} | "
+            f"{r['action_error']:.1f} ± {r['action_error_ci']:.1f} |"
         )
     for label, m in results["paired"].items():
         print(
@@ -361,6 +396,43 @@ def theory(results: dict, collided: dict, dagger_of: list[str], rounds: int) -> 
                 }
             )
     return rows
+
+
+def lanes(methods: list[str], dagger_of: list[str], rounds: int, jobs: int) -> list[tuple[list, list]]:
+    """The methods split into at most `jobs` lanes of about equal minutes, longest unit first; each
+    lane is (methods, DAgger bases). A model stays in one lane with every method that runs it (ACT
+    both ways), a base with its DAgger rounds: two processes never train the same model."""
+    units: dict[str, list[str]] = {}
+    for name in methods:
+        units.setdefault(METHODS[name].model or name, []).append(name)
+
+    def minutes(unit: str) -> float:
+        dagger = rounds * DAGGER_ROUND_MINUTES if unit in dagger_of else 0
+        return sum(MINUTES.get(m, 10) for m in units[unit]) + dagger
+
+    loads = [[0.0, [], []] for _ in range(min(jobs, len(units)))]
+    for unit in sorted(units, key=minutes, reverse=True):
+        lane = min(loads, key=lambda entry: entry[0])
+        lane[0] += minutes(unit)
+        lane[1] += units[unit]
+        lane[2] += [unit] if unit in dagger_of else []
+    return [(names, bases) for _, names, bases in loads]
+
+
+def run_lanes(args) -> None:
+    """This run's methods in `--jobs` child processes at once, one torch thread each; exits if
+    one fails (its stages done so far are kept: run again to resume)."""
+    children = []
+    for k, (names, bases) in enumerate(lanes(args.methods, args.dagger_of, args.dagger_rounds, args.jobs)):
+        command = [sys.executable, __file__, *sys.argv[1:], "--jobs", "1", "--lane", str(k)]
+        command += ["--methods", *names, "--dagger-of", *bases]  # the last of a repeated option wins
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", BAR_POSITION: str(k)}
+        children.append((names, subprocess.Popen(command, env=env)))
+    failed = [names for names, child in children if child.wait() != 0]
+    if failed:
+        sys.exit(
+            f"bimodal_env: the lane of {', '.join(failed[0])} failed (its output is above); run again to resume"
+        )
 
 
 def same_run(out: Path, code: dict, args) -> None:

@@ -31,7 +31,7 @@ from .evaluation import Rollout, Sample, summarize
 
 STATE = "observation.state"
 MAX_TICKS = int(20 * c.CONTROL_RATE_HZ)  # 20 s, as kiwi demo's rollouts
-Y_VEL = 7  # index of y.vel in LeRobot's LeKiwi action
+X_VEL, Y_VEL = 6, 7  # indices of x.vel and y.vel in LeRobot's LeKiwi action
 
 
 class EnvRunError(RuntimeError):
@@ -121,6 +121,19 @@ class EnvEpisode:
     start_lateral: float  # the first command's y.vel (m/s): the choice at the ambiguous start
     action_error: float  # mean squared error of its actions against the expert's labels (on-policy)
     path: list  # robot (x, y) every 5 ticks
+    # Times the chunks' lateral heading changed sign before the obstacle (`side_switches`): 0 for
+    # a policy that commits to a detour; None in files written before it was measured.
+    side_switches: int | None = None
+
+
+SWITCH_DEADBAND = 0.02  # m/s: a chunk whose mean lateral speed is smaller heads for neither side
+
+
+def side_switches(laterals: list[float], deadband: float = SWITCH_DEADBAND) -> int:
+    """How often successive chunks head for opposite sides: signs of their mean lateral speeds
+    (world frame), those inside the deadband skipped."""
+    signs = [1 if v > 0 else -1 for v in laterals if abs(v) > deadband]
+    return sum(a != b for a, b in zip(signs, signs[1:]))
 
 
 def passing_side(path: list, obstacle_xy) -> str:
@@ -148,12 +161,15 @@ def drive_policy(
     obs, info = env.reset(seed=seed)
     predictor.reset()
     chunk, used, path, hit, closest = None, 0, [], False, np.inf
-    start_lateral, errors, frames = None, [], []
+    start_lateral, errors, frames, headings = None, [], [], []
     for tick in range(max_ticks):
         if chunk is None or used == len(chunk):
             chunk, used = predictor.predict([_observation(obs)]), 0
             if start_lateral is None:
                 start_lateral = float(chunk[0][Y_VEL])
+            x, _, yaw = env.sim.base_pose()
+            if x < env.layout.obstacle_xy[0]:  # still choosing a side
+                headings.append(_world_lateral(chunk, yaw))
         label = info["expert_action"].astype(np.float32)
         frames.append((_observation(obs), label))
         errors.append(float(np.mean((chunk[used] - label) ** 2)))
@@ -181,8 +197,15 @@ def drive_policy(
         start_lateral,
         float(np.mean(errors)),
         path,
+        side_switches(headings),
     )
     return episode, frames
+
+
+def _world_lateral(chunk, yaw: float) -> float:
+    """The chunk's mean lateral (world y) speed, m/s."""
+    vx, vy = np.mean(chunk[:, X_VEL]), np.mean(chunk[:, Y_VEL])
+    return float(np.sin(yaw) * vx + np.cos(yaw) * vy)
 
 
 def _sample(env, tick: int, info: dict) -> Sample:

@@ -14,6 +14,7 @@ from kiwi_experiments.env_runs import (
     policy_runs,
     policy_videos,
     record_env_demos,
+    side_switches,
     start_commands,
 )
 from kiwi_experiments.videos import episode_label, labelled, write_video
@@ -23,6 +24,14 @@ def test_passing_side():
     assert passing_side([(0.0, 0.0), (0.3, 0.2), (0.6, 0.3)], (0.5, 0.0)) == "left"
     assert passing_side([(0.0, 0.0), (0.6, -0.3)], (0.5, 0.0)) == "right"
     assert passing_side([(0.0, 0.0), (0.2, 0.1)], (0.5, 0.0)) == "neither"
+
+
+def test_side_switches_count_reversals_outside_the_deadband():
+    assert side_switches([0.15, 0.12, 0.1]) == 0, "committed to the left"
+    assert side_switches([0.15, -0.12, 0.1, -0.1]) == 3
+    assert side_switches([0.15, 0.01, -0.01, 0.12]) == 0, "dithering inside the deadband is no switch"
+    assert side_switches([0.15, 0.0, -0.12]) == 1
+    assert side_switches([]) == 0
 
 
 @pytest.mark.integration
@@ -58,6 +67,7 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
         assert not e.success and e.seconds == pytest.approx(40 / 30), "5 steps of training lift nothing"
         assert e.side in ("left", "right", "neither") and e.clearance > 0 and len(e.path) == 8
         assert e.start_lateral is not None and e.action_error > 0, "an untrained policy is not the expert"
+        assert isinstance(e.side_switches, int) and e.side_switches >= 0
         # Every visited state, labelled with the expert's action (DAgger's data).
         assert len(frames) == 40 and frames[0][1].shape == (9,)
         assert frames[0][1][6] > 0.05 and abs(frames[0][1][7]) > 0.1, "from the start: forward and aside"
