@@ -40,9 +40,11 @@ import numpy as np  # noqa: E402
 from kiwi_experiments.demo import code_version  # noqa: E402
 from kiwi_experiments.env_runs import (  # noqa: E402
     expert_episode,
+    load_frames,
     policy_runs,
     read_episodes,
     record_env_demos,
+    save_frames,
     start_commands,
     write_dataset,
     write_episodes,
@@ -455,25 +457,10 @@ def rollouts(out: Path, base: str, round_: int, count: int, model: Path | None =
     made with `model` and kept in out/rollouts_<base>_r<r>.npz (the MSE's in rollouts_r<r>.npz,
     as earlier runs named them), or read from there."""
     path = out / (f"rollouts_r{round_}.npz" if base == "mse" else f"rollouts_{base}_r{round_}.npz")
-    keys = ("observation.state", "observation.environment_state")
     if not path.exists():
         seeds = [2000 + 100 * round_ + k for k in range(count)]
-        runs = [frames for _, frames in policy_runs(model, seeds)]
-        partial = path.with_name(path.stem + ".partial.npz")
-        np.savez(
-            partial,
-            lengths=[len(f) for f in runs],
-            **{k: np.concatenate([[o[k] for o, _ in f] for f in runs]) for k in keys},
-            action=np.concatenate([[a for _, a in f] for f in runs]),
-        )
-        partial.rename(path)  # a killed run leaves no rollouts that look finished
-    with np.load(path) as stored:  # each stored[k] reads the whole array again: read each once
-        data = {k: stored[k] for k in (*keys, "action", "lengths")}
-    bounds = np.cumsum([0, *data["lengths"]])
-    return [
-        [({k: data[k][i] for k in keys}, data["action"][i]) for i in range(a, b)]
-        for a, b in zip(bounds, bounds[1:])
-    ]
+        save_frames(path, [frames for _, frames in policy_runs(model, seeds)])
+    return load_frames(path)[0]
 
 
 def figure(path: Path, out: Path, demos: dict, episodes: dict) -> None:

@@ -140,6 +140,13 @@ def _add_demo_parser(sub) -> None:
         "--sim-speed", type=float, default=None, help=f"sim speed x real time (default {defaults.sim_speed})"
     )
     p.add_argument(
+        "--backend",
+        choices=("ros", "env"),
+        default=None,
+        help="ros: demonstrations and rollouts through the ROS graphs; env: the same expert, gate and "
+        f"policy in the gymnasium env, one process, no ROS (default {defaults.backend})",
+    )
+    p.add_argument(
         "--timeout-s",
         type=float,
         default=None,

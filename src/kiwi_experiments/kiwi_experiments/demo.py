@@ -57,6 +57,9 @@ class DemoConfig:
     round_steps: int = 1500  # each later round continues the last model this far
     batch_size: int = 32
     sim_speed: float = 1.0  # faster, the graph's processes fall 1-2 ticks behind on 2 cores
+    # ros: demonstrations and rollouts through the ROS graphs (the product); env: the same expert,
+    # gate and policy loader in the gymnasium env, in one process (no DDS, no process timing).
+    backend: str = "ros"
     timeout_s: float = 20.0  # sim seconds a rollout may take
     seed: int = 0
 
@@ -295,34 +298,38 @@ class Demo:
     def dataset(self, name: str) -> Path:
         """`r0`: the demonstrations; `hg_rN`: they and the corrections of rounds 0..N-1, with round
         0's normalization statistics (a continued model keeps the scale it learnt)."""
-        from kiwi_recorder.convert import convert, find_bags
-
         out = self.out / "datasets" / name
         sources = out / "meta" / "kiwi_demo_sources.json"  # written last
         if sources.exists():
             return out
         shutil.rmtree(out, ignore_errors=True)
         started = time.monotonic()
-        demos = find_bags(self.out / "bags" / "demos")
         rounds = 0 if name == "r0" else int(name.removeprefix("hg_r"))
-        rollouts = [bag for r in range(rounds) for bag in find_bags(self.out / "bags" / f"rollouts_r{r}")]
+        summary = self.write_dataset(out, [f"rollouts_r{r}" for r in range(rounds)])
+        if rounds:
+            shutil.copyfile(self.dataset("r0") / "meta" / "stats.json", out / "meta" / "stats.json")
+        sources.write_text(json.dumps(summary, indent=2))
+        self._timed(f"convert {name}", started)
+        return out
+
+    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
+        """The demonstrations' bags and the correction segments of the `rollouts` batches' bags
+        converted into a dataset at `out`; the conversion's summary."""
+        from kiwi_recorder.convert import convert, find_bags
+
+        demos = find_bags(self.out / "bags" / "demos")
+        bags = [bag for batch in rollouts for bag in find_bags(self.out / "bags" / batch)]
         summary = convert(
             demos,
             out,
             mapping=demo_mapping(),
             use_videos=False,
-            corrections=rollouts,
+            corrections=bags,
             progress=self.progress,
             correction_weight=CORRECTION_WEIGHT,
             min_segment_frames=chunk_frames(self.config.policy),
         )
-        if rounds:
-            shutil.copyfile(self.dataset("r0") / "meta" / "stats.json", out / "meta" / "stats.json")
-        sources.write_text(
-            json.dumps({"demonstrations": len(demos), "rollouts": len(rollouts), **summary}, indent=2)
-        )
-        self._timed(f"convert {name}", started)
-        return out
+        return {"demonstrations": len(demos), "rollouts": len(bags), **summary}
 
     def model(self, name: str) -> Path:
         from tqdm import tqdm
@@ -522,13 +529,20 @@ def run_demo(args, argv: list[str]) -> int:
     from kiwi_policy.train import TrainError
     from kiwi_recorder.convert import ConvertError
 
+    from .env_runs import EnvRunError
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "disabled")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # ours say the same, once
     config = config_from_args(args)
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
-    demo = Demo(args.out, config, argv)
+    if config.backend == "env":
+        from .env_demo import EnvDemo
+
+        demo = EnvDemo(args.out, config, argv)
+    else:
+        demo = Demo(args.out, config, argv)
     try:
         report = demo.run()
     except KeyboardInterrupt:
@@ -538,7 +552,7 @@ def run_demo(args, argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 130
-    except (DemoError, EpisodeError, ConvertError, TrainError) as exc:
+    except (DemoError, EpisodeError, ConvertError, TrainError, EnvRunError) as exc:
         print(f"kiwi demo: {exc}", file=sys.stderr)
         return 1
     print(f"report: {report}")

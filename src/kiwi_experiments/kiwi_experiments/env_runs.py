@@ -25,7 +25,8 @@ import numpy as np
 from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, Mapping, split_action
 from kiwi_common.task import TASK
 from kiwi_description import constants as c
-from kiwi_teleop.gating import action_errors
+from kiwi_teleop.expert import WorldState
+from kiwi_teleop.gating import Gate, action_errors, gate_observation
 
 from .evaluation import Rollout, Sample, summarize
 
@@ -45,22 +46,30 @@ def _observation(obs: dict) -> dict:
 Frame = tuple[dict, np.ndarray]  # (observation, action) in LeRobot units
 
 
-def expert_episode(env, seed: int, side: int) -> list[Frame]:
-    """The expert from `seed`'s start detouring on `side`, until it lifts the cube."""
+def expert_episode(
+    env, seed: int, side: int, max_ticks: int = MAX_TICKS, rollout: Rollout | None = None
+) -> list[Frame]:
+    """The expert from `seed`'s start detouring on `side`, until it lifts the cube (a `rollout`
+    given is filled with the ground truth per tick)."""
     obs, info = env.reset(seed=seed, options={"expert_side": side})
     frames = []
-    for _ in range(MAX_TICKS):
+    for tick in range(max_ticks):
         action = info["expert_action"].astype(np.float32)
         frames.append((_observation(obs), action))
+        if rollout is not None:
+            rollout.samples.append(_sample(env, tick, info))
         obs, _, terminated, _, info = env.step(action)
         if terminated:
+            if rollout is not None:
+                rollout.samples.append(_sample(env, tick + 1, info))
             return frames
     raise EnvRunError(f"the expert did not lift the cube from seed {seed}, side {side}")
 
 
-def write_dataset(out: Path, episodes: list[list[Frame]]) -> int:
+def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | None = None) -> int:
     """Episodes as a new Kiwi state-only dataset at `out` (LeRobot's writer, with the mapping file
-    `kiwi train` needs); returns the number of frames."""
+    `kiwi train` needs); returns the number of frames. `interventions[i]` true: episode i is an
+    expert's correction (its frames' `intervention` 1)."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     out = Path(out)
@@ -76,13 +85,14 @@ def write_dataset(out: Path, episodes: list[list[Frame]]) -> int:
         robot_type="lekiwi",
         use_videos=False,
     )
-    for frames in episodes:
+    for i, frames in enumerate(episodes):
+        flag = np.full(1, float(bool(interventions and interventions[i])), np.float32)
         for obs, action in frames:
             dataset.add_frame(
                 {
                     **{k: np.asarray(v, np.float32) for k, v in obs.items()},
                     "action": action,
-                    INTERVENTION: np.zeros(1, np.float32),
+                    INTERVENTION: flag,
                     "task": TASK,
                 }
             )
@@ -91,6 +101,36 @@ def write_dataset(out: Path, episodes: list[list[Frame]]) -> int:
     (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
     staging.rename(out)
     return sum(len(frames) for frames in episodes)
+
+
+FRAME_KEYS = (STATE, ENVIRONMENT_STATE)
+
+
+def save_frames(path: Path, episodes: list[list[Frame]], interventions: list | None = None) -> None:
+    """Episodes of labelled frames (and per frame whether the expert drove) in one .npz, written
+    whole or not at all: a killed run leaves nothing that looks finished."""
+    flags = interventions or [[False] * len(f) for f in episodes]
+    partial = Path(path).with_name(Path(path).stem + ".partial.npz")
+    np.savez(
+        partial,
+        lengths=[len(f) for f in episodes],
+        **{k: np.concatenate([[o[k] for o, _ in f] for f in episodes]) for k in FRAME_KEYS},
+        action=np.concatenate([[a for _, a in f] for f in episodes]),
+        intervention=np.concatenate([np.asarray(f, bool) for f in flags]),
+    )
+    partial.rename(path)
+
+
+def load_frames(path: Path) -> tuple[list[list[Frame]], list[np.ndarray]]:
+    """What `save_frames` wrote: the episodes and their per-frame intervention flags."""
+    with np.load(path) as stored:  # each stored[k] reads the whole array again: read each once
+        data = {k: stored[k] for k in (*FRAME_KEYS, "action", "lengths", "intervention")}
+    bounds = np.cumsum([0, *data["lengths"]])
+    spans = list(zip(bounds, bounds[1:]))
+    episodes = [
+        [({k: data[k][i] for k in FRAME_KEYS}, data["action"][i]) for i in range(a, b)] for a, b in spans
+    ]
+    return episodes, [data["intervention"][a:b] for a, b in spans]
 
 
 def record_env_demos(out: Path, seeds: list[int], sides: tuple[int, ...] = (1, -1)) -> dict:
@@ -151,15 +191,20 @@ def drive_policy(
     max_ticks: int = MAX_TICKS,
     rollout: Rollout | None = None,
     on_tick: Callable[[int], None] | None = None,
+    gate: Gate | None = None,
 ) -> tuple[EnvEpisode, list[Frame]]:
     """The policy drives from `seed`'s start (the obstacle there), a new chunk when the last is used
     up. Returns the episode's record and every visited state labelled with the expert's action
     there (the expert following the detour the policy heads for): DAgger's data with the expert
     as the oracle. A `rollout` given is filled with the ground truth and the action errors per
     tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick)`
-    runs after each step (a video grabs its frame)."""
+    runs after each step (a video grabs its frame). With a `gate`, HG-DAgger as the expert node
+    runs it: the expert drives while the gate says so (each sample's `intervention`), the policy
+    planning on meanwhile, so its first command after hand-back is from a fresh chunk."""
     obs, info = env.reset(seed=seed)
     predictor.reset()
+    if gate is not None:
+        gate.reset()
     chunk, used, path, hit, closest = None, 0, [], False, np.inf
     start_lateral, errors, frames, headings = None, [], [], []
     for tick in range(max_ticks):
@@ -173,9 +218,10 @@ def drive_policy(
         label = info["expert_action"].astype(np.float32)
         frames.append((_observation(obs), label))
         errors.append(float(np.mean((chunk[used] - label) ** 2)))
+        expert_drives = gate is not None and _gate_verdict(env, gate, tick, chunk[used], info, rollout)
         if rollout is not None:
-            _record_tick(env, rollout, tick, info, chunk[used], label)
-        obs, _, terminated, _, info = env.step(chunk[used])
+            _record_tick(env, rollout, tick, info, chunk[used], label, expert_drives)
+        obs, _, terminated, _, info = env.step(label if expert_drives else chunk[used])
         used += 1
         if on_tick is not None:
             on_tick(tick)
@@ -208,14 +254,37 @@ def _world_lateral(chunk, yaw: float) -> float:
     return float(np.sin(yaw) * vx + np.cos(yaw) * vy)
 
 
-def _sample(env, tick: int, info: dict) -> Sample:
+def _gate_verdict(env, gate: Gate, tick: int, action, info: dict, rollout: Rollout | None) -> bool:
+    """The gate's verdict on the state the policy's `action` drives into (the env answers at once:
+    the policy's commands are always fresh); a take-over's reason goes into the rollout."""
+    _, twist = split_action(action)
+    seen = gate_observation(
+        WorldState.from_sim(env.sim), twist, env.expert_side, bool(info["collision"]), gate.rule
+    )
+    was = gate.engaged
+    verdict = gate.update(tick / c.CONTROL_RATE_HZ, seen)
+    if verdict and not was and rollout is not None:
+        rollout.takeover_reasons.append(gate.reason)
+    return verdict
+
+
+def _sample(env, tick: int, info: dict, intervention: bool = False) -> Sample:
     x, y, yaw = env.sim.base_pose()
     cube_z = float(env.sim.cube_pose()[0][2])
-    return Sample(tick / c.CONTROL_RATE_HZ, x, y, yaw, cube_z, contact=bool(info["collision"]))
+    return Sample(
+        tick / c.CONTROL_RATE_HZ,
+        x,
+        y,
+        yaw,
+        cube_z,
+        intervention=intervention,
+        gate=intervention,
+        contact=bool(info["collision"]),
+    )
 
 
-def _record_tick(env, rollout: Rollout, tick: int, info: dict, action, label) -> None:
-    rollout.samples.append(_sample(env, tick, info))
+def _record_tick(env, rollout: Rollout, tick: int, info: dict, action, label, intervention: bool) -> None:
+    rollout.samples.append(_sample(env, tick, info, intervention))
     (policy_arm, policy_twist), (expert_arm, expert_twist) = split_action(action), split_action(label)
     base, arm = action_errors(
         policy_twist,

@@ -110,6 +110,20 @@ def rollout_table(demo, rows: dict) -> list[str]:
     return lines
 
 
+def collection_text(cfg) -> str:
+    """Where the demonstrations and rollouts ran."""
+    if cfg.backend == "env":
+        return (
+            "Demonstrations and HG-DAgger rollouts ran in the gymnasium env (`--backend env`: the same "
+            "expert, gate, layouts and driver limits in one process; the expert drives from the tick the "
+            "gate decides, with no mux blend, no DDS and no process timing)"
+        )
+    return (
+        "Demonstrations and HG-DAgger rollouts ran through the real nodes (driver on MuJoCo, expert, mux, "
+        f"recorder, policy node) over DDS, cameras off, the sim at {cfg.sim_speed:g}x real time"
+    )
+
+
 def _reasons(counts: dict) -> str:
     return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "–"
 
@@ -257,9 +271,8 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "rollout layout. Observation: `observation.state` (LeRobot's LeKiwi: arm joints, base velocity) and "
         "`observation.environment_state` (cube and obstacle relative to the robot from the sim's ground truth, "
         "standing in for a detector; no images, so training fits a 2-core CPU). Action: LeRobot's LeKiwi action "
-        "(arm targets, base twist) at 30 Hz. Demonstrations and HG-DAgger rollouts ran through the real nodes "
-        "(driver on MuJoCo, expert, mux, recorder, policy node) over DDS, cameras off, the sim at "
-        f"{cfg.sim_speed:g}x real time; datasets were written by LeRobot's writer, policies ({policy}) trained "
+        "(arm targets, base twist) at 30 Hz. "
+        f"{collection_text(cfg)}; datasets were written by LeRobot's writer, policies ({policy}) trained "
         f"by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "
         "(`lerobot_env_kiwi`: the same scene, task and driver limits, the policy loaded as the policy node "
         "loads it, one control tick per step, so as fast as the policy computes and deterministic).",
@@ -287,7 +300,8 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "## HG-DAgger data collection",
         "",
         f"Per round, {cfg.dagger_episodes} rollouts of the latest model on their own obstacle layouts. The expert "
-        "takes over through the mux when the state the policy drives into is unsafe or heads for failure and "
+        f"takes over{' through the mux' if cfg.backend == 'ros' else ''} when the state the policy drives "
+        "into is unsafe or heads for failure and "
         "hands back once it is safe again; only the take-over segments join the data (`intervention` = 1; "
         f"segments at most 5 frames apart merged, shorter than the policy's chunk dropped, each written "
         f"{CORRECTION_WEIGHT} times).",

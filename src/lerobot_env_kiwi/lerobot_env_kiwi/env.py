@@ -127,6 +127,11 @@ class KiwiPickEnv(gym.Env):
         lifted = is_lifted(float(self.sim.cube_pose()[0][2]))
         return self._observation(), float(lifted), lifted, False, self._info()
 
+    @property
+    def expert_side(self) -> int:
+        """The side (1 left, -1 right) the expert in `info` detours by now."""
+        return self._expert.side
+
     def render(self):
         if self.render_mode is None:
             return None

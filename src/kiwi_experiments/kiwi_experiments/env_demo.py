@@ -1,0 +1,113 @@
+"""`kiwi demo --backend env`: the same experiment as `kiwi demo`, with the demonstrations and the
+HG-DAgger rollouts run in the gymnasium env instead of the ROS graphs.
+
+The same expert (kiwi_teleop.expert), gate (kiwi_teleop.gating), layouts, driver limits and policy
+loader; the expert takes over and hands back at the tick the gate decides, with no DDS, no mux
+blend and no process timing between them. Each episode's labelled frames are kept in
+`bags/<batch>/episode_NNN.npz` (in place of the recorder's bags); the datasets are written with
+LeRobot's writer as `kiwi convert` writes them: the demonstrations whole, the corrections as
+segments (merged and dropped by the converter's rules, each CORRECTION_WEIGHT times). Everything
+after that (training, continuing, the control, evaluations, report) is `kiwi demo`'s own.
+
+What it is for: telling what the method does from what the ROS pipeline does to it. The same
+settings run both ways, and a difference between them is the graph's (timing, blending, recording).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from kiwi_description.constants import CONTROL_RATE_HZ
+from kiwi_recorder.convert import MERGE_GAP_FRAMES, intervention_segments
+from kiwi_teleop.gating import Gate
+
+from .demo import CORRECTION_WEIGHT, Demo, chunk_frames, read_summaries
+from .env_runs import drive_policy, expert_episode, load_frames, save_frames, write_dataset
+from .episodes import EpisodePlan
+from .evaluation import Rollout, summarize
+
+SIDES = {"left": 1, "right": -1}
+
+
+class EnvDemo(Demo):
+    def episodes(
+        self,
+        name: str,
+        graph: str,
+        args: dict[str, str],
+        plans: list[EpisodePlan],
+        policy: bool,
+        timeout_s: float | None = None,
+    ) -> list[dict]:
+        """Run (or finish) a batch: the expert alone (`record`) or the policy under the gate
+        (`dagger`, the model in `args`); their summaries, as the ROS batches give them."""
+        path = self.out / "episodes" / f"{name}.jsonl"
+        done = read_summaries(path)
+        todo = plans[len(done) :]
+        if not todo:
+            return done
+        folder = self.out / "bags" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        ticks = int((timeout_s or self.config.timeout_s) * CONTROL_RATE_HZ)
+        with (
+            _env_and_policy(args["model"] if policy else None) as (env, predictor),
+            self._collecting(name, path, len(plans), done) as keep,
+        ):
+            for k, plan in enumerate(todo, start=len(done)):
+                rollout = Rollout(plan.seed, None)
+                if predictor is None:
+                    frames = expert_episode(env, plan.seed, self._side(plan), ticks, rollout)
+                else:
+                    _, frames = drive_policy(env, predictor, plan.seed, ticks, rollout, gate=Gate())
+                rollout.obstacle = env.layout.obstacle_xy  # the layout the episode reset to
+                saved = folder / f"episode_{k:03d}.npz"
+                save_frames(saved, [frames], [[s.intervention for s in rollout.samples[: len(frames)]]])
+                keep({**summarize(rollout), "recorder": str(saved)})
+        self._timed(name, started)
+        return done
+
+    def _side(self, plan: EpisodePlan) -> int:
+        """The demonstration's detour: the configured side, or drawn from the layout's seed."""
+        side = SIDES.get(self.config.detour)
+        return side or int(np.random.default_rng([self.config.seed, plan.seed]).choice((-1, 1)))
+
+    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
+        demos = [frames for path in _episodes(self.out / "bags" / "demos") for frames in load_frames(path)[0]]
+        segments = []
+        for batch in rollouts:
+            for path in _episodes(self.out / "bags" / batch):
+                (frames,), (flags,) = load_frames(path)
+                spans = intervention_segments(flags, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
+                segments += [frames[a:b] for a, b in spans for _ in range(CORRECTION_WEIGHT)]
+        total = write_dataset(out, demos + segments, [False] * len(demos) + [True] * len(segments))
+        return {
+            "demonstrations": len(demos),
+            "rollouts": sum(len(_episodes(self.out / "bags" / batch)) for batch in rollouts),
+            "episodes": len(demos) + len(segments),
+            "frames": total,
+        }
+
+
+def _episodes(folder: Path) -> list[Path]:
+    return sorted(folder.glob("episode_*.npz"))
+
+
+@contextmanager
+def _env_and_policy(model: str | None):
+    """An obstacle env and, for a model, its predictor loaded as the policy node loads it."""
+    from lerobot_env_kiwi.env import KiwiPickEnv
+
+    from kiwi_policy.checkpoint import load_policy
+    from kiwi_policy.inference import ChunkPredictor
+
+    predictor = None if model is None else ChunkPredictor(load_policy(model))
+    env = KiwiPickEnv(obstacle=True, render_mode=None)
+    try:
+        yield env, predictor
+    finally:
+        env.close()

@@ -1,0 +1,111 @@
+"""HG-DAgger in the gymnasium env: the gate takes over from a policy heading for the obstacle, the
+frames keep who drove, and `kiwi demo --backend env` turns the take-overs into correction episodes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kiwi_experiments.env_runs import MAX_TICKS, X_VEL, drive_policy, load_frames, save_frames
+from kiwi_experiments.evaluation import Rollout, summarize
+from kiwi_teleop.gating import REASONS, Gate
+
+
+class StraightAhead:
+    """A policy that drives at 0.15 m/s straight ahead with the arm where the expert holds it at
+    the start: into the obstacle, which stands on the line to the cube."""
+
+    def __init__(self, first_label):
+        self.chunk = np.tile(np.asarray(first_label, np.float32), (10, 1))
+        self.chunk[:, X_VEL:] = (0.15, 0.0, 0.0)
+
+    def reset(self):
+        pass
+
+    def predict(self, observations):
+        return self.chunk
+
+
+def test_frames_round_trip_with_who_drove(tmp_path):
+    obs = {"observation.state": np.arange(9, dtype=np.float32), "observation.environment_state": np.ones(6)}
+    episodes = [[(obs, np.full(9, k, np.float32)) for k in range(3)], [(obs, np.zeros(9, np.float32))]]
+    save_frames(tmp_path / "b.npz", episodes, [[False, True, True], [True]])
+    loaded, flags = load_frames(tmp_path / "b.npz")
+    assert [len(e) for e in loaded] == [3, 1] and [f.tolist() for f in flags] == [[False, True, True], [True]]
+    assert loaded[0][2][1].tolist() == [2.0] * 9
+    assert (loaded[1][0][0]["observation.state"] == obs["observation.state"]).all()
+    assert not list(tmp_path.glob("*.partial.npz"))
+
+
+@pytest.mark.integration
+def test_the_gate_takes_over_before_the_obstacle_and_hands_back():
+    from lerobot_env_kiwi.env import KiwiPickEnv
+
+    env = KiwiPickEnv(obstacle=True)
+    try:
+        _, info = env.reset(seed=5000)
+        policy = StraightAhead(info["expert_action"])
+        rollout = Rollout(5000, None)
+        episode, frames = drive_policy(env, policy, 5000, MAX_TICKS, rollout, gate=Gate())
+        rollout.obstacle = env.layout.obstacle_xy
+    finally:
+        env.close()
+    summary = summarize(rollout)
+    flags = [s.intervention for s in rollout.samples[: len(frames)]]
+    assert not flags[0], "the policy starts"
+    # Straight ahead, the chassis would run into the box; the expert took it around.
+    assert summary["interventions"] >= 1 and summary["min_clearance"] > 0
+    assert episode.side == "left", "the demonstrations' side"
+    assert len(rollout.takeover_reasons) == summary["interventions"] and set(rollout.takeover_reasons) <= set(
+        REASONS
+    )
+    # Handed back once safe: the policy drives again (and, straight ahead past the grasp stand,
+    # strays and is taken over again); every take-over is a rising edge of the frames' flags.
+    assert summary["interventions"] == sum(a and not b for a, b in zip(flags[1:], flags))
+    assert not all(flags[flags.index(True) :]), "control came back to the policy"
+
+
+@pytest.mark.integration
+def test_quick_env_demo_makes_correction_episodes(tmp_path):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiwi_experiments.cli",
+            "demo",
+            "--quick",
+            "--backend",
+            "env",
+            "--out",
+            str(run),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rollouts = [
+        json.loads(line) for line in (run / "episodes" / "rollouts_r0.jsonl").read_text().splitlines()
+    ]
+    assert len(rollouts) == 2 and all(r["interventions"] >= 1 for r in rollouts), (
+        "10 steps of training: taken over"
+    )
+    sources = json.loads((run / "datasets" / "hg_r1" / "meta" / "kiwi_demo_sources.json").read_text())
+    assert sources["demonstrations"] == 2 and sources["rollouts"] == 2 and sources["episodes"] > 2
+    ds = LeRobotDataset("local/hg_r1", root=run / "datasets" / "hg_r1")
+    flag = np.asarray(ds.hf_dataset["intervention"]).reshape(-1)
+    episode = np.asarray(ds.hf_dataset["episode_index"]).reshape(-1)
+    assert (flag[episode < 2] == 0).all() and (flag[episode >= 2] == 1).all(), "demos 0, corrections 1"
+    assert (episode >= 2).sum() % 2 == 0, "each correction twice (CORRECTION_WEIGHT)"
+    # The demonstrations' dataset is the same in both: round 1 adds to it.
+    r0 = LeRobotDataset("local/r0", root=run / "datasets" / "r0")
+    assert r0.meta.total_episodes == 2 and len(r0) == int((episode < 2).sum())
+    report = (run / "report" / "README.md").read_text()
+    assert "ran in the gymnasium env (`--backend env`" in report and "through the mux" not in report
+    results = json.loads((run / "report" / "results.json").read_text())
+    assert results["config"]["backend"] == "env" and results["rows"]["eval_r0"]["episodes"] == 2
