@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,10 +82,18 @@ START_SAMPLES = 10  # policy samples per layout at the start state (each a new e
 MINUTES = {"mse": 8, "mixture": 8, "diffusion": 38, "act": 18, "act_episode": 3}
 DAGGER_ROUND_MINUTES = 9
 BAR_POSITION = "KIWI_BIMODAL_BAR"  # a lane's progress bars on their own terminal line
+CODE = "KIWI_BIMODAL_CODE"  # the parent's code version, handed to its lanes
 
 
 def interval_text(low: float, high: float, fmt: str) -> str:
     return f"[{low:{fmt}}, {high:{fmt}}]"
+
+
+def final_kld(log: Path) -> float | None:
+    """ACT's KL term (prior against the encoder's posterior) at the last step its training logged:
+    near zero, the latent carries nothing and the decoder ignores it."""
+    values = re.findall(r"kld_loss:([0-9.e+-]+)", log.read_text()) if log.exists() else []
+    return float(values[-1]) if values else None
 
 
 def switches_text(r: dict) -> str:
@@ -122,10 +131,12 @@ def main() -> int:
     missing = [base for base in args.dagger_of if base not in args.methods]
     if missing:
         p.error(f"--dagger-of {' '.join(missing)} continues a method not in --methods")
-    code = code_version()  # at once: files edited while it runs must not be taken for its code
+    # At once (files edited while it runs must not be taken for its code); a lane takes its parent's.
+    code = json.loads(os.environ[CODE]) if args.lane is not None else code_version()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    same_run(out, code, args)
+    if args.lane is None:  # the parent checked and wrote run.json before starting its lanes
+        same_run(out, code, args)
     seeds = list(range(5000, 5000 + args.layouts))
     timings = {}
     started = time.time()
@@ -140,7 +151,7 @@ def main() -> int:
         timings["demos"] = time.time() - t
     demos = json.loads((out / "demos.json").read_text())
     if args.jobs > 1 and args.lane is None:
-        run_lanes(args)
+        run_lanes(args, code)
 
     results = {"code": code, "args": {k: str(v) for k, v in vars(args).items()}, "methods": {}}
     episodes = {}
@@ -154,8 +165,9 @@ def main() -> int:
         if (pretrained / "kiwi_mapping.json").exists():
             return pretrained
         shutil.rmtree(model, ignore_errors=True)
-        for stale in out.glob(f"*_{name}.json"):  # an evaluation of the model it replaces
-            stale.unlink()
+        for user in (m for m, spec in METHODS.items() if (spec.model or m) == name):
+            for stale in (out / f"eval_{user}.json", out / f"start_{user}.json"):  # of the model it replaces
+                stale.unlink(missing_ok=True)
         t = time.time()
         with tqdm(total=args.steps, desc=f"train {name}", unit="step", position=position) as bar:
             train(
@@ -202,11 +214,16 @@ def main() -> int:
             "sides": sides,
             "left_share_ci": list(wilson_interval(sides["left"], passed)) if passed else None,
             "closest_m": median_interval([e.clearance for e in runs]),
+            "final_kld": final_kld(out / f"train_{method.model or name}.log"),
             "start_lateral_mean": float(start.mean()),
             "start_lateral_mean_ci": mean_interval(start.mean(axis=1).tolist())[1:],
             "start_lateral_abs_mean": float(np.abs(start).mean()),
             "start_lateral_abs_mean_ci": mean_interval(np.abs(start).mean(axis=1).tolist())[1:],
             "start_lateral_sd": float(start.std()),
+            # The draws' spread at one start state: zero for a deterministic policy, the detours'
+            # distance for one that samples between them.
+            "start_spread": float(start.std(axis=1).mean()),
+            "start_spread_ci": mean_interval(start.std(axis=1).tolist())[1:],
             "side_switches": float(np.mean(switches)) if switches else None,
             "side_switches_ci": mean_interval(switches)[1:] if len(switches) > 1 else None,
             "action_error": float(np.mean(error)),
@@ -280,10 +297,11 @@ def main() -> int:
     )
     print(
         "| method | success | collisions | left / right / neither (left share of passes) | closest approach "
-        "(median, m) | start y.vel mean (m/s) | start |y.vel| mean (m/s) | side switches per episode | "
+        "(median, m) | start y.vel mean (m/s) | start |y.vel| mean (m/s) | start y.vel spread over draws (SD, m/s) "
+        "| side switches per episode | "
         "on-policy error (MSE vs expert) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results["methods"].items():
         n, s = r["n"], r["sides"]
         share = "" if r["left_share_ci"] is None else f" ({interval_text(*r['left_share_ci'], '.0%')})"
@@ -292,9 +310,15 @@ def main() -> int:
             f"{s['left']} / {s['right']} / {s['neither']}{share} | {r['closest_m'][0]:.3f} "
             f"{interval_text(*r['closest_m'][1:], '.3f')} | {r['start_lateral_mean']:+.3f} "
             f"{interval_text(*r['start_lateral_mean_ci'], '+.3f')} | {r['start_lateral_abs_mean']:.3f} "
-            f"{interval_text(*r['start_lateral_abs_mean_ci'], '.3f')} | {switches_text(r)} | "
+            f"{interval_text(*r['start_lateral_abs_mean_ci'], '.3f')} | {r['start_spread']:.3f} "
+            f"{interval_text(*r['start_spread_ci'], '.3f')} | {switches_text(r)} | "
             f"{r['action_error']:.1f} ± {r['action_error_ci']:.1f} |"
         )
+    for name, r in results["methods"].items():
+        if r["final_kld"] is not None:
+            print(
+                f"{name}: KL term of the last logged training step {r['final_kld']:.3g} (the latent's information)"
+            )
     for label, m in results["paired"].items():
         print(
             f"paired {label}: both {m['both']}, only the first {m['only_first']}, only the second "
@@ -421,7 +445,7 @@ def lanes(methods: list[str], dagger_of: list[str], rounds: int, jobs: int) -> l
     return [(names, bases) for _, names, bases in loads]
 
 
-def run_lanes(args) -> None:
+def run_lanes(args, code: dict) -> None:
     """This run's methods in `--jobs` child processes at once, one torch thread each; exits if
     one fails (its stages done so far are kept: run again to resume)."""
     children = []
@@ -429,6 +453,7 @@ def run_lanes(args) -> None:
         command = [sys.executable, __file__, *sys.argv[1:], "--jobs", "1", "--lane", str(k)]
         command += ["--methods", *names, "--dagger-of", *bases]  # the last of a repeated option wins
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", BAR_POSITION: str(k)}
+        env[CODE] = json.dumps(code)
         children.append((names, subprocess.Popen(command, env=env)))
     failed = [names for names, child in children if child.wait() != 0]
     if failed:

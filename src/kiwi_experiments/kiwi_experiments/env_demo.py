@@ -60,10 +60,13 @@ class EnvDemo(Demo):
         ):
             for k, plan in enumerate(todo, start=len(done)):
                 rollout = Rollout(plan.seed, None)
+                side = self._side(plan)  # the expert's side at the start, as the graph's expert_side
                 if predictor is None:
-                    frames = expert_episode(env, plan.seed, self._side(plan), ticks, rollout)
+                    frames = expert_episode(env, plan.seed, side, ticks, rollout, require_lift=False)
                 else:
-                    _, frames = drive_policy(env, predictor, plan.seed, ticks, rollout, gate=Gate())
+                    _, frames = drive_policy(
+                        env, predictor, plan.seed, ticks, rollout, gate=Gate(), side=side
+                    )
                 rollout.obstacle = env.layout.obstacle_xy  # the layout the episode reset to
                 saved = folder / f"episode_{k:03d}.npz"
                 save_frames(saved, [frames], [[s.intervention for s in rollout.samples[: len(frames)]]])
@@ -78,13 +81,16 @@ class EnvDemo(Demo):
 
     def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
         demos = [frames for path in _episodes(self.out / "bags" / "demos") for frames in load_frames(path)[0]]
-        segments = []
+        segments, flags = [], []
         for batch in rollouts:
             for path in _episodes(self.out / "bags" / batch):
-                (frames,), (flags,) = load_frames(path)
-                spans = intervention_segments(flags, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
-                segments += [frames[a:b] for a, b in spans for _ in range(CORRECTION_WEIGHT)]
-        total = write_dataset(out, demos + segments, [False] * len(demos) + [True] * len(segments))
+                (frames,), (drove,) = load_frames(path)
+                spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
+                for a, b in spans:
+                    # A merged segment keeps its gap's frames as the policy's (0), as convert does.
+                    segments += [frames[a:b]] * CORRECTION_WEIGHT
+                    flags += [drove[a:b]] * CORRECTION_WEIGHT
+        total = write_dataset(out, demos + segments, [np.zeros(len(f)) for f in demos] + flags)
         return {
             "demonstrations": len(demos),
             "rollouts": sum(len(_episodes(self.out / "bags" / batch)) for batch in rollouts),
@@ -94,7 +100,7 @@ class EnvDemo(Demo):
 
 
 def _episodes(folder: Path) -> list[Path]:
-    return sorted(folder.glob("episode_*.npz"))
+    return sorted(folder.glob("episode_[0-9][0-9][0-9].npz"))  # not a cut-off write's .partial.npz
 
 
 @contextmanager

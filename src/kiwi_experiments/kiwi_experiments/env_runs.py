@@ -15,6 +15,7 @@ task, layouts and expert as the ROS sim graph, as fast as the CPU goes (state-on
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -47,10 +48,16 @@ Frame = tuple[dict, np.ndarray]  # (observation, action) in LeRobot units
 
 
 def expert_episode(
-    env, seed: int, side: int, max_ticks: int = MAX_TICKS, rollout: Rollout | None = None
+    env,
+    seed: int,
+    side: int,
+    max_ticks: int = MAX_TICKS,
+    rollout: Rollout | None = None,
+    require_lift: bool = True,
 ) -> list[Frame]:
     """The expert from `seed`'s start detouring on `side`, until it lifts the cube (a `rollout`
-    given is filled with the ground truth per tick)."""
+    given is filled with the ground truth per tick). Not lifted within `max_ticks`: an error, or
+    with `require_lift` False the episode as it went (a person's failed demonstration)."""
     obs, info = env.reset(seed=seed, options={"expert_side": side})
     frames = []
     for tick in range(max_ticks):
@@ -63,13 +70,17 @@ def expert_episode(
             if rollout is not None:
                 rollout.samples.append(_sample(env, tick + 1, info))
             return frames
-    raise EnvRunError(f"the expert did not lift the cube from seed {seed}, side {side}")
+    if require_lift:
+        raise EnvRunError(f"the expert did not lift the cube from seed {seed}, side {side}")
+    if rollout is not None:
+        rollout.samples.append(_sample(env, max_ticks, info))
+    return frames
 
 
 def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | None = None) -> int:
     """Episodes as a new Kiwi state-only dataset at `out` (LeRobot's writer, with the mapping file
-    `kiwi train` needs); returns the number of frames. `interventions[i]` true: episode i is an
-    expert's correction (its frames' `intervention` 1)."""
+    `kiwi train` needs); returns the number of frames. `interventions[i][t]`: the expert drove
+    episode i's frame t (its `intervention` 1; none given: 0 everywhere)."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     out = Path(out)
@@ -77,6 +88,7 @@ def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | 
         raise EnvRunError(f"{out} exists; give a new folder")
     mapping = Mapping().state_only()
     staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)  # a write cut off before
     dataset = LeRobotDataset.create(
         "kiwi/env_demos",
         int(mapping.fps),
@@ -86,13 +98,13 @@ def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | 
         use_videos=False,
     )
     for i, frames in enumerate(episodes):
-        flag = np.full(1, float(bool(interventions and interventions[i])), np.float32)
-        for obs, action in frames:
+        flags = np.zeros(len(frames)) if interventions is None else np.asarray(interventions[i], float)
+        for (obs, action), flag in zip(frames, flags, strict=True):
             dataset.add_frame(
                 {
                     **{k: np.asarray(v, np.float32) for k, v in obs.items()},
                     "action": action,
-                    INTERVENTION: flag,
+                    INTERVENTION: np.full(1, flag, np.float32),
                     "task": TASK,
                 }
             )
@@ -192,6 +204,7 @@ def drive_policy(
     rollout: Rollout | None = None,
     on_tick: Callable[[int], None] | None = None,
     gate: Gate | None = None,
+    side: int | None = None,
 ) -> tuple[EnvEpisode, list[Frame]]:
     """The policy drives from `seed`'s start (the obstacle there), a new chunk when the last is used
     up. Returns the episode's record and every visited state labelled with the expert's action
@@ -199,23 +212,28 @@ def drive_policy(
     as the oracle. A `rollout` given is filled with the ground truth and the action errors per
     tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick)`
     runs after each step (a video grabs its frame). With a `gate`, HG-DAgger as the expert node
-    runs it: the expert drives while the gate says so (each sample's `intervention`), the policy
-    planning on meanwhile, so its first command after hand-back is from a fresh chunk."""
-    obs, info = env.reset(seed=seed)
+    runs it: the expert's side follows the policy's proposal every tick, the expert drives while
+    the gate says so (each sample's `intervention`), and the policy plans a chunk every tick
+    meanwhile, as the policy node does, so its first command after hand-back is from a fresh
+    chunk. `side`: the expert's detour side at the start (default: drawn from the seed)."""
+    obs, info = env.reset(seed=seed, options=None if side is None else {"expert_side": side})
     predictor.reset()
     if gate is not None:
         gate.reset()
     chunk, used, path, hit, closest = None, 0, [], False, np.inf
     start_lateral, errors, frames, headings = None, [], [], []
     for tick in range(max_ticks):
-        if chunk is None or used == len(chunk):
+        if chunk is None or used == len(chunk) or (gate is not None and gate.engaged):
             chunk, used = predictor.predict([_observation(obs)]), 0
             if start_lateral is None:
                 start_lateral = float(chunk[0][Y_VEL])
             x, _, yaw = env.sim.base_pose()
             if x < env.layout.obstacle_xy[0]:  # still choosing a side
                 headings.append(_world_lateral(chunk, yaw))
-        label = info["expert_action"].astype(np.float32)
+        if gate is None:
+            label = info["expert_action"].astype(np.float32)
+        else:
+            label = env.expert_action_for(split_action(chunk[used])[1]).astype(np.float32)
         frames.append((_observation(obs), label))
         errors.append(float(np.mean((chunk[used] - label) ** 2)))
         expert_drives = gate is not None and _gate_verdict(env, gate, tick, chunk[used], info, rollout)
@@ -250,7 +268,8 @@ def drive_policy(
 
 def _world_lateral(chunk, yaw: float) -> float:
     """The chunk's mean lateral (world y) speed, m/s."""
-    vx, vy = np.mean(chunk[:, X_VEL]), np.mean(chunk[:, Y_VEL])
+    actions = np.asarray(chunk)
+    vx, vy = actions[:, X_VEL].mean(), actions[:, Y_VEL].mean()
     return float(np.sin(yaw) * vx + np.cos(yaw) * vy)
 
 

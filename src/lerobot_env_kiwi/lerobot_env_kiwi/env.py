@@ -132,6 +132,15 @@ class KiwiPickEnv(gym.Env):
         """The side (1 left, -1 right) the expert in `info` detours by now."""
         return self._expert.side
 
+    def expert_action_for(self, twist: tuple[float, float, float]) -> np.ndarray:
+        """The expert's action now, its detour side first following the side a learner's proposed
+        `twist` (m/s, rad/s) heads for: as the ROS expert node labels and gates a policy's
+        command each tick, even while it drives itself."""
+        world = self._world()
+        self._expert.side = side_agreeing_with(world, twist, self._expert.side)
+        expert = self._expert.act(world)
+        return action_vector(dict(zip(c.ARM_JOINTS, expert.arm)), expert.twist)
+
     def render(self):
         if self.render_mode is None:
             return None
