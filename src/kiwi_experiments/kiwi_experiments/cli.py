@@ -128,6 +128,7 @@ def _add_demo_parser(sub) -> None:
         ("steps", "round 0's training steps"),
         ("round_steps", "training steps of each later round, continuing the last model"),
         ("batch_size", "training batch size"),
+        ("correction_weight", "times each correction segment is written (oversampling)"),
         ("seed", "seed of it all"),
     ):
         p.add_argument(

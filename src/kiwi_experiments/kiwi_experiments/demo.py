@@ -56,6 +56,9 @@ class DemoConfig:
     steps: int = 3000  # round 0's training
     round_steps: int = 1500  # each later round continues the last model this far
     batch_size: int = 32
+    # Each correction segment this many times in the dataset: 2, a correction frame weighs two
+    # demonstration frames (they are few, and they are where the policy fails).
+    correction_weight: int = 2
     sim_speed: float = 1.0  # faster, the graph's processes fall 1-2 ticks behind on 2 cores
     # ros: demonstrations and rollouts through the ROS graphs (the product); env: the same expert,
     # gate and policy loader in the gymnasium env, in one process (no DDS, no process timing).
@@ -70,10 +73,8 @@ class DemoConfig:
         return [EpisodePlan(base + k, True) for k in range(count)]
 
 
-# HG-DAgger's corrections: each segment twice in the dataset (a correction frame weighs two
-# demonstration frames: they are few, and they are where the policy fails), and none shorter
-# than the policy's chunk (shorter ones teach no whole chunk).
-CORRECTION_WEIGHT = 2
+# HG-DAgger's corrections: none shorter than the policy's chunk (shorter ones teach no whole
+# chunk); each written DemoConfig.correction_weight times.
 # The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).
 VIDEO_EPISODES = 3
 VIDEO_EVERY = 3
@@ -326,7 +327,7 @@ class Demo:
             use_videos=False,
             corrections=bags,
             progress=self.progress,
-            correction_weight=CORRECTION_WEIGHT,
+            correction_weight=self.config.correction_weight,
             min_segment_frames=chunk_frames(self.config.policy),
         )
         return {"demonstrations": len(demos), "rollouts": len(bags), **summary}
@@ -535,6 +536,12 @@ def run_demo(args, argv: list[str]) -> int:
     os.environ.setdefault("WANDB_MODE", "disabled")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # ours say the same, once
     config = config_from_args(args)
+    if config.correction_weight < 1:
+        print(
+            f"kiwi demo: --correction-weight must be at least 1, got {config.correction_weight}",
+            file=sys.stderr,
+        )
+        return 2
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
     if config.backend == "env":

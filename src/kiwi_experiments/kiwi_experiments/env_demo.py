@@ -6,7 +6,7 @@ loader; the expert takes over and hands back at the tick the gate decides, with 
 blend and no process timing between them. Each episode's labelled frames are kept in
 `bags/<batch>/episode_NNN.npz` (in place of the recorder's bags); the datasets are written with
 LeRobot's writer as `kiwi convert` writes them: the demonstrations whole, the corrections as
-segments (merged and dropped by the converter's rules, each CORRECTION_WEIGHT times). Everything
+segments (merged and dropped by the converter's rules, each `correction_weight` times). Everything
 after that (training, continuing, the control, evaluations, report) is `kiwi demo`'s own.
 
 What it is for: telling what the method does from what the ROS pipeline does to it. The same
@@ -25,7 +25,7 @@ from kiwi_description.constants import CONTROL_RATE_HZ
 from kiwi_recorder.convert import MERGE_GAP_FRAMES, intervention_segments
 from kiwi_teleop.gating import Gate
 
-from .demo import CORRECTION_WEIGHT, Demo, chunk_frames, read_summaries
+from .demo import Demo, chunk_frames, read_summaries
 from .env_runs import drive_policy, expert_episode, load_frames, save_frames, write_dataset
 from .episodes import EpisodePlan
 from .evaluation import Rollout, summarize
@@ -88,8 +88,8 @@ class EnvDemo(Demo):
                 spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
                 for a, b in spans:
                     # A merged segment keeps its gap's frames as the policy's (0), as convert does.
-                    segments += [frames[a:b]] * CORRECTION_WEIGHT
-                    flags += [drove[a:b]] * CORRECTION_WEIGHT
+                    segments += [frames[a:b]] * self.config.correction_weight
+                    flags += [drove[a:b]] * self.config.correction_weight
         total = write_dataset(out, demos + segments, [np.zeros(len(f)) for f in demos] + flags)
         return {
             "demonstrations": len(demos),

@@ -13,7 +13,7 @@ from pathlib import Path
 from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
-from .demo import CORRECTION_WEIGHT, POLICY_NAMES, PRETRAINED, QUICK, evaluations, round_model
+from .demo import POLICY_NAMES, PRETRAINED, QUICK, evaluations, round_model
 from .statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
 
 
@@ -304,7 +304,7 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "into is unsafe or heads for failure and "
         "hands back once it is safe again; only the take-over segments join the data (`intervention` = 1; "
         f"segments at most 5 frames apart merged, shorter than the policy's chunk dropped, each written "
-        f"{CORRECTION_WEIGHT} times).",
+        f"{cfg.correction_weight} times).",
         "",
         *rollout_table(demo, rows),
         "",

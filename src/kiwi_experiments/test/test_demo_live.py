@@ -91,11 +91,11 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
     takeovers = sum(e["interventions"] for e in lines(run / "episodes" / "rollouts_r0.jsonl"))
     assert (run / "bags" / "rollouts_r0" / "episode_0001" / "metadata.yaml").exists()
     assert hg["rollouts"] == 2 and hg["demonstrations"] == 2
-    # Each correction segment is written CORRECTION_WEIGHT times; segments shorter than a chunk none.
-    from kiwi_experiments.demo import CORRECTION_WEIGHT
+    # Each correction segment is written correction_weight times; segments shorter than a chunk none.
+    from kiwi_experiments.demo import QUICK
 
     corrections = hg["episodes"] - 2
-    assert corrections % CORRECTION_WEIGHT == 0 and (corrections == 0 or takeovers > 0)
+    assert corrections % QUICK.correction_weight == 0 and (corrections == 0 or takeovers > 0)
     stats = [(run / "datasets" / d / "meta" / "stats.json").read_text() for d in ("r0", "hg_r1")]
     assert stats[0] == stats[1]
     for name in ("hg_r1", "control"):

@@ -103,7 +103,7 @@ def test_quick_env_demo_makes_correction_episodes(tmp_path):
     assert (flag[episode < 2] == 0).all() and flag[episode >= 2].mean() > 0.5, "demos 0, corrections 1"
     starts = np.flatnonzero(np.diff(episode, prepend=-1))
     assert (flag[starts[2:]] == 1).all(), "a correction starts where the expert took over"
-    assert (episode >= 2).sum() % 2 == 0, "each correction twice (CORRECTION_WEIGHT)"
+    assert (episode >= 2).sum() % 2 == 0, "each correction twice (correction_weight)"
     # The demonstrations' dataset is the same in both: round 1 adds to it.
     r0 = LeRobotDataset("local/r0", root=run / "datasets" / "r0")
     assert r0.meta.total_episodes == 2 and len(r0) == int((episode < 2).sum())
