@@ -77,6 +77,7 @@ METHODS = {
     "act_episode": Method("act", act_latent="episode", model="act"),
 }
 START_SAMPLES = 10  # policy samples per layout at the start state (each a new episode)
+PROBE_LAYOUTS = 10  # layouts of the diffusion sampler probe (100 denoising steps a sample are slow)
 # Minutes each unit took at 4000 steps, one process (session 9): what --jobs balances. A unit is
 # what must run in one process: a model and the methods that run it, a base and its DAgger rounds.
 MINUTES = {"mse": 8, "mixture": 8, "diffusion": 38, "act": 18, "act_episode": 3}
@@ -87,6 +88,31 @@ CODE = "KIWI_BIMODAL_CODE"  # the parent's code version, handed to its lanes
 
 def interval_text(low: float, high: float, fmt: str) -> str:
     return f"[{low:{fmt}}, {high:{fmt}}]"
+
+
+def sampler_probe(out: Path, name: str, model: Path, seeds: list[int]) -> dict:
+    """A diffusion model's first lateral commands at `seeds`' starts with its own denoising steps
+    and with every one of its training timesteps: a sampler too coarse for two narrow modes
+    sharpens them with more steps; a model that learnt one broad mode does not."""
+    config = json.loads((model / "config.json").read_text())
+    full = out / "models" / f"{name}_full_sampler"
+    if not full.exists():
+        partial = full.with_name(full.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(model, partial)
+        (partial / "config.json").write_text(
+            json.dumps({**config, "num_inference_steps": config["num_train_timesteps"]}, indent=2)
+        )
+        partial.rename(full)
+    path = out / f"start_{name}_full_sampler.json"
+    if not path.exists():
+        path.write_text(json.dumps(start_commands(full, seeds, START_SAMPLES)))
+    own = np.array(json.loads((out / f"start_{name}.json").read_text()))[: len(seeds) * START_SAMPLES]
+    full_values = np.array(json.loads(path.read_text()))
+    return {
+        str(steps): {"abs_mean": float(np.abs(v).mean()), "between": float((np.abs(v) <= 0.05).mean())}
+        for steps, v in ((config["num_inference_steps"], own), (config["num_train_timesteps"], full_values))
+    }
 
 
 def final_kld(log: Path) -> float | None:
@@ -166,8 +192,9 @@ def main() -> int:
             return pretrained
         shutil.rmtree(model, ignore_errors=True)
         for user in (m for m, spec in METHODS.items() if (spec.model or m) == name):
-            for stale in (out / f"eval_{user}.json", out / f"start_{user}.json"):  # of the model it replaces
-                stale.unlink(missing_ok=True)
+            for stale in ("eval_{}.json", "start_{}.json", "start_{}_full_sampler.json"):  # of the old model
+                (out / stale.format(user)).unlink(missing_ok=True)
+        shutil.rmtree(out / "models" / f"{name}_full_sampler", ignore_errors=True)
         t = time.time()
         with tqdm(total=args.steps, desc=f"train {name}", unit="step", position=position) as bar:
             train(
@@ -200,6 +227,9 @@ def main() -> int:
         starts = out / f"start_{name}.json"
         if not starts.exists():
             starts.write_text(json.dumps(start_commands(model, seeds, START_SAMPLES, method.act_latent)))
+        full_sampler = None
+        if method.policy == "diffusion":
+            full_sampler = sampler_probe(out, name, model, seeds[:PROBE_LAYOUTS])
         runs = episodes[name] = read_episodes(evaluation)
         error = [e.action_error for e in runs]
         switches = [e.side_switches for e in runs if e.side_switches is not None]
@@ -215,6 +245,7 @@ def main() -> int:
             "left_share_ci": list(wilson_interval(sides["left"], passed)) if passed else None,
             "closest_m": median_interval([e.clearance for e in runs]),
             "final_kld": final_kld(out / f"train_{method.model or name}.log"),
+            "full_sampler": full_sampler,
             "start_lateral_mean": float(start.mean()),
             "start_lateral_mean_ci": mean_interval(start.mean(axis=1).tolist())[1:],
             "start_lateral_abs_mean": float(np.abs(start).mean()),
@@ -318,6 +349,16 @@ def main() -> int:
         if r["final_kld"] is not None:
             print(
                 f"{name}: KL term of the last logged training step {r['final_kld']:.3g} (the latent's information)"
+            )
+        if r["full_sampler"] is not None:
+            print(
+                f"{name}, first lateral command on the first {min(PROBE_LAYOUTS, args.layouts)} layouts, "
+                "mean of abs / share "
+                f"within +-0.05 m/s: "
+                + "; ".join(
+                    f"{k} steps {v['abs_mean']:.3f} / {v['between']:.0%}"
+                    for k, v in r["full_sampler"].items()
+                )
             )
     for label, m in results["paired"].items():
         print(
