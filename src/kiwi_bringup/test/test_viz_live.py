@@ -34,7 +34,7 @@ def test_sim_graph_in_the_web_viewer(start_nodes, tmp_path):
             f"viz_grpc_port:={grpc}",
         ]
     )
-    wait_http(f"http://127.0.0.1:{web}/", 60.0)
+    wait_http(f"http://127.0.0.1:{web}/", 120.0)  # the node starts slowly on a loaded machine
 
     # What the viewer's server holds, as any viewer gets it.
     rrd = tmp_path / "live.rrd"
