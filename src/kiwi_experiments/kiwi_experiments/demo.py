@@ -73,14 +73,14 @@ class DemoConfig:
         return [EpisodePlan(base + k, True) for k in range(count)]
 
 
-# HG-DAgger's corrections: none shorter than the policy's chunk (shorter ones teach no whole
-# chunk); each written DemoConfig.correction_weight times.
 # The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).
 VIDEO_EPISODES = 3
 VIDEO_EVERY = 3
 
 
 def chunk_frames(policy: str) -> int:
+    """The policy's chunk: HG-DAgger's corrections shorter than this are dropped (they teach no
+    whole chunk)."""
     settings = CPU_DEFAULTS[policy]
     return int(settings.get("chunk_size", settings.get("horizon", 1)))
 

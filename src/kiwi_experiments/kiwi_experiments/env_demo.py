@@ -16,7 +16,6 @@ settings run both ways, and a difference between them is the graph's (timing, bl
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from kiwi_recorder.convert import MERGE_GAP_FRAMES, intervention_segments
 from kiwi_teleop.gating import Gate
 
 from .demo import Demo, chunk_frames, read_summaries
-from .env_runs import drive_policy, expert_episode, load_frames, save_frames, write_dataset
+from .env_runs import drive_policy, expert_episode, load_frames, policy_in_env, save_frames, write_dataset
 from .episodes import EpisodePlan
 from .evaluation import Rollout, summarize
 
@@ -55,7 +54,7 @@ class EnvDemo(Demo):
         started = time.monotonic()
         ticks = int((timeout_s or self.config.timeout_s) * CONTROL_RATE_HZ)
         with (
-            _env_and_policy(args["model"] if policy else None) as (env, predictor),
+            policy_in_env(args["model"] if policy else None) as (predictor, env),
             self._collecting(name, path, len(plans), done) as keep,
         ):
             for k, plan in enumerate(todo, start=len(done)):
@@ -81,19 +80,19 @@ class EnvDemo(Demo):
 
     def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
         demos = [frames for path in _episodes(self.out / "bags" / "demos") for frames in load_frames(path)[0]]
+        paths = [path for batch in rollouts for path in _episodes(self.out / "bags" / batch)]
         segments, flags = [], []
-        for batch in rollouts:
-            for path in _episodes(self.out / "bags" / batch):
-                (frames,), (drove,) = load_frames(path)
-                spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
-                for a, b in spans:
-                    # A merged segment keeps its gap's frames as the policy's (0), as convert does.
-                    segments += [frames[a:b]] * self.config.correction_weight
-                    flags += [drove[a:b]] * self.config.correction_weight
+        for path in paths:
+            (frames,), (drove,) = load_frames(path)
+            spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
+            for a, b in spans:
+                # A merged segment keeps its gap's frames as the policy's (0), as convert does.
+                segments += [frames[a:b]] * self.config.correction_weight
+                flags += [drove[a:b]] * self.config.correction_weight
         total = write_dataset(out, demos + segments, [np.zeros(len(f)) for f in demos] + flags)
         return {
             "demonstrations": len(demos),
-            "rollouts": sum(len(_episodes(self.out / "bags" / batch)) for batch in rollouts),
+            "rollouts": len(paths),
             "episodes": len(demos) + len(segments),
             "frames": total,
         }
@@ -101,19 +100,3 @@ class EnvDemo(Demo):
 
 def _episodes(folder: Path) -> list[Path]:
     return sorted(folder.glob("episode_[0-9][0-9][0-9].npz"))  # not a cut-off write's .partial.npz
-
-
-@contextmanager
-def _env_and_policy(model: str | None):
-    """An obstacle env and, for a model, its predictor loaded as the policy node loads it."""
-    from lerobot_env_kiwi.env import KiwiPickEnv
-
-    from kiwi_policy.checkpoint import load_policy
-    from kiwi_policy.inference import ChunkPredictor
-
-    predictor = None if model is None else ChunkPredictor(load_policy(model))
-    env = KiwiPickEnv(obstacle=True, render_mode=None)
-    try:
-        yield env, predictor
-    finally:
-        env.close()

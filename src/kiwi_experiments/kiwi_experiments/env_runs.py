@@ -327,16 +327,19 @@ def evaluation_summaries(model: str | Path, seeds: list[int], max_ticks: int = M
 
 
 @contextmanager
-def policy_in_env(model: str | Path, render: bool = False, act_latent: str = "zero"):
+def policy_in_env(model: str | Path | None, render: bool = False, act_latent: str = "zero"):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
-    `act_latent` as the node's parameter, its draws seeded) and an obstacle env for it (rendering
-    its top-down view if asked); the env is closed afterwards."""
+    `act_latent` as the node's parameter, its draws seeded; None: no policy, the expert's
+    episodes) and an obstacle env for it (rendering its top-down view if asked); the env is
+    closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
     from kiwi_policy.inference import ChunkPredictor
 
-    predictor = ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
+    predictor = (
+        None if model is None else ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
+    )
     env = KiwiPickEnv(obstacle=True, render_mode="rgb_array" if render else None)
     try:
         yield predictor, env

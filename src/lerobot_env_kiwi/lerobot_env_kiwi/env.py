@@ -41,7 +41,7 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_driver.commands import arm_targets
 from kiwi_driver.sim_backend import SimBackend
-from kiwi_teleop.expert import Expert, WorldState, side_agreeing_with
+from kiwi_teleop.expert import Expert, ExpertAction, WorldState, side_agreeing_with
 
 MAX_STEP = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ  # the driver's default per-tick arm step (rad)
 N_ACTIONS = len(c.ARM_JOINTS) + 3
@@ -136,10 +136,7 @@ class KiwiPickEnv(gym.Env):
         """The expert's action now, its detour side first following the side a learner's proposed
         `twist` (m/s, rad/s) heads for: as the ROS expert node labels and gates a policy's
         command each tick, even while it drives itself."""
-        world = self._world()
-        self._expert.side = side_agreeing_with(world, twist, self._expert.side)
-        expert = self._expert.act(world)
-        return action_vector(dict(zip(c.ARM_JOINTS, expert.arm)), expert.twist)
+        return _action(self._expert_act(self._world(), twist))
 
     def render(self):
         if self.render_mode is None:
@@ -159,6 +156,12 @@ class KiwiPickEnv(gym.Env):
             self._arm_target = arm_targets(arm, self._arm_target, present, MAX_STEP)
         wheels = kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*self._twist))
         self.sim.write(self._arm_target, wheels)
+
+    def _expert_act(self, world: WorldState, twist: tuple[float, float, float] | None) -> ExpertAction:
+        """The expert's action in `world`, its side first following `twist`'s (none: kept)."""
+        if twist is not None:
+            self._expert.side = side_agreeing_with(world, twist, self._expert.side)
+        return self._expert.act(world)
 
     def _world(self) -> WorldState:
         return WorldState.from_sim(self.sim)
@@ -183,14 +186,18 @@ class KiwiPickEnv(gym.Env):
 
     def _info(self) -> dict:
         world = self._world()
-        if any(self._twist):  # labelling a learner: follow the detour it heads for
-            self._expert.side = side_agreeing_with(world, self._twist, self._expert.side)
-        expert = self._expert.act(world)
+        # Labelling a learner: follow the detour it heads for.
+        expert = self._expert_act(world, self._twist if any(self._twist) else None)
         return {
             "is_success": is_lifted(world.cube[2]),
             "collision": self.sim.obstacle_contact(),
             "clearance": chassis_clearance(world.robot[:2], world.obstacle),
-            "expert_action": action_vector(dict(zip(c.ARM_JOINTS, expert.arm)), expert.twist),
+            "expert_action": _action(expert),
             "expert_phase": expert.phase,
             "seed": self.layout.seed,
         }
+
+
+def _action(expert: ExpertAction) -> np.ndarray:
+    """The expert's action as LeRobot's LeKiwi action vector."""
+    return action_vector(dict(zip(c.ARM_JOINTS, expert.arm)), expert.twist)
