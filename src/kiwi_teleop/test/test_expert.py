@@ -9,6 +9,7 @@ import pytest
 
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
+from kiwi_description.mjcf import BASE_JOINTS
 from kiwi_driver.sim_backend import SimBackend
 from kiwi_teleop.expert import GRASP_DEPTH, GRASP_X, Expert, WorldState, planar_arm_ik, quat_yaw
 
@@ -175,3 +176,33 @@ def test_jaws_shut_on_nothing_rise_shut_then_open():
     opening = grasp_action(replace(state, arm=high), drive, aligned=True)
     assert opening.phase == "open" and opening.arm[5] == GRIPPER_OPEN
     assert grasp_action(state, drive, aligned=False) == drive
+
+
+@pytest.mark.parametrize("past", [0.02, 0.035])
+def test_a_base_past_the_stand_grasps_from_there_without_backing_up(sim, past):
+    """A policy that drove `past` m beyond the grasp stand (towards the cube) is corrected by a
+    grasp from where it stands, never by reversing towards the obstacle; further past than the arm
+    reaches down, the expert backs up."""
+    from kiwi_teleop.expert import REACH_PAST
+
+    sim.reset(3, True)
+    cube = sim.cube_pose()[0]
+    base = [sim.model.joint(name).qposadr[0] for name in BASE_JOINTS[:2]]
+    sim.data.qpos[base] = (cube[0] - GRASP_X + past, cube[1])
+    mujoco.mj_forward(sim.model, sim.data)
+    start = WorldState.from_sim(sim)
+    too_far = replace(start, robot=(cube[0] - GRASP_X + REACH_PAST + 0.02, cube[1], 0.0))
+    assert Expert(side=1).act(too_far).twist[0] < 0.0, "out of reach: back to the stand"
+    expert, step, phases = Expert(side=1), c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ, []
+    for _ in range(400):
+        action = expert.act(WorldState.from_sim(sim))
+        phases.append(action.phase)
+        assert action.twist[0] >= 0.0, f"backed up in phase {action.phase}"
+        if action.phase == "done":
+            break
+        present = sim.arm_positions()
+        sim.write(
+            present + np.clip(np.array(action.arm) - present, -step, step),
+            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+        )
+    assert phases[0] == "open" and phases[-1] == "done", phases[:3]
