@@ -171,17 +171,25 @@ def _in_base(state: WorldState) -> tuple[tuple[float, float], float]:
 def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
     """Driving towards the grasp stand along the reference path (pure pursuit: towards the point
     LOOKAHEAD beyond the nearest one, so the command changes smoothly with the state and corners
-    are rounded); also whether the base is where it grasps from (`at_grasp_stand`). "detour" until the nearest point is on
-    the last leg, "approach" there."""
+    are rounded); also whether the base is where it grasps from (`at_grasp_stand`). "detour"
+    until the nearest point is on the last leg, "approach" there, where a base past the stand but
+    within reach only moves sideways or on."""
     rx, ry, ryaw = state.robot
     path = reference_path(state, side)
     _, along = path_position((rx, ry), path)
     carrot = point_along(path, along + LOOKAHEAD)
     gyaw = grasp_stand(state)[2]
     phase = "approach" if along >= path_length(path[:-1]) else "detour"
-    pregrasp = aim_pose(state, PREGRASP_DEPTH, GRIPPER_CARRY)
-    drive = ExpertAction(drive_towards(state.robot, (*carrot, gyaw)), pregrasp, phase)
+    twist = drive_towards(state.robot, (*carrot, gyaw))
+    if phase == "approach" and within_reach(state):
+        twist = (max(twist[0], 0.0), *twist[1:])  # sideways or on, never back while in reach
+    drive = ExpertAction(twist, aim_pose(state, PREGRASP_DEPTH, GRIPPER_CARRY), phase)
     return drive, at_grasp_stand(state, drive, 1.0)
+
+
+def within_reach(state: WorldState) -> bool:
+    """The cube no closer ahead of the base than the arm grasps from (GRASP_X - REACH_PAST)."""
+    return _in_base(state)[0][0] >= GRASP_X - REACH_PAST
 
 
 # While the base drives the arm is held open above where the cube will be: turned towards it by at
@@ -241,8 +249,7 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
     grasp), rise with the jaws shut, then open and try again. While the arm works the base keeps
     correcting towards the grasp pose (small: it is within a few cm), so it does not drift off,
     but never backs up: a base past the stand grasps from where it is."""
-    # Sideways and turning only, or forward onto the stand: never backing up under a lowered arm.
-    still = (max(drive.twist[0], 0.0), *drive.twist[1:]) if drive.phase == "approach" else (0.0, 0.0, 0.0)
+    still = drive.twist if drive.phase == "approach" else (0.0, 0.0, 0.0)
     cube_b, cube_yaw_b = _in_base(state)
     jaw = c.ARM_JOINTS.index(c.GRIPPER_JOINT)
     gripper = state.arm[jaw]
@@ -279,7 +286,8 @@ def at_grasp_stand(state: WorldState, drive: ExpertAction, factor: float) -> boo
     (ahead, aside), _ = _in_base(state)
     tolerance = factor * ALIGNED_POSITION
     return (
-        GRASP_X - REACH_PAST <= ahead < GRASP_X + tolerance
+        within_reach(state)
+        and ahead < GRASP_X + tolerance
         and abs(aside) < tolerance
         and abs(kin.wrap_angle(grasp_stand(state)[2] - state.robot[2])) < factor * ALIGNED_YAW
     )

@@ -9,13 +9,17 @@ Take-over reasons, checked in this order, each at once:
 - `predicted_contact`: the policy's commanded twist, held for `horizon_s`, would bring it that close;
 - `strayed`: the base more than `stray` m from the expert's reference path (start, detour lane
   on the side the policy is on, grasp stand; corners rounded);
+- `overshot`: near the grasp stand, the base went past it closer to the cube than the arm grasps
+  from (the expert's REACH_PAST): it is about to push the cube, and every second more is a longer
+  way back;
 - `failed_grasp`: the jaws shut on nothing near the cube;
 - `no_progress`: progress (distance made along the path, plus the cube's rise) has not grown by
   `progress_eps` for `stall_s`.
 The policy is judged only while its commands are fresh (the caller says): a policy that has no
 chunk yet is not taken over for standing still. Hand-back after at least `min_control_s` once the
 state is safe: no contact, `2 x clearance` of room now and under the policy's twist, within half
-of `stray` of the path, jaws not shut on nothing; progress is measured afresh from then on.
+of `stray` of the path, within reach of the cube, jaws not shut on nothing; progress is measured
+afresh from then on.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from kiwi_common.task import chassis_clearance
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 
-from .expert import CLAMP_MIN, RAISED, WorldState, reference_path
+from .expert import CLAMP_MIN, RAISED, WorldState, reference_path, within_reach
 from .paths import path_position
 
-REASONS = ("contact", "clearance", "predicted_contact", "strayed", "failed_grasp", "no_progress")
+REASONS = ("contact", "clearance", "predicted_contact", "strayed", "overshot", "failed_grasp", "no_progress")
+STALLS = ("overshot", "failed_grasp", "no_progress")  # handed back once the expert made progress
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class GateObservation:
     clearance: float
     predicted_clearance: float
     deviation: float
+    overshot: bool
     failed_grasp: bool
     progress: float
 
@@ -88,6 +94,7 @@ def gate_observation(
         clearance=chassis_clearance((x, y), state.obstacle),
         predicted_clearance=chassis_clearance(ahead, state.obstacle),
         deviation=deviation,
+        overshot=near_goal and not within_reach(state),
         failed_grasp=near_goal and gripper < CLAMP_MIN and state.cube[2] <= RAISED,
         progress=along + LIFT_WEIGHT * max(0.0, state.cube[2] - c.CUBE_SIZE / 2),
     )
@@ -114,9 +121,10 @@ class Gate:
                 not seen.contact
                 and min(seen.clearance, seen.predicted_clearance) >= 2 * r.clearance
                 and seen.deviation <= r.stray / 2
+                and not seen.overshot
                 and not seen.failed_grasp
             )
-            stalled = self.reason in ("no_progress", "failed_grasp")
+            stalled = self.reason in STALLS
             recovered = not stalled or seen.progress >= (self.best or 0.0) + r.recovery
             if safe and recovered and now - self.engaged_at >= r.min_control_s:
                 self.engaged = False
@@ -143,6 +151,8 @@ class Gate:
             return "predicted_contact"
         if seen.deviation > r.stray:
             return "strayed"
+        if seen.overshot:
+            return "overshot"
         if seen.failed_grasp:
             return "failed_grasp"
         if now - self.best_at > r.stall_s:

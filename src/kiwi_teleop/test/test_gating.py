@@ -1,5 +1,5 @@
-"""The HG-DAgger gate: it takes over on failure (contact, too close now or soon, strayed, a failed
-grasp, no progress), not on disagreement, never from a policy without fresh commands, and hands
+"""The HG-DAgger gate: it takes over on failure (contact, too close now or soon, strayed, past the
+grasp stand out of reach, a failed grasp, no progress), not on disagreement, never from a policy without fresh commands, and hands
 back once it is safe, after a minimum time. Last, it never takes over from the expert itself."""
 
 import math
@@ -23,7 +23,13 @@ from kiwi_teleop.paths import path_position
 
 RULE = GateRule(clearance=0.03, stray=0.15, stall_s=4.0, progress_eps=0.01, min_control_s=1.0)
 SAFE = GateObservation(
-    contact=False, clearance=1.0, predicted_clearance=1.0, deviation=0.0, failed_grasp=False, progress=0.0
+    contact=False,
+    clearance=1.0,
+    predicted_clearance=1.0,
+    deviation=0.0,
+    overshot=False,
+    failed_grasp=False,
+    progress=0.0,
 )
 DT = 1 / 30
 
@@ -62,6 +68,7 @@ def test_a_safe_policy_that_makes_progress_is_left_alone():
         ({"clearance": 0.02}, "clearance"),
         ({"predicted_clearance": 0.01}, "predicted_contact"),
         ({"deviation": 0.2}, "strayed"),
+        ({"overshot": True}, "overshot"),
         ({"failed_grasp": True}, "failed_grasp"),
     ],
 )
@@ -114,6 +121,29 @@ def test_gate_observation_foresees_driving_into_the_obstacle():
     assert straight.clearance > RULE.clearance > straight.predicted_clearance
     assert around.predicted_clearance > straight.predicted_clearance
     assert straight.deviation > 0.1, "the path goes round the obstacle; straight ahead is off it"
+
+
+def test_gate_observation_sees_a_base_past_the_stand_out_of_the_arms_reach():
+    from kiwi_teleop.expert import GRASP_X, REACH_PAST
+
+    cube = (1.0, 0.0, c.CUBE_SIZE / 2)
+
+    def at(ahead):
+        state = WorldState((cube[0] - ahead, 0.0, 0.0), cube, 0.0, (0.5, 0.0), (0.0,) * 6, (0.0,) * 6)
+        return gate_observation(state, (0.0, 0.0, 0.0), side=1, contact=False, rule=RULE).overshot
+
+    assert not at(GRASP_X) and not at(GRASP_X - REACH_PAST + 0.005), "within reach: grasp from there"
+    assert at(GRASP_X - REACH_PAST - 0.005)
+    assert not at(0.6), "far from the stand the cube is ahead but nothing is overshot"
+
+
+def test_an_overshoot_is_handed_back_only_once_the_expert_has_carried_the_task_on():
+    gate = Gate(RULE)
+    assert gate.update(0.0, replace(SAFE, overshot=True, progress=1.0))
+    assert all(drive(gate, DT, 2.0, replace(SAFE, progress=1.0), growing=False)), (
+        "back in reach is not enough"
+    )
+    assert not gate.update(2.0, replace(SAFE, progress=1.0 + RULE.recovery))
 
 
 def test_the_gate_never_takes_over_from_the_expert():
