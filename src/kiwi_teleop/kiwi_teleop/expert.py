@@ -46,8 +46,11 @@ YAW_GAIN = 2.0
 ALIGNED_POSITION = 0.03  # m: the arm's reach absorbs the rest
 # A base that went past the stand (closer to the cube) by up to this grasps from where it is:
 # backing up would head for the obstacle behind the stand, and a person teaching would not back up
-# either. In the sim the expert lifts the cube from 4 cm past (6 of 6 layouts), not from 5 cm.
-REACH_PAST = 0.04  # m
+# either. A grasp under way goes on REACH_SLACK closer still, so a base that drifts a few mm at the
+# edge does not flip the labels between driving and grasping. In the sim the expert lifts the cube
+# from 4 cm past (6 of 6 layouts), not from 5 cm.
+REACH_PAST = 0.03  # m
+REACH_SLACK = 0.01  # m
 ALIGNED_YAW = math.radians(8.0)
 LOOKAHEAD = 0.15  # m along the path: the pursuit point (POSITION_GAIN x this > MAX_SPEED: full speed)
 # Detour: robot (chassis radius 0.14 m) passes the obstacle's side in a lane this far from its
@@ -181,15 +184,16 @@ def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
     gyaw = grasp_stand(state)[2]
     phase = "approach" if along >= path_length(path[:-1]) else "detour"
     twist = drive_towards(state.robot, (*carrot, gyaw))
-    if phase == "approach" and within_reach(state):
+    if phase == "approach" and within_reach(state, 1.0):
         twist = (max(twist[0], 0.0), *twist[1:])  # sideways or on, never back while in reach
     drive = ExpertAction(twist, aim_pose(state, PREGRASP_DEPTH, GRIPPER_CARRY), phase)
     return drive, at_grasp_stand(state, drive, 1.0)
 
 
-def within_reach(state: WorldState) -> bool:
-    """The cube no closer ahead of the base than the arm grasps from (GRASP_X - REACH_PAST)."""
-    return _in_base(state)[0][0] >= GRASP_X - REACH_PAST
+def within_reach(state: WorldState, factor: float) -> bool:
+    """The cube no closer ahead of the base than the arm grasps from: GRASP_X - REACH_PAST to start
+    a grasp (`factor` 1), REACH_SLACK less per factor above 1 for one under way."""
+    return _in_base(state)[0][0] >= GRASP_X - REACH_PAST - (factor - 1.0) * REACH_SLACK
 
 
 # While the base drives the arm is held open above where the cube will be: turned towards it by at
@@ -238,9 +242,10 @@ STALLED = math.radians(15.0)  # rad/s: jaws slower than this have stopped (closi
 ON_FACES = math.radians(3.0)
 RAISED = c.CUBE_SIZE / 2 + 0.005  # cube centre this high: off the floor
 # The base must be this close to the grasp pose to start a grasp (or past it, within REACH_PAST);
-# with the arm already below the pre-grasp height a grasp under way goes on within twice that (no
-# flapping at the boundary).
+# a grasp under way (jaws opened past the carrying angle, or the arm below the pre-grasp height)
+# goes on within twice that (no flapping at the boundary).
 GRASP_UNDER_WAY = 2.0
+GRASP_STARTED = GRIPPER_CARRY + math.radians(10.0)
 
 
 def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> ExpertAction:
@@ -249,7 +254,8 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
     grasp), rise with the jaws shut, then open and try again. While the arm works the base keeps
     correcting towards the grasp pose (small: it is within a few cm), so it does not drift off,
     but never backs up: a base past the stand grasps from where it is."""
-    still = drive.twist if drive.phase == "approach" else (0.0, 0.0, 0.0)
+    # Correcting sideways or on towards the stand, never backing under a grasp (past the stand).
+    still = (max(drive.twist[0], 0.0), *drive.twist[1:]) if drive.phase == "approach" else (0.0, 0.0, 0.0)
     cube_b, cube_yaw_b = _in_base(state)
     jaw = c.ARM_JOINTS.index(c.GRIPPER_JOINT)
     gripper = state.arm[jaw]
@@ -263,7 +269,8 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
         return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, LIFT_DEPTH, GRIPPER_CLOSED), phase)
     pregrasp_lift = arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_OPEN)[1]
     under_way = state.arm[1] > pregrasp_lift + math.radians(1.0)  # shoulder forward: arm lowered
-    if not (aligned or (under_way and at_grasp_stand(state, drive, GRASP_UNDER_WAY))):
+    started = under_way or gripper > GRASP_STARTED
+    if not (aligned or (started and at_grasp_stand(state, drive, GRASP_UNDER_WAY))):
         return drive
     if not low:
         aim = aim_pose(state, PREGRASP_DEPTH, GRIPPER_OPEN)
@@ -286,7 +293,7 @@ def at_grasp_stand(state: WorldState, drive: ExpertAction, factor: float) -> boo
     (ahead, aside), _ = _in_base(state)
     tolerance = factor * ALIGNED_POSITION
     return (
-        within_reach(state)
+        within_reach(state, factor)
         and ahead < GRASP_X + tolerance
         and abs(aside) < tolerance
         and abs(kin.wrap_angle(grasp_stand(state)[2] - state.robot[2])) < factor * ALIGNED_YAW

@@ -9,9 +9,9 @@ Take-over reasons, checked in this order, each at once:
 - `predicted_contact`: the policy's commanded twist, held for `horizon_s`, would bring it that close;
 - `strayed`: the base more than `stray` m from the expert's reference path (start, detour lane
   on the side the policy is on, grasp stand; corners rounded);
-- `overshot`: near the grasp stand, the base went past it closer to the cube than the arm grasps
-  from (the expert's REACH_PAST): it is about to push the cube, and every second more is a longer
-  way back;
+- `overshot`: near the grasp stand, the base went past it closer to the cube than the expert goes
+  on with a grasp (`within_reach`): it is about to push the cube, and every second more is a
+  longer way back;
 - `failed_grasp`: the jaws shut on nothing near the cube;
 - `no_progress`: progress (distance made along the path, plus the cube's rise) has not grown by
   `progress_eps` for `stall_s`.
@@ -31,7 +31,7 @@ from kiwi_common.task import chassis_clearance
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 
-from .expert import CLAMP_MIN, RAISED, WorldState, reference_path, within_reach
+from .expert import CLAMP_MIN, GRASP_UNDER_WAY, RAISED, WorldState, reference_path, within_reach
 from .paths import path_position
 
 REASONS = ("contact", "clearance", "predicted_contact", "strayed", "overshot", "failed_grasp", "no_progress")
@@ -94,7 +94,7 @@ def gate_observation(
         clearance=chassis_clearance((x, y), state.obstacle),
         predicted_clearance=chassis_clearance(ahead, state.obstacle),
         deviation=deviation,
-        overshot=near_goal and not within_reach(state),
+        overshot=near_goal and not within_reach(state, GRASP_UNDER_WAY),
         failed_grasp=near_goal and gripper < CLAMP_MIN and state.cube[2] <= RAISED,
         progress=along + LIFT_WEIGHT * max(0.0, state.cube[2] - c.CUBE_SIZE / 2),
     )

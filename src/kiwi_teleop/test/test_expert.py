@@ -178,7 +178,7 @@ def test_jaws_shut_on_nothing_rise_shut_then_open():
     assert grasp_action(state, drive, aligned=False) == drive
 
 
-@pytest.mark.parametrize("past", [0.02, 0.035])
+@pytest.mark.parametrize("past", [0.015, 0.028])
 def test_a_base_past_the_stand_grasps_from_there_without_backing_up(sim, past):
     """A policy that drove `past` m beyond the grasp stand (towards the cube) is corrected by a
     grasp from where it stands, never by reversing towards the obstacle; further past than the arm
@@ -206,3 +206,20 @@ def test_a_base_past_the_stand_grasps_from_there_without_backing_up(sim, past):
             kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
         )
     assert phases[0] == "open" and phases[-1] == "done", phases[:3]
+
+
+def test_a_grasp_under_way_goes_on_a_little_past_where_one_starts():
+    """Between the edges (3.5 cm past the stand): with the arm high and the jaws at their carrying
+    angle the expert backs up to where a grasp starts; with the jaws already opened it goes on
+    grasping from there (no flip between the two at the edge)."""
+    from kiwi_teleop.expert import GRIPPER_CARRY, GRIPPER_OPEN, REACH_PAST, aim_pose
+
+    cube = (1.0, 0.0, c.CUBE_SIZE / 2)
+    robot = (cube[0] - GRASP_X + REACH_PAST + 0.005, 0.0, 0.0)
+    state = WorldState(robot, cube, 0.0, (0.5, 0.0), (0.0,) * 6, (0.0,) * 6)
+    carrying = replace(state, arm=aim_pose(state, 0.12, GRIPPER_CARRY))
+    opened = replace(state, arm=aim_pose(state, 0.12, GRIPPER_OPEN))
+    backing = Expert(side=1).act(carrying)
+    assert backing.phase == "approach" and backing.twist[0] < 0.0
+    going_on = Expert(side=1).act(opened)
+    assert going_on.phase in ("open", "lower") and going_on.twist[0] >= 0.0

@@ -124,16 +124,16 @@ def test_gate_observation_foresees_driving_into_the_obstacle():
 
 
 def test_gate_observation_sees_a_base_past_the_stand_out_of_the_arms_reach():
-    from kiwi_teleop.expert import GRASP_X, REACH_PAST
-
+    """The stand is 0.25 m behind the cube; the expert starts a grasp from 3 cm past it and goes on
+    with one from 4 cm: further past, the gate takes over."""
     cube = (1.0, 0.0, c.CUBE_SIZE / 2)
 
     def at(ahead):
         state = WorldState((cube[0] - ahead, 0.0, 0.0), cube, 0.0, (0.5, 0.0), (0.0,) * 6, (0.0,) * 6)
         return gate_observation(state, (0.0, 0.0, 0.0), side=1, contact=False, rule=RULE).overshot
 
-    assert not at(GRASP_X) and not at(GRASP_X - REACH_PAST + 0.005), "within reach: grasp from there"
-    assert at(GRASP_X - REACH_PAST - 0.005)
+    assert not at(0.25) and not at(0.215), "within reach: grasp from there"
+    assert at(0.205)
     assert not at(0.6), "far from the stand the cube is ahead but nothing is overshot"
 
 
