@@ -222,7 +222,17 @@ def parameters() -> dict:
 
     from kiwi_teleop import expert
 
-    names = ("LOOKAHEAD", "CORNER_RADIUS", "MAX_SPEED", "GRASP_X", "DETOUR_OFFSET", "AIMED", "ON_FACES")
+    names = (
+        "LOOKAHEAD",
+        "CORNER_RADIUS",
+        "MAX_SPEED",
+        "GRASP_X",
+        "REACH_PAST",
+        "REACH_SLACK",
+        "DETOUR_OFFSET",
+        "AIMED",
+        "ON_FACES",
+    )
     return {"gate": asdict(GateRule()), "expert": {name: getattr(expert, name) for name in names}}
 
 
@@ -311,6 +321,7 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         f"Gating rule (`kiwi_teleop/gating.py`, expert parameters `gate_*`): take over at once on contact with the "
         f"obstacle, the chassis within {rule.clearance * 100:g} cm of it now or after {rule.horizon_s:g} s of the "
         f"policy's twist, the base {rule.stray * 100:g} cm off the expert's path (on the side the policy is on), "
+        f"the base past the grasp stand out of the arm's reach (overshot), "
         f"the jaws shut on nothing at the grasp, or {rule.stall_s:g} s without progress; a policy without fresh "
         f"commands is not judged; hand back once safe, after at least {rule.min_control_s:g} s.",
         "",
