@@ -272,16 +272,18 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
     started = under_way or gripper > GRASP_STARTED
     if not (aligned or (started and at_grasp_stand(state, drive, GRASP_UNDER_WAY))):
         return drive
+    if gripper < CLAMP_MIN and (low or under_way):
+        # Shut on nothing: rise with the jaws shut all the way to the pre-grasp height (opening
+        # down here would pass the holding angles, and coming down before they are open would
+        # shut them on nothing again); up there they open and the arm comes down once more.
+        return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_CLOSED), "retry")
     if not low:
         aim = aim_pose(state, PREGRASP_DEPTH, GRIPPER_OPEN)
         aimed = all(abs(state.arm[k] - aim[k]) < AIMED for k in (0, 4))
         if not under_way and not (aimed and gripper >= OPEN_READY):
             return ExpertAction(still, aim, "open")
         return ExpertAction(still, grasp_pose, "lower")
-    if gripper >= CLAMP_MIN:  # open or closing
-        return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
-    # Shut on nothing: rise with the jaws shut (opening down here would pass the holding angles).
-    return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, PREGRASP_DEPTH, GRIPPER_CLOSED), "retry")
+    return ExpertAction(still, arm_pose(cube_b, cube_yaw_b, GRASP_DEPTH, GRIPPER_CLOSED), "close")
 
 
 def at_grasp_stand(state: WorldState, drive: ExpertAction, factor: float) -> bool:

@@ -154,6 +154,35 @@ def test_a_missed_grasp_is_retried(sim):
     assert "lower" in phases[moved_at:], "it came down again"
 
 
+def test_jaws_shut_beside_the_cube_are_retried_in_one_clean_sequence(sim):
+    """Low at the stand with the jaws shut on nothing (as a policy leaves them): rise shut to the
+    pre-grasp height, open there, come down, close, lift. A relabelled miss teaches that one
+    sequence, not labels flipping between rising shut and coming down open (which also passed
+    the jaws through the holding angles low down: a "lift" of nothing)."""
+    from kiwi_teleop.expert import GRIPPER_CLOSED, arm_pose
+
+    sim.reset(2, False)
+    cube = sim.cube_pose()[0]
+    sim.data.qpos[[sim.model.joint(n).qposadr[0] for n in BASE_JOINTS[:2]]] = (cube[0] - GRASP_X, cube[1])
+    beside = arm_pose((GRASP_X, 0.055), 0.0, GRASP_DEPTH, GRIPPER_CLOSED)
+    sim.data.qpos[[sim.model.joint(n).qposadr[0] for n in c.ARM_JOINTS]] = beside
+    mujoco.mj_forward(sim.model, sim.data)
+    expert, phases, step = Expert(side=1), [], c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+    for _ in range(600):
+        action = expert.act(WorldState.from_sim(sim))
+        phases.append(action.phase)
+        if action.phase == "done":
+            break
+        present = sim.arm_positions()
+        sim.write(
+            present + np.clip(np.array(action.arm) - present, -step, step),
+            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+        )
+    sequence = [p for k, p in enumerate(phases) if k == 0 or p != phases[k - 1]]
+    grasp = [p for p in sequence if p != "approach"]  # the base may re-align on the way
+    assert grasp == ["retry", "open", "lower", "close", "lift", "done"], sequence
+
+
 def test_jaws_shut_on_nothing_rise_shut_then_open():
     """Low with the jaws closed past the cube: rise without opening (opening down there would pass
     through the 'closed on the cube' angles); high with them shut: open before lowering."""
