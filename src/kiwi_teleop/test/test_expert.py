@@ -167,17 +167,7 @@ def test_jaws_shut_beside_the_cube_are_retried_in_one_clean_sequence(sim):
     beside = arm_pose((GRASP_X, 0.055), 0.0, GRASP_DEPTH, GRIPPER_CLOSED)
     sim.data.qpos[[sim.model.joint(n).qposadr[0] for n in c.ARM_JOINTS]] = beside
     mujoco.mj_forward(sim.model, sim.data)
-    expert, phases, step = Expert(side=1), [], c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
-    for _ in range(600):
-        action = expert.act(WorldState.from_sim(sim))
-        phases.append(action.phase)
-        if action.phase == "done":
-            break
-        present = sim.arm_positions()
-        sim.write(
-            present + np.clip(np.array(action.arm) - present, -step, step),
-            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
-        )
+    phases = expert_from_here(sim, 600)
     sequence = [p for k, p in enumerate(phases) if k == 0 or p != phases[k - 1]]
     grasp = [p for p in sequence if p != "approach"]  # the base may re-align on the way
     assert grasp == ["retry", "open", "lower", "close", "lift", "done"], sequence
@@ -207,6 +197,25 @@ def test_jaws_shut_on_nothing_rise_shut_then_open():
     assert grasp_action(state, drive, aligned=False) == drive
 
 
+def expert_from_here(sim, max_ticks: int, twists: list | None = None) -> list[str]:
+    """The expert from the sim's present state until it is done (or max_ticks), its arm targets
+    rate-limited as the driver clamps them: its phases (and its twists into `twists`)."""
+    expert, phases, step = Expert(side=1), [], c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+    for _ in range(max_ticks):
+        action = expert.act(WorldState.from_sim(sim))
+        phases.append(action.phase)
+        if twists is not None:
+            twists.append(action.twist)
+        if action.phase == "done":
+            break
+        present = sim.arm_positions()
+        sim.write(
+            present + np.clip(np.array(action.arm) - present, -step, step),
+            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+        )
+    return phases
+
+
 @pytest.mark.parametrize("past", [0.015, 0.028])
 def test_a_base_past_the_stand_grasps_from_there_without_backing_up(sim, past):
     """A policy that drove `past` m beyond the grasp stand (towards the cube) is corrected by a
@@ -222,18 +231,9 @@ def test_a_base_past_the_stand_grasps_from_there_without_backing_up(sim, past):
     start = WorldState.from_sim(sim)
     too_far = replace(start, robot=(cube[0] - GRASP_X + REACH_PAST + 0.02, cube[1], 0.0))
     assert Expert(side=1).act(too_far).twist[0] < 0.0, "out of reach: back to the stand"
-    expert, step, phases = Expert(side=1), c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ, []
-    for _ in range(400):
-        action = expert.act(WorldState.from_sim(sim))
-        phases.append(action.phase)
-        assert action.twist[0] >= 0.0, f"backed up in phase {action.phase}"
-        if action.phase == "done":
-            break
-        present = sim.arm_positions()
-        sim.write(
-            present + np.clip(np.array(action.arm) - present, -step, step),
-            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
-        )
+    twists = []
+    phases = expert_from_here(sim, 400, twists)
+    assert min(twist[0] for twist in twists) >= 0.0, "backed up"
     assert phases[0] == "open" and phases[-1] == "done", phases[:3]
 
 
