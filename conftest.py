@@ -64,8 +64,10 @@ def ros_probe(ros_domain):
 def start_nodes(ros_domain):
     """start_nodes(argv) runs a command (a node or `kiwi launch`) that the test stops with SIGINT;
     the test fails if it did not exit cleanly."""
+    import collections
     import signal
     import subprocess
+    import threading
 
     procs = []
 
@@ -73,6 +75,11 @@ def start_nodes(ros_domain):
         proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy()
         )
+        # Read as it comes (its last lines in `proc.output`): a graph that logs more than the pipe
+        # holds (64 kB) before the test reads it would block on its next write.
+        proc.output = collections.deque(maxlen=2000)
+        proc.drain = threading.Thread(target=proc.output.extend, args=(proc.stdout,), daemon=True)
+        proc.drain.start()
         procs.append(proc)
         return proc
 
@@ -80,7 +87,9 @@ def start_nodes(ros_domain):
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        proc.drain.join(timeout=5)
+        out = "".join(proc.output)
         assert proc.returncode == 0, f"{proc.args} exited with {proc.returncode}:\n{out}"
 
 

@@ -167,7 +167,7 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         assert len(paths[-1].poses) == ACTIONS_PER_CHUNK[policy] and paths[-1].header.frame_id == "base_link"
         assert paths[-1].poses[0].pose.position.x == 0.0 and paths[-1].poses[0].pose.orientation.w == 1.0
         graph.send_signal(signal.SIGINT)
-        assert graph.wait(timeout=30) == 0, graph.stdout.read()[-3000:]
+        assert graph.wait(timeout=30) == 0, "".join(graph.output)[-3000:]
 
     # A checkpoint whose features do not fit the robot's mapping is refused, naming the mismatch.
     from kiwi_common.features import Mapping
