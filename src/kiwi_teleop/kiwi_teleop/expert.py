@@ -185,15 +185,26 @@ def drive_action(state: WorldState, side: int) -> tuple[ExpertAction, bool]:
     phase = "approach" if along >= path_length(path[:-1]) else "detour"
     twist = drive_towards(state.robot, (*carrot, gyaw))
     if phase == "approach" and within_reach(state, 1.0):
-        twist = (max(twist[0], 0.0), *twist[1:])  # sideways or on, never back while in reach
+        twist = never_back(twist)  # sideways or on while in reach
     drive = ExpertAction(twist, aim_pose(state, PREGRASP_DEPTH, GRIPPER_CARRY), phase)
     return drive, at_grasp_stand(state, drive, 1.0)
 
 
+def nearest_grasp(factor: float) -> float:
+    """How close ahead of the base the cube may be for the arm to grasp it: GRASP_X - REACH_PAST
+    to start a grasp (`factor` 1), REACH_SLACK less per factor above 1 for one under way (m)."""
+    return GRASP_X - REACH_PAST - (factor - 1.0) * REACH_SLACK
+
+
 def within_reach(state: WorldState, factor: float) -> bool:
-    """The cube no closer ahead of the base than the arm grasps from: GRASP_X - REACH_PAST to start
-    a grasp (`factor` 1), REACH_SLACK less per factor above 1 for one under way."""
-    return _in_base(state)[0][0] >= GRASP_X - REACH_PAST - (factor - 1.0) * REACH_SLACK
+    """The cube no closer ahead of the base than `nearest_grasp(factor)`."""
+    return _in_base(state)[0][0] >= nearest_grasp(factor)
+
+
+def never_back(twist: tuple[float, float, float]) -> tuple[float, float, float]:
+    """`twist` without any backward speed (a base past the stand, in reach: backing heads for the
+    obstacle behind it)."""
+    return (max(twist[0], 0.0), *twist[1:])
 
 
 # While the base drives the arm is held open above where the cube will be: turned towards it by at
@@ -255,7 +266,7 @@ def grasp_action(state: WorldState, drive: ExpertAction, aligned: bool) -> Exper
     correcting towards the grasp pose (small: it is within a few cm), so it does not drift off,
     but never backs up: a base past the stand grasps from where it is."""
     # Correcting sideways or on towards the stand, never backing under a grasp (past the stand).
-    still = (max(drive.twist[0], 0.0), *drive.twist[1:]) if drive.phase == "approach" else (0.0, 0.0, 0.0)
+    still = never_back(drive.twist) if drive.phase == "approach" else (0.0, 0.0, 0.0)
     cube_b, cube_yaw_b = _in_base(state)
     jaw = c.ARM_JOINTS.index(c.GRIPPER_JOINT)
     gripper = state.arm[jaw]
@@ -295,8 +306,7 @@ def at_grasp_stand(state: WorldState, drive: ExpertAction, factor: float) -> boo
     (ahead, aside), _ = _in_base(state)
     tolerance = factor * ALIGNED_POSITION
     return (
-        within_reach(state, factor)
-        and ahead < GRASP_X + tolerance
+        nearest_grasp(factor) <= ahead < GRASP_X + tolerance
         and abs(aside) < tolerance
         and abs(kin.wrap_angle(grasp_stand(state)[2] - state.robot[2])) < factor * ALIGNED_YAW
     )
