@@ -37,21 +37,27 @@ def test_ik_puts_the_palm_where_asked(sim):
         planar_arm_ik(0.5, GRASP_DEPTH)
 
 
+def drive_tick(sim, action) -> None:
+    """One tick of an expert action on the sim, its arm targets rate-limited as the driver clamps
+    them."""
+    present = sim.arm_positions()
+    step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+    sim.write(
+        present + np.clip(np.array(action.arm) - present, -step, step),
+        kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
+    )
+
+
 def run_episode(sim, seed, obstacle, side, max_ticks=600, twists=None):
     sim.reset(seed, obstacle)
     expert, lateral = Expert(side), []
-    max_step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ  # as the driver clamps
     for _ in range(max_ticks):
         action = expert.act(WorldState.from_sim(sim))
         if action.phase == "done":
             return True, lateral
         if twists is not None:
             twists.append(action.twist)
-        present = sim.arm_positions()
-        sim.write(
-            present + np.clip(np.array(action.arm) - present, -max_step, max_step),
-            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
-        )
+        drive_tick(sim, action)
         lateral.append(sim.base_pose()[1])
     return False, lateral
 
@@ -119,12 +125,7 @@ def test_the_expert_is_markov_its_action_depends_on_the_present_state_only(sim):
         phases.append(action.phase)
         if action.phase == "done":
             break
-        present = sim.arm_positions()
-        step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
-        sim.write(
-            present + np.clip(np.array(action.arm) - present, -step, step),
-            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
-        )
+        drive_tick(sim, action)
     assert phases[-1] == "done"
     assert {"detour", "approach", "lower", "close", "lift"} <= set(phases)
 
@@ -134,7 +135,6 @@ def test_a_missed_grasp_is_retried(sim):
     the base where it must), opens, comes down again and lifts the cube."""
     sim.reset(2, False)
     expert, phases, moved_at = Expert(side=1), [], None
-    step = c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
     for _ in range(900):
         action = expert.act(WorldState.from_sim(sim))
         phases.append(action.phase)
@@ -145,11 +145,7 @@ def test_a_missed_grasp_is_retried(sim):
             sim.data.qpos[q + 1] += 0.05  # 5 cm to the left of the jaws
             mujoco.mj_forward(sim.model, sim.data)
             moved_at = len(phases)
-        present = sim.arm_positions()
-        sim.write(
-            present + np.clip(np.array(action.arm) - present, -step, step),
-            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
-        )
+        drive_tick(sim, action)
     assert moved_at is not None and phases[-1] == "done"
     assert "lower" in phases[moved_at:], "it came down again"
 
@@ -198,9 +194,9 @@ def test_jaws_shut_on_nothing_rise_shut_then_open():
 
 
 def expert_from_here(sim, max_ticks: int, twists: list | None = None) -> list[str]:
-    """The expert from the sim's present state until it is done (or max_ticks), its arm targets
-    rate-limited as the driver clamps them: its phases (and its twists into `twists`)."""
-    expert, phases, step = Expert(side=1), [], c.ARM_MAX_VELOCITY / c.CONTROL_RATE_HZ
+    """The expert from the sim's present state until it is done (or max_ticks): its phases (and
+    its twists into `twists`)."""
+    expert, phases = Expert(side=1), []
     for _ in range(max_ticks):
         action = expert.act(WorldState.from_sim(sim))
         phases.append(action.phase)
@@ -208,11 +204,7 @@ def expert_from_here(sim, max_ticks: int, twists: list | None = None) -> list[st
             twists.append(action.twist)
         if action.phase == "done":
             break
-        present = sim.arm_positions()
-        sim.write(
-            present + np.clip(np.array(action.arm) - present, -step, step),
-            kin.clamp_wheel_speeds(kin.body_to_wheel_speeds(*action.twist)),
-        )
+        drive_tick(sim, action)
     return phases
 
 
