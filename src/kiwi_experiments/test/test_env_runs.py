@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from kiwi_common.features import MAPPING_FILE, Mapping
+from kiwi_common.features import MAPPING_FILE, MOTOR_NAMES, Mapping
+from kiwi_common.normalization import floor_for
 from kiwi_experiments.env_runs import (
     EnvRunError,
     passing_side,
@@ -49,6 +50,9 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
         k: tuple(v["shape"]) for k, v in expected.items()
     }
     assert Mapping.load(dataset / "meta" / MAPPING_FILE) == Mapping().state_only()
+    # The expert never turns: the turn's spread is its floor, not the data's (normalization.py).
+    theta = MOTOR_NAMES.index("theta.vel")
+    assert ds.meta.stats["action"]["std"][theta] == pytest.approx(floor_for("theta.vel"))
     with pytest.raises(EnvRunError, match="exists"):
         record_env_demos(dataset, [7])
 

@@ -32,6 +32,7 @@ from kiwi_common.features import (
     joint_state_observation,
 )
 from kiwi_common.images import decode_image
+from kiwi_common.normalization import floor_dataset_stats
 from kiwi_common.stamps import stamp_seconds
 from kiwi_description import constants as c
 
@@ -354,6 +355,7 @@ def convert(
                         bar.update()
                     dataset.save_episode()
                 dataset.finalize()
+            floor_dataset_stats(staging)
             (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
             staging.rename(out)
         except BaseException:
