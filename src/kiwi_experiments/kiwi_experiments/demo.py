@@ -51,7 +51,7 @@ class DemoConfig:
     demos: int = 20
     detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
     eval_episodes: int = 50
-    rounds: int = 2  # HG-DAgger rounds after the first training
+    rounds: int = 3  # HG-DAgger rounds after the first training
     dagger_episodes: int = 20  # rollouts per round
     steps: int = 3000  # round 0's training
     round_steps: int = 1500  # each later round continues the last model this far
