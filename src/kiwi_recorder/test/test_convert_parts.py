@@ -193,6 +193,9 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
     assert env[:3] == pytest.approx([0.5, 0.05, 0.015], abs=1e-5), "cube relative to the robot at x = 0.1"
     assert env[5:] == pytest.approx([0.2, 0.0, 1.0], abs=1e-5)
     assert first["action"][6].item() == pytest.approx(0.1), "the expert's twist is the action"
+    # A constant cube height and turn: their spreads are the floors, not zero (normalization.py).
+    assert ds.meta.stats[ENVIRONMENT_STATE]["std"][2] == pytest.approx(0.01)
+    assert ds.meta.stats["action"]["std"][8] == pytest.approx(5.0)
     assert first["action"][2].item() == pytest.approx(np.degrees(0.2), abs=1e-3), (
         "the expert's arm target at frame 20"
     )
