@@ -51,9 +51,10 @@ def floored(stats: dict, names: list[str]) -> dict:
     if "min" in stats and "max" in stats:
         lows, highs = [], []
         for lo, hi, f in zip(stats["min"], stats["max"], floors, strict=True):
-            middle, half = (lo + hi) / 2, max((hi - lo) / 2, f)
-            lows.append(middle - half)
-            highs.append(middle + half)
+            if hi - lo < 2 * f:  # widened about its middle; a wide enough range stays exact
+                lo, hi = (lo + hi) / 2 - f, (lo + hi) / 2 + f
+            lows.append(lo)
+            highs.append(hi)
         out["min"], out["max"] = lows, highs
     return out
 

@@ -17,15 +17,15 @@ def test_a_tiny_spread_is_raised_and_a_wide_one_kept():
     stats = {
         "mean": [0.04, 0.1],
         "std": [0.16, 0.3],
-        "min": [-0.5, -0.2],
-        "max": [0.6, 0.3],
+        "min": [-0.5, -0.123456789],
+        "max": [0.6, 0.3456789],
         "count": [100],
         "q01": [-0.4, -0.19],
     }
     out = floored(stats, ["theta.vel", "y.vel"])
     assert out["std"] == [5.0, 0.3]
     assert out["min"][0] == pytest.approx(0.05 - 5.0) and out["max"][0] == pytest.approx(0.05 + 5.0)
-    assert (out["min"][1], out["max"][1]) == (-0.2, 0.3)
+    assert (out["min"][1], out["max"][1]) == (-0.123456789, 0.3456789), "kept exactly"
     assert out["mean"] == stats["mean"] and out["count"] == [100] and out["q01"] == stats["q01"]
     assert stats["std"] == [0.16, 0.3], "the input is not changed"
 
