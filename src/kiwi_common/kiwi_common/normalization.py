@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# Per unit: LeRobot's arm positions are degrees (the gripper 0..100), base speeds m/s, the turn
-# deg/s; the environment state metres (positions, the cube's height) and unitless yaw terms.
+# Per unit: LeRobot's arm positions (`*.pos`) are degrees (the gripper 0..100), base speeds m/s,
+# the turn deg/s; the environment state metres (positions, the cube's height) and unitless yaw terms.
+JOINT_FLOOR = 5.0
 FLOORS = {
-    ".pos": 5.0,
     "x.vel": 0.02,
     "y.vel": 0.02,
     "theta.vel": 5.0,
@@ -36,9 +36,7 @@ STATS_FILE = Path("meta") / "stats.json"
 
 def floor_for(name: str) -> float:
     """The smallest spread feature entry `name` is normalized by (0: none known)."""
-    if name in FLOORS:
-        return FLOORS[name]
-    return FLOORS[".pos"] if name.endswith(".pos") else 0.0
+    return FLOORS.get(name, JOINT_FLOOR if name.endswith(".pos") else 0.0)
 
 
 def floored(stats: dict, names: list[str]) -> dict:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, MAPPING_FILE, Mapping, split_action
-from kiwi_common.normalization import floor_dataset_stats
+from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, Mapping, split_action
 from kiwi_common.task import TASK
 from kiwi_description import constants as c
+from kiwi_recorder.convert import seal_dataset
 from kiwi_teleop.expert import WorldState
 from kiwi_teleop.gating import Gate, action_errors, gate_observation
 
@@ -111,9 +111,7 @@ def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | 
             )
         dataset.save_episode()
     dataset.finalize()
-    floor_dataset_stats(staging)
-    (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
-    staging.rename(out)
+    seal_dataset(staging, out, mapping)
     return sum(len(frames) for frames in episodes)
 
 

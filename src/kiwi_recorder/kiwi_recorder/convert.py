@@ -272,6 +272,14 @@ def _prepare(bags: list[Path], workdir: Path) -> list[Path]:
     return ready
 
 
+def seal_dataset(staging: Path, out: Path, mapping: Mapping) -> None:
+    """A finalized dataset written at `staging` made Kiwi's and moved to `out`: its spreads floored
+    (normalization.py), its mapping stored beside it (what `kiwi train` and the policy node read)."""
+    floor_dataset_stats(staging)
+    (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
+    staging.rename(out)
+
+
 def convert(
     bags: list[Path],
     out: Path,
@@ -355,9 +363,7 @@ def convert(
                         bar.update()
                     dataset.save_episode()
                 dataset.finalize()
-            floor_dataset_stats(staging)
-            (staging / "meta" / MAPPING_FILE).write_text(mapping.to_json())
-            staging.rename(out)
+            seal_dataset(staging, out, mapping)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
