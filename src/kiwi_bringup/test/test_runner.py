@@ -41,7 +41,9 @@ def test_duplicate_names_refused():
 
 
 def test_a_dying_node_stops_the_graph_and_is_named(tmp_path, ros_domain):
-    good = NodeSpec("kiwi_driver", "driver", "good_driver", {"rate_hz": 10.0})
+    # The good one must be valid on its own (cameras off: their 30 Hz would exceed rate_hz), or
+    # whichever node dies first is the one named.
+    good = NodeSpec("kiwi_driver", "driver", "good_driver", {"rate_hz": 10.0, "cameras": False})
     bad = NodeSpec("kiwi_driver", "driver", "bad_driver", {"backend": "warp-drive"})
     out = io.StringIO()
     runner = GraphRunner([good, bad], out=out, grace_s=10.0)

@@ -106,6 +106,11 @@ class Mapping:
             *self.ground_truth.values(),
         ]
 
+    def streams(self) -> list[str]:
+        """The topics every frame is read from (the others are commands and flags, sent when they
+        change): an episode lacking one of these has no frames."""
+        return [self.state_topic, *self.cameras.values(), *self.ground_truth.values()]
+
     def features(self, use_videos: bool = True) -> dict:
         """LeRobot features, in LeRobot's LeKiwi order, plus `intervention`."""
         vector = {"dtype": "float32", "shape": (len(MOTOR_NAMES),), "names": list(MOTOR_NAMES)}

@@ -191,7 +191,7 @@ class EpisodeClient:
             raise EpisodeError(f"the sim did not show the layout of seed {plan.seed} after /sim/reset")
         self.rollout = Rollout(plan.seed, layout.obstacle_xy)
         self.intervention = self.gate = self.contact = False
-        started = self.call("recorder/start")
+        started = self._start_recording()
         if policy:
             self.call("policy/start")
         rollout = self.rollout
@@ -210,6 +210,17 @@ class EpisodeClient:
             )
         saved = self.call("recorder/save" if rollout.lifted() else "recorder/save_failure")
         return EpisodeResult(rollout, started, saved)
+
+    def _start_recording(self, patience_s: float = 6.0) -> str:
+        """/recorder/start, asked again while it refuses for a silent stream (a graph coming up)."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                return self.call("recorder/start")
+            except EpisodeError as exc:
+                if "nothing in the last" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            self.spin_until(lambda: False, 0.25)
 
     def _shows(self, cube_xy) -> bool:
         if self.cube_pose is None:

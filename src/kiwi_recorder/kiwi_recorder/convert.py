@@ -155,7 +155,7 @@ def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict
 
 def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     streams, metadata = _read_streams(path, mapping)
-    required = [mapping.state_topic, *mapping.cameras.values(), *mapping.ground_truth.values()]
+    required = mapping.streams()
     missing = [t for t in required if not len(streams[t].stamps)]
     if missing:
         raise ConvertError(

@@ -8,6 +8,12 @@ received serialized (no decode/encode on the way) and logged at receive time on 
 robot and the topic<->feature mapping. The bag is flushed every `flush_period` seconds, so a killed
 recorder loses at most that much of the current episode (`kiwi convert` recovers the rest);
 finished episodes are closed bags and are never touched again.
+
+The recorder subscribes to each wanted topic as soon as it is published and keeps the subscription
+(messages between episodes are dropped), so an episode begins with its streams already flowing: a
+new subscription would take a discovery round, and a sim camera renders only for a reader.
+`/recorder/start` refuses while a stream every frame needs (joint states, cameras, ground truth) has
+been silent for STREAM_SILENCE_S: such an episode could not be converted.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from .bag import BagError, EpisodeBag, message_class
 
 # Seconds /recorder/start waits for the mapping's topics to be discovered before recording without them.
 DISCOVERY_WAIT_S = 3.0
+# Seconds without a message after which a stream counts as silent (they run at 10-30 Hz).
+STREAM_SILENCE_S = 1.0
 
 INTERFACE = NodeInterface(
     params=(
@@ -65,12 +73,13 @@ class RecorderNode(Node):
         self.mapping = Mapping.load(Path(p.mapping)) if p.mapping else Mapping()
         self.out_dir = Path(p.out_dir).expanduser()
         self.bag: EpisodeBag | None = None
-        self.subscriptions_ = []
+        self.last_heard: dict[str, float] = {}  # subscribed topic -> monotonic time of its last message
         self.create_service(Trigger, "recorder/start", self._on_start)
         self.create_service(Trigger, "recorder/save", lambda rq, rs: self._on_finish(rs, "success"))
         self.create_service(Trigger, "recorder/save_failure", lambda rq, rs: self._on_finish(rs, "failure"))
         self.create_service(Trigger, "recorder/discard", self._on_discard)
         self.create_timer(p.flush_period, self._flush)
+        self.create_timer(1.0, self._subscribe_published)
         self.get_logger().info(f"recording to {self.out_dir}")
 
     def _next_episode_dir(self) -> Path:
@@ -104,6 +113,19 @@ class RecorderNode(Node):
             if not missing or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
+        self._subscribe_published(topics)
+        now = time.monotonic()
+        silent = [
+            t for t in self.mapping.streams() if t in topics and now - self.last_heard[t] > STREAM_SILENCE_S
+        ]
+        if silent:
+            response.success, response.message = (
+                False,
+                f"cannot start an episode: nothing in the last {STREAM_SILENCE_S:g} s on "
+                f"{', '.join(silent)}; is its node running?",
+            )
+            self.get_logger().warning(response.message)
+            return response
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             path = self._next_episode_dir()
@@ -122,8 +144,6 @@ class RecorderNode(Node):
             self.get_logger().error(f"cannot start an episode: {exc}")
             response.success, response.message = False, f"cannot start an episode: {exc}"
             return response
-        for topic, msgtype in topics.items():
-            self._subscribe(topic, msgtype)
         response.success = True
         response.message = f"recording {path.name}: {len(topics)} topics" + (
             f"; not published now, so not recorded: {', '.join(missing)}" if missing else ""
@@ -131,9 +151,12 @@ class RecorderNode(Node):
         (self.get_logger().warning if missing else self.get_logger().info)(response.message)
         return response
 
-    def _subscribe(self, topic: str, msgtype: str) -> None:
-        qos = qos_profile_sensor_data if "camera/" in topic else RELIABLE
-        self.subscriptions_.append(
+    def _subscribe_published(self, topics: dict[str, str] | None = None) -> None:
+        """Subscribe to the wanted topics published now (`topics`: already looked up) not yet subscribed."""
+        for topic, msgtype in (self._topic_types() if topics is None else topics).items():
+            if topic in self.last_heard:
+                continue
+            qos = qos_profile_sensor_data if "camera/" in topic else RELIABLE
             self.create_subscription(
                 message_class(msgtype),
                 node_topic(topic),
@@ -141,9 +164,10 @@ class RecorderNode(Node):
                 qos,
                 raw=True,
             )
-        )
+            self.last_heard[topic] = -float("inf")
 
     def _on_message(self, topic: str, data: bytes) -> None:
+        self.last_heard[topic] = time.monotonic()
         if self.bag is None:
             return
         try:
@@ -164,18 +188,11 @@ class RecorderNode(Node):
             f"recording stopped: {exc}. The episode so far stays in {self.bag.path} "
             "(recoverable with kiwi convert)"
         )
-        self._unsubscribe()
         self.bag = None
-
-    def _unsubscribe(self) -> None:
-        for sub in self.subscriptions_:
-            self.destroy_subscription(sub)
-        self.subscriptions_ = []
 
     def _take_bag(self) -> EpisodeBag:
         """Stop recording; the caller finishes or discards the bag."""
         bag, self.bag = self.bag, None
-        self._unsubscribe()
         return bag
 
     def _close(self, outcome: str) -> Path:
