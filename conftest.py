@@ -103,6 +103,7 @@ def _record_expert_episodes(n: int, seconds: float, first_seed: int = 10):
         for episode in range(n):
             result = client.run(EpisodePlan(first_seed + episode, episode % 3 == 2), seconds, policy=False)
             assert "not published" not in result.started, result.started
+            assert "nothing received yet" not in result.started, result.started
             messages.append(result.saved)
         return messages
     finally:

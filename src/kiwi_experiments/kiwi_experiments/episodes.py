@@ -212,14 +212,14 @@ class EpisodeClient:
         return EpisodeResult(rollout, started, saved)
 
     def _start_recording(self, patience_s: float = 6.0) -> str:
-        """/recorder/start, asked again while it refuses for a silent stream (a graph coming up)."""
+        """/recorder/start, discarded and asked again while a stream it just subscribed to has not
+        arrived (a graph coming up), so the episode begins with every stream."""
         deadline = time.monotonic() + patience_s
         while True:
-            try:
-                return self.call("recorder/start")
-            except EpisodeError as exc:
-                if "nothing in the last" not in str(exc) or time.monotonic() > deadline:
-                    raise
+            started = self.call("recorder/start")
+            if "nothing received yet" not in started or time.monotonic() > deadline:
+                return started
+            self.call("recorder/discard")
             self.spin_until(lambda: False, 0.25)
 
     def _shows(self, cube_xy) -> bool:

@@ -11,9 +11,10 @@ finished episodes are closed bags and are never touched again.
 
 The recorder subscribes to each wanted topic as soon as it is published and keeps the subscription
 (messages between episodes are dropped), so an episode begins with its streams already flowing: a
-new subscription would take a discovery round, and a sim camera renders only for a reader.
-`/recorder/start` refuses while a stream every frame needs (joint states, cameras, ground truth) has
-been silent for STREAM_SILENCE_S: such an episode could not be converted.
+new subscription takes a discovery round, and a sim camera renders only for a reader. Of the
+streams every frame needs (joint states, cameras, ground truth), `/recorder/start` refuses while one
+has been silent for STREAM_SILENCE_S (that episode could not be converted), and starts but says
+"nothing received yet" while one just subscribed has not arrived (a client can discard and retry).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from .bag import BagError, EpisodeBag, message_class
 DISCOVERY_WAIT_S = 3.0
 # Seconds without a message after which a stream counts as silent (they run at 10-30 Hz).
 STREAM_SILENCE_S = 1.0
+# Seconds a new subscription may take to receive: Fast DDS resends a lost announcement every 3 s.
+DISCOVERY_GRACE_S = 3.5
 
 INTERFACE = NodeInterface(
     params=(
@@ -73,12 +76,15 @@ class RecorderNode(Node):
         self.mapping = Mapping.load(Path(p.mapping)) if p.mapping else Mapping()
         self.out_dir = Path(p.out_dir).expanduser()
         self.bag: EpisodeBag | None = None
-        self.last_heard: dict[str, float] = {}  # subscribed topic -> monotonic time of its last message
+        # Subscribed topic -> monotonic time of its subscription, of its last message.
+        self.subscribed_at: dict[str, float] = {}
+        self.last_heard: dict[str, float] = {}
         self.create_service(Trigger, "recorder/start", self._on_start)
         self.create_service(Trigger, "recorder/save", lambda rq, rs: self._on_finish(rs, "success"))
         self.create_service(Trigger, "recorder/save_failure", lambda rq, rs: self._on_finish(rs, "failure"))
         self.create_service(Trigger, "recorder/discard", self._on_discard)
         self.create_timer(p.flush_period, self._flush)
+        self._subscribe_published()
         self.create_timer(1.0, self._subscribe_published)
         self.get_logger().info(f"recording to {self.out_dir}")
 
@@ -105,6 +111,7 @@ class RecorderNode(Node):
                 f"already recording {self.bag.path.name}; save or discard it",
             )
             return response
+        called = time.monotonic()  # no message is taken while this callback waits below
         # Discovery is gradual: a graph just started may not show every publisher yet.
         deadline = time.monotonic() + DISCOVERY_WAIT_S
         while True:
@@ -114,10 +121,13 @@ class RecorderNode(Node):
                 break
             time.sleep(0.1)
         self._subscribe_published(topics)
-        now = time.monotonic()
-        silent = [
-            t for t in self.mapping.streams() if t in topics and now - self.last_heard[t] > STREAM_SILENCE_S
+        quiet = [
+            t
+            for t in self.mapping.streams()
+            if t in topics and called - self.last_heard[t] > STREAM_SILENCE_S
         ]
+        pending = [t for t in quiet if called - self.subscribed_at[t] < DISCOVERY_GRACE_S]
+        silent = [t for t in quiet if t not in pending]
         if silent:
             response.success, response.message = (
                 False,
@@ -145,16 +155,22 @@ class RecorderNode(Node):
             response.success, response.message = False, f"cannot start an episode: {exc}"
             return response
         response.success = True
-        response.message = f"recording {path.name}: {len(topics)} topics" + (
-            f"; not published now, so not recorded: {', '.join(missing)}" if missing else ""
+        response.message = (
+            f"recording {path.name}: {len(topics)} topics"
+            + (f"; not published now, so not recorded: {', '.join(missing)}" if missing else "")
+            + (f"; nothing received yet (just subscribed) on {', '.join(pending)}" if pending else "")
         )
-        (self.get_logger().warning if missing else self.get_logger().info)(response.message)
+        # Two call sites: rclpy refuses one that logs at more than one severity.
+        if missing or pending:
+            self.get_logger().warning(response.message)
+        else:
+            self.get_logger().info(response.message)
         return response
 
     def _subscribe_published(self, topics: dict[str, str] | None = None) -> None:
         """Subscribe to the wanted topics published now (`topics`: already looked up) not yet subscribed."""
         for topic, msgtype in (self._topic_types() if topics is None else topics).items():
-            if topic in self.last_heard:
+            if topic in self.subscribed_at:
                 continue
             qos = qos_profile_sensor_data if "camera/" in topic else RELIABLE
             self.create_subscription(
@@ -164,7 +180,7 @@ class RecorderNode(Node):
                 qos,
                 raw=True,
             )
-            self.last_heard[topic] = -float("inf")
+            self.subscribed_at[topic], self.last_heard[topic] = time.monotonic(), -float("inf")
 
     def _on_message(self, topic: str, data: bytes) -> None:
         self.last_heard[topic] = time.monotonic()

@@ -1,5 +1,6 @@
-"""The recorder node over DDS: it refuses an episode while a stream every frame needs is silent,
-and an episode it starts holds the cameras from its first frame (its subscriptions are kept)."""
+"""The recorder node over DDS: a start says so while a stream every frame needs has not arrived on
+a new subscription, refuses once that stream stays silent, and an episode it starts with the
+streams flowing holds the cameras from its first frame (its subscriptions are kept)."""
 
 import sys
 
@@ -35,7 +36,6 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
     from sensor_msgs.msg import CompressedImage, JointState
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
-    from trajectory_msgs.msg import JointTrajectory
 
     start_nodes(
         [sys.executable, "-m", "kiwi_recorder.recorder_node", "--ros-args", "-p", f"out_dir:={tmp_path}"]
@@ -45,7 +45,7 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
     # Every mapping topic exists (so start does not wait for discovery), but the cameras are silent.
     joints = node.create_publisher(JointState, JOINTS, 10)
     cameras = [node.create_publisher(CompressedImage, topic, 10) for topic in CAMERAS]
-    node.create_publisher(JointTrajectory, "/arm/command", 10)
+    node.create_publisher(JointState, "/arm/command", 10)
     node.create_publisher(Twist, "/cmd_vel", 10)
     node.create_publisher(Bool, "/intervention", 10)
     streaming = {"cameras": False}
@@ -57,19 +57,26 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
                 pub.publish(CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xd9"))
 
     node.create_timer(1 / 30, tick)
-    start, save = (node.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save"))
-    assert start.wait_for_service(timeout_sec=30), "no recorder"
-    ros_probe.spin_for(2.0)  # it looks for new topics every second: it subscribes to all by now
+    start, save, discard = (
+        node.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save", "discard")
+    )
+    early = call(ros_probe, start)
+    assert early.success and "nothing received yet" in early.message, early.message
+    assert all(t in early.message.split("nothing received yet")[1] for t in CAMERAS), early.message
+    assert call(ros_probe, discard).success
+
+    ros_probe.spin_for(4.0)  # past the discovery grace: silent cameras now are dead cameras
     refused = call(ros_probe, start)
     assert not refused.success
     assert "nothing in the last 1 s on" in refused.message and all(t in refused.message for t in CAMERAS)
-    assert not list(tmp_path.glob("episode_*")), "a refused start writes no episode"
+    assert JOINTS not in refused.message, refused.message
+    assert not list(tmp_path.glob("episode_*")), "a refused or discarded start leaves no episode"
 
     streaming["cameras"] = True
     ros_probe.spin_for(0.5)
     for episode in range(2):
         started = call(ros_probe, start)
-        assert started.success, started.message
+        assert started.success and "nothing" not in started.message, started.message
         ros_probe.spin_for(0.5)
         assert call(ros_probe, save).success
         first = first_stamps(tmp_path / f"episode_{episode:04d}")
