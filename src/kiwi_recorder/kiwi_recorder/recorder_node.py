@@ -36,7 +36,7 @@ DISCOVERY_WAIT_S = 3.0
 # Seconds without a message after which a stream counts as silent (they run at 10-30 Hz).
 STREAM_SILENCE_S = 1.0
 # Seconds a new subscription may take to receive: Fast DDS resends a lost announcement every 3 s.
-DISCOVERY_GRACE_S = 3.5
+DISCOVERY_GRACE_S = 5.0
 
 INTERFACE = NodeInterface(
     params=(
@@ -126,7 +126,11 @@ class RecorderNode(Node):
             for t in self.mapping.streams()
             if t in topics and called - self.last_heard[t] > STREAM_SILENCE_S
         ]
-        pending = [t for t in quiet if called - self.subscribed_at[t] < DISCOVERY_GRACE_S]
+        pending = [
+            t
+            for t in quiet
+            if self.last_heard[t] == -float("inf") and called - self.subscribed_at[t] < DISCOVERY_GRACE_S
+        ]
         silent = [t for t in quiet if t not in pending]
         if silent:
             response.success, response.message = (
@@ -172,19 +176,20 @@ class RecorderNode(Node):
         for topic, msgtype in (self._topic_types() if topics is None else topics).items():
             if topic in self.subscribed_at:
                 continue
+            self.subscribed_at[topic], self.last_heard[topic] = time.monotonic(), -float("inf")
+            try:
+                kind = message_class(msgtype)
+            except (ImportError, AttributeError, ValueError) as exc:  # reported once, never recorded
+                self.get_logger().error(f"cannot record {topic}: its type {msgtype} is not available ({exc})")
+                continue
             qos = qos_profile_sensor_data if "camera/" in topic else RELIABLE
             self.create_subscription(
-                message_class(msgtype),
-                node_topic(topic),
-                lambda data, t=topic: self._on_message(t, data),
-                qos,
-                raw=True,
+                kind, node_topic(topic), lambda data, t=topic: self._on_message(t, data), qos, raw=True
             )
-            self.subscribed_at[topic], self.last_heard[topic] = time.monotonic(), -float("inf")
 
     def _on_message(self, topic: str, data: bytes) -> None:
         self.last_heard[topic] = time.monotonic()
-        if self.bag is None:
+        if self.bag is None or topic not in self.bag.connections:  # appeared after the start: not in this bag
             return
         try:
             self.bag.write(topic, self.get_clock().now().nanoseconds, data)

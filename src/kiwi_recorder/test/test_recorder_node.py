@@ -1,6 +1,6 @@
 """The recorder node over DDS: a start says so while a stream every frame needs has not arrived on
-a new subscription, refuses once that stream stays silent, and an episode it starts with the
-streams flowing holds the cameras from its first frame (its subscriptions are kept)."""
+a new subscription, refuses once that stream stays silent, records episodes with the streams from
+their start (its subscriptions are kept), and ignores a topic that appears mid-episode."""
 
 import sys
 
@@ -41,14 +41,11 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
         [sys.executable, "-m", "kiwi_recorder.recorder_node", "--ros-args", "-p", f"out_dir:={tmp_path}"]
     )
     node = ros_probe.node
-
-    # Every mapping topic exists (so start does not wait for discovery), but the cameras are silent.
     joints = node.create_publisher(JointState, JOINTS, 10)
-    cameras = [node.create_publisher(CompressedImage, topic, 10) for topic in CAMERAS]
     node.create_publisher(JointState, "/arm/command", 10)
     node.create_publisher(Twist, "/cmd_vel", 10)
     node.create_publisher(Bool, "/intervention", 10)
-    streaming = {"cameras": False}
+    cameras, streaming = [], {"cameras": False}
 
     def tick():
         joints.publish(JointState(name=["shoulder_pan"], position=[0.0]))
@@ -60,12 +57,19 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
     start, save, discard = (
         node.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save", "discard")
     )
+    assert start.wait_for_service(timeout_sec=60), "no recorder"
+    ros_probe.spin_for(1.5)  # the joint states are subscribed and flowing
+
+    # The cameras appear, silent, just before a start: the start finds and subscribes them, records,
+    # and says that nothing has come on them yet.
+    cameras += [node.create_publisher(CompressedImage, topic, 10) for topic in CAMERAS]
     early = call(ros_probe, start)
     assert early.success and "nothing received yet" in early.message, early.message
-    assert all(t in early.message.split("nothing received yet")[1] for t in CAMERAS), early.message
+    waiting_on = early.message.split("nothing received yet")[1]
+    assert all(t in waiting_on for t in CAMERAS) and JOINTS not in waiting_on, early.message
     assert call(ros_probe, discard).success
 
-    ros_probe.spin_for(4.0)  # past the discovery grace: silent cameras now are dead cameras
+    ros_probe.spin_for(5.5)  # past the discovery grace: cameras silent now are dead cameras
     refused = call(ros_probe, start)
     assert not refused.success
     assert "nothing in the last 1 s on" in refused.message and all(t in refused.message for t in CAMERAS)
@@ -77,11 +81,17 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
     for episode in range(2):
         started = call(ros_probe, start)
         assert started.success and "nothing" not in started.message, started.message
+        if episode == 0:
+            # A wanted topic that appears mid-episode is subscribed, and not written to this bag.
+            gate = node.create_publisher(Bool, "/expert/gate", 10)
+            node.create_timer(0.05, lambda pub=gate: pub.publish(Bool(data=True)))
+            ros_probe.spin_for(2.0)
         ros_probe.spin_for(0.5)
-        assert call(ros_probe, save).success
+        saved = call(ros_probe, save)
+        assert saved.success, saved.message
         first = first_stamps(tmp_path / f"episode_{episode:04d}")
-        # The cameras were flowing when the episode began: each is in the bag within two frames of
-        # the joint states (a new subscription would first wait for discovery).
+        # The cameras were flowing when the episode began: each is in the bag from its first frames.
         for topic in CAMERAS:
             assert topic in first, (episode, sorted(first))
-            assert abs(first[topic] - first[JOINTS]) < 2 / 30 * 1e9, (episode, topic, first)
+            assert abs(first[topic] - first[JOINTS]) < 0.2e9, (episode, topic, first)
+        assert ("/expert/gate" in first) == (episode == 1), (episode, sorted(first))

@@ -57,4 +57,11 @@ class RecorderClient:
             log.warning(f"no recorder: /recorder/{name} is not available")
             return
         future = client.call_async(Trigger.Request())
-        future.add_done_callback(lambda f: log.info(f"{name}: {f.result().message}"))
+        future.add_done_callback(lambda f: self._report(name, f.result()))
+
+    def _report(self, name: str, result) -> None:
+        # Two call sites: rclpy refuses one that logs at more than one severity.
+        if result.success:
+            self.node.get_logger().info(f"{name}: {result.message}")
+        else:
+            self.node.get_logger().warning(f"{name} refused: {result.message}")
