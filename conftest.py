@@ -95,6 +95,7 @@ def start_nodes(ros_domain):
 
 def _record_expert_episodes(n: int, seconds: float, first_seed: int = 10):
     from kiwi_experiments.episodes import EpisodeClient, EpisodePlan
+    from kiwi_recorder.streams import NOT_YET_RECEIVED
 
     client = EpisodeClient()
     try:
@@ -103,7 +104,7 @@ def _record_expert_episodes(n: int, seconds: float, first_seed: int = 10):
         for episode in range(n):
             result = client.run(EpisodePlan(first_seed + episode, episode % 3 == 2), seconds, policy=False)
             assert "not published" not in result.started, result.started
-            assert "nothing received yet" not in result.started, result.started
+            assert NOT_YET_RECEIVED not in result.started, result.started
             messages.append(result.saved)
         return messages
     finally:

@@ -17,6 +17,7 @@ from kiwi_common.features import arm_positions, pose_of
 from kiwi_common.stamps import stamp_seconds
 from kiwi_common.task import sample_layout
 from kiwi_description import constants as c
+from kiwi_recorder.streams import NOT_YET_RECEIVED
 from kiwi_teleop.gating import action_errors
 
 from .evaluation import Rollout, Sample
@@ -217,7 +218,7 @@ class EpisodeClient:
         deadline = time.monotonic() + patience_s
         while True:
             started = self.call("recorder/start")
-            if "nothing received yet" not in started or time.monotonic() > deadline:
+            if NOT_YET_RECEIVED not in started or time.monotonic() > deadline:
                 return started
             self.call("recorder/discard")
             self.spin_until(lambda: False, 0.25)

@@ -30,13 +30,10 @@ from kiwi_common.features import Mapping, bag_topic, node_topic
 from kiwi_common.node_interface import NodeInterface, Param, declare_params, run_node
 
 from .bag import BagError, EpisodeBag, message_class
+from .streams import NEVER, NOT_YET_RECEIVED, STREAM_SILENCE_S, stream_check
 
 # Seconds /recorder/start waits for the mapping's topics to be discovered before recording without them.
 DISCOVERY_WAIT_S = 3.0
-# Seconds without a message after which a stream counts as silent (they run at 10-30 Hz).
-STREAM_SILENCE_S = 1.0
-# Seconds a new subscription may take to receive: Fast DDS resends a lost announcement every 3 s.
-DISCOVERY_GRACE_S = 5.0
 
 INTERFACE = NodeInterface(
     params=(
@@ -75,6 +72,8 @@ class RecorderNode(Node):
         p = self.p = declare_params(self, INTERFACE)
         self.mapping = Mapping.load(Path(p.mapping)) if p.mapping else Mapping()
         self.out_dir = Path(p.out_dir).expanduser()
+        self.wanted = [*self.mapping.topics(), *p.extra_topics]  # as given (names to resolve)
+        self.wanted_in_bags = {bag_topic(n) for n in self.wanted}
         self.bag: EpisodeBag | None = None
         # Subscribed topic -> monotonic time of its subscription, of its last message.
         self.subscribed_at: dict[str, float] = {}
@@ -98,7 +97,7 @@ class RecorderNode(Node):
         topics as in the root namespace, so a namespaced robot's episodes convert like any other."""
         available = dict(self.get_topic_names_and_types())
         found = {}
-        for name in [*self.mapping.topics(), *self.p.extra_topics]:
+        for name in self.wanted:
             live = self.resolve_topic_name(node_topic(name))
             if live in available:
                 found[bag_topic(name)] = available[live][0]
@@ -113,7 +112,7 @@ class RecorderNode(Node):
             return response
         called = time.monotonic()  # no message is taken while this callback waits below
         # Discovery is gradual: a graph just started may not show every publisher yet.
-        deadline = time.monotonic() + DISCOVERY_WAIT_S
+        deadline = called + DISCOVERY_WAIT_S
         while True:
             topics = self._topic_types()
             missing = [t for t in self.mapping.topics() if bag_topic(t) not in topics]
@@ -121,17 +120,8 @@ class RecorderNode(Node):
                 break
             time.sleep(0.1)
         self._subscribe_published(topics)
-        quiet = [
-            t
-            for t in self.mapping.streams()
-            if t in topics and called - self.last_heard[t] > STREAM_SILENCE_S
-        ]
-        pending = [
-            t
-            for t in quiet
-            if self.last_heard[t] == -float("inf") and called - self.subscribed_at[t] < DISCOVERY_GRACE_S
-        ]
-        silent = [t for t in quiet if t not in pending]
+        streams = [t for t in self.mapping.streams() if t in topics]
+        pending, silent = stream_check(streams, self.subscribed_at, self.last_heard, called)
         if silent:
             response.success, response.message = (
                 False,
@@ -162,7 +152,7 @@ class RecorderNode(Node):
         response.message = (
             f"recording {path.name}: {len(topics)} topics"
             + (f"; not published now, so not recorded: {', '.join(missing)}" if missing else "")
-            + (f"; nothing received yet (just subscribed) on {', '.join(pending)}" if pending else "")
+            + (f"; {NOT_YET_RECEIVED} (just subscribed) on {', '.join(pending)}" if pending else "")
         )
         # Two call sites: rclpy refuses one that logs at more than one severity.
         if missing or pending:
@@ -173,10 +163,12 @@ class RecorderNode(Node):
 
     def _subscribe_published(self, topics: dict[str, str] | None = None) -> None:
         """Subscribe to the wanted topics published now (`topics`: already looked up) not yet subscribed."""
+        if topics is None and self.wanted_in_bags <= self.subscribed_at.keys():
+            return  # all subscribed: no graph query every second
         for topic, msgtype in (self._topic_types() if topics is None else topics).items():
             if topic in self.subscribed_at:
                 continue
-            self.subscribed_at[topic], self.last_heard[topic] = time.monotonic(), -float("inf")
+            self.subscribed_at[topic], self.last_heard[topic] = time.monotonic(), NEVER
             try:
                 kind = message_class(msgtype)
             except (ImportError, AttributeError, ValueError) as exc:  # reported once, never recorded
