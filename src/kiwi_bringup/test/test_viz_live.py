@@ -36,7 +36,7 @@ def test_sim_graph_in_the_web_viewer(start_nodes, tmp_path):
     )
     try:
         wait_http(f"http://127.0.0.1:{web}/", 120.0)  # the node starts slowly on a loaded machine
-    except OSError as exc:  # this has failed rarely, cause unknown: keep what the graph said
+    except OSError as exc:  # Rerun's serve_grpc once hung here: keep what the graph said
         pytest.fail(
             f"the viewer on port {web} did not answer ({exc}); the graph said:\n" + "".join(graph.output)
         )
