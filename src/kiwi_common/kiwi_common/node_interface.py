@@ -8,6 +8,7 @@ running nodes. Topic names are relative, so a graph's namespace applies to all o
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -89,6 +90,9 @@ def run_node(
         print(f"{prog}: {exc}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting up
+        rclpy.try_shutdown()
+        return 0
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -99,6 +103,9 @@ def run_node(
         if rclpy.ok():
             raise
     finally:
+        # Stopping already: a second SIGINT (Ctrl-C reaches the node from the terminal and again
+        # from `ros2 launch`) must not break the clean-up. SIGTERM still ends a stuck node.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if hasattr(node, "shutdown"):
             node.shutdown()
         node.destroy_node()

@@ -29,6 +29,8 @@ from kiwi_description import constants as c
 from .keyboard import HELP, KeyboardState
 from .sources import TOPICS, CommandPublisher, RecorderClient
 
+READ_POLL_S = 0.1  # how often the key reader checks that the node still runs
+
 INTERFACE = NodeInterface(
     params=(
         Param("rate_hz", c.CONTROL_RATE_HZ, "Publishing rate (Hz)."),
@@ -67,10 +69,13 @@ class KeyboardNode(Node):
 
     def _read_keys(self) -> None:
         while self.running:
-            ready, _, _ = select.select([self.fd], [], [], 0.1)
-            if not ready:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], READ_POLL_S)
+                data = os.read(self.fd, 64).decode(errors="ignore") if ready else None
+            except OSError:  # the terminal went away (hang-up)
+                data = ""
+            if data is None:
                 continue
-            data = os.read(self.fd, 64).decode(errors="ignore")
             if not data:  # terminal closed
                 self.running = False
                 break
@@ -95,8 +100,15 @@ class KeyboardNode(Node):
         self.out.engaged(engaged)
 
     def shutdown(self) -> None:
+        # The reader must be out of select/read before the terminal is restored and closed: closing
+        # it under the reader was the "Bad file descriptor" on Ctrl-C under `ros2 launch`.
         self.running = False
-        termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved_tty)
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout=1.0 + READ_POLL_S)
+        try:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved_tty)
+        except termios.error:
+            pass  # the terminal is gone already: nothing to restore
         if self.owns_fd:
             os.close(self.fd)
 
