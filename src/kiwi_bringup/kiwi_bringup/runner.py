@@ -2,8 +2,9 @@
 
 Each node runs in its own process with `--ros-args` (node name, namespace, a parameters file,
 remappings), in its own session so that Ctrl-C reaches the runner, which then stops the nodes in
-order: SIGINT, then SIGTERM, then SIGKILL after a grace period. When a node dies, the runner says
-which and why, stops the rest and exits non-zero. A runner killed outright (SIGKILL, the OOM killer)
+order: SIGINT, then SIGTERM, then SIGKILL after a grace period. When a required node dies, the
+runner says which and why, stops the rest and exits non-zero (zero when it ended cleanly: the
+keyboard's `q`); a viewer that closes leaves the graph running. A runner killed outright (SIGKILL, the OOM killer)
 cannot do that, so each node also asks Linux for SIGINT when its parent dies: no orphans.
 """
 
@@ -26,7 +27,7 @@ from typing import TextIO
 
 import yaml
 
-from kiwi_common.graphs import NodeSpec
+from kiwi_common.graphs import NodeSpec, missing_packages, ros_package_installed
 
 
 class RunnerError(RuntimeError):
@@ -93,9 +94,15 @@ def node_command(spec: NodeSpec, params_file: Path | None) -> list[str]:
 
 
 def startable(specs: list[NodeSpec]) -> tuple[list[NodeSpec], list[NodeSpec]]:
-    """(specs to start, full-ROS-only specs skipped because `ros2` is not on the PATH)."""
-    skip = [] if shutil.which("ros2") else [s for s in specs if s.ros_only]
-    return [s for s in specs if s not in skip], skip
+    """(specs to start, full-ROS-only specs skipped because `ros2` is not on the PATH). Where `ros2`
+    is found, a ROS package the specs need and the install lacks is an error before anything starts."""
+    if not shutil.which("ros2"):
+        skip = [s for s in specs if s.ros_only]
+        return [s for s in specs if s not in skip], skip
+    problem = missing_packages(specs, ros_package_installed)
+    if problem:
+        raise RunnerError(problem)
+    return specs, []
 
 
 def write_params(spec: NodeSpec, folder: Path) -> Path | None:
@@ -193,26 +200,34 @@ class GraphRunner:
             )
 
     def wait(self, poll_s: float = 0.1) -> int:
-        """Block until a node exits or a stop is asked for; stop everything; return the exit code."""
-        failed: _Running | None = None
+        """Block until a required node exits or a stop is asked for; stop everything; return the exit
+        code: 0 after a stop or a node that ended cleanly (the keyboard's `q`), else non-zero."""
+        ended: _Running | None = None
+        optional_ended: set[int] = set()
         while not self._stop.is_set():
             for r in self.running:
-                if r.proc.poll() is not None:
-                    failed = r
+                if r.proc.poll() is None or id(r) in optional_ended:
+                    continue
+                if r.spec.required:
+                    ended = r
                     break
-            if failed:
+                optional_ended.add(id(r))
+                self.say(
+                    f"node {fully_qualified_name(r.spec)} {describe_exit(r.proc.returncode)}; the graph runs on"
+                )
+            if ended:
                 break
             self._stop.wait(poll_s)
-        if failed:
-            if failed.pump:
-                failed.pump.join(timeout=1.0)
-            code = failed.proc.returncode
-            self.say(f"node {fully_qualified_name(failed.spec)} {describe_exit(code)}; stopping the others")
-            if failed.tail:
-                self.say("its last output:\n    " + "\n    ".join(failed.tail))
+        if ended:
+            if ended.pump:
+                ended.pump.join(timeout=1.0)
+            code = ended.proc.returncode
+            self.say(f"node {fully_qualified_name(ended.spec)} {describe_exit(code)}; stopping the others")
+            if code != 0 and ended.tail:
+                self.say("its last output:\n    " + "\n    ".join(ended.tail))
         self.shutdown()
-        if failed:
-            return failed.proc.returncode or 1
+        if ended and ended.proc.returncode != 0:
+            return ended.proc.returncode if ended.proc.returncode > 0 else 1
         return 0
 
     def shutdown(self) -> None:

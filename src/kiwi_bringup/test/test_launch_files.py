@@ -59,6 +59,10 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
         def __init__(self, function):
             self.function = function
 
+    class Shutdown:
+        def __init__(self, reason="", **kwargs):
+            self.reason = reason
+
     class LaunchConfiguration:
         def __init__(self, name):
             self.name = name
@@ -66,10 +70,11 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
         def perform(self, context):
             return context.launch_configurations[self.name]
 
-    launch.LaunchDescription, actions.DeclareLaunchArgument, actions.OpaqueFunction = (
+    launch.LaunchDescription, actions.DeclareLaunchArgument, actions.OpaqueFunction, actions.Shutdown = (
         LaunchDescription,
         DeclareLaunchArgument,
         OpaqueFunction,
+        Shutdown,
     )
     substitutions.LaunchConfiguration, ros_actions.Node = LaunchConfiguration, RecordedNode
     launch.actions, launch.substitutions, launch_ros.actions = actions, substitutions, ros_actions
@@ -84,6 +89,14 @@ def _stand_in_modules() -> dict[str, types.ModuleType]:
 
 @pytest.fixture
 def launch_api(monkeypatch):
+    """The launch API (real or stand-in) with every ROS package installed (robot_state_publisher,
+    rviz2: not on this machine); `installed` changes what counts as installed."""
+    installed = {"all": True, "missing": set()}
+
+    def is_installed(package):
+        return installed["all"] and package not in installed["missing"]
+
+    monkeypatch.setattr("kiwi_common.graphs.ros_package_installed", is_installed)
     if REAL_LAUNCH:
         import launch_ros.actions
 
@@ -92,7 +105,7 @@ def launch_api(monkeypatch):
         for name, module in _stand_in_modules().items():
             monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.delitem(sys.modules, "kiwi_common.launch_support", raising=False)
-    yield
+    yield installed
 
 
 def load(path: Path):
@@ -128,6 +141,7 @@ def declared_and_nodes(description, overrides):
 
 def _settings(kw):
     params = kw.get("parameters") or [{}]
+    on_exit = kw.get("on_exit")
     return (
         kw["package"],
         kw["executable"],
@@ -136,6 +150,7 @@ def _settings(kw):
         params[0],
         tuple(tuple(r) for r in kw.get("remappings") or ()),
         tuple(kw.get("arguments") or ()),
+        type(on_exit).__name__ if on_exit is not None else None,
     )
 
 
@@ -148,6 +163,7 @@ def spec_settings(spec):
         spec.parameters,
         tuple(spec.remappings),
         spec.arguments,
+        "Shutdown" if spec.required else None,  # a required node's exit ends the launch
     )
 
 
@@ -167,6 +183,30 @@ def test_launch_file_equals_the_graph(launch_api, graph, overrides):
         "defaults and choices as the runner's"
     )
     assert nodes == [spec_settings(s) for s in build_graph(graph, overrides)]
+
+
+@pytest.mark.parametrize(
+    ("graph", "overrides", "missing", "apt"),
+    [
+        ("sim", {}, "robot_state_publisher", "ros-jazzy-robot-state-publisher"),
+        ("policy", {"rviz": "true"}, "rviz2", "ros-jazzy-rviz2"),
+        ("teleop", {"teleop": "gamepad"}, "robot_state_publisher", "ros-jazzy-robot-state-publisher"),
+    ],
+)
+def test_a_missing_ros_package_starts_nothing(launch_api, graph, overrides, missing, apt):
+    launch_api["missing"].add(missing)
+    with pytest.raises(RuntimeError) as refused:
+        declared_and_nodes(load(LAUNCH_FILES[graph]), overrides)
+    message = str(refused.value)
+    assert "\n" not in message and missing in message and f"sudo apt install {apt}" in message
+
+
+def test_the_robot_s_nodes_end_the_launch_and_viewers_do_not(launch_api):
+    _, nodes = declared_and_nodes(
+        load(LAUNCH_FILES["policy"]), {"rviz": "true", "viz": "true", "teleop": "gamepad"}
+    )
+    ends = {name for _, _, name, *_, on_exit in nodes if on_exit == "Shutdown"}
+    assert ends == {"driver", "policy", "mux", "joy", "gamepad"}
 
 
 def test_rviz_view_shows_what_the_policy_graph_publishes():

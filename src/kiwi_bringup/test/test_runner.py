@@ -112,3 +112,62 @@ def test_cli_rejects_bad_arguments():
     result = subprocess.run([*KIWI, "launch", "sim", "nonsense:=1"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "has no argument nonsense" in result.stderr
+
+
+def scripted_runner(monkeypatch, tmp_path, scripts: dict[str, str], optional=()):
+    """A runner over nodes that run the given Python code (the exit policy, not the nodes, is
+    under test); nodes named in `optional` are not required."""
+    import kiwi_bringup.runner as runner_module
+
+    monkeypatch.setattr(
+        runner_module, "node_command", lambda spec, _: [sys.executable, "-c", scripts[spec.name]]
+    )
+    specs = [NodeSpec("kiwi_driver", "driver", name, required=name not in optional) for name in scripts]
+    out = io.StringIO()
+    runner = GraphRunner(specs, out=out, grace_s=5.0)
+    runner.start(tmp_path)
+    return runner, out
+
+
+SLEEPS = "import time; time.sleep(60)"
+
+
+def test_a_node_that_ends_cleanly_ends_the_graph_with_zero(monkeypatch, tmp_path):
+    """The keyboard's `q`: the node exits 0, the others stop, the graph exits 0."""
+    runner, out = scripted_runner(
+        monkeypatch, tmp_path, {"keyboard": "import time; time.sleep(0.5)", "driver": SLEEPS}
+    )
+    assert runner.wait() == 0, out.getvalue()
+    assert "node /keyboard exited with code 0; stopping the others" in out.getvalue()
+    assert all(r.proc.poll() is not None for r in runner.running)
+
+
+def test_a_viewer_that_closes_leaves_the_graph_running(monkeypatch, tmp_path):
+    import threading
+
+    runner, out = scripted_runner(
+        monkeypatch, tmp_path, {"rviz2": "raise SystemExit(1)", "driver": SLEEPS}, optional={"rviz2"}
+    )
+    threading.Timer(3.0, runner.stop).start()
+    started = time.monotonic()
+    assert runner.wait() == 0, out.getvalue()
+    assert time.monotonic() - started >= 2.5, "the graph ended with the viewer"
+    assert "node /rviz2 exited with code 1; the graph runs on" in out.getvalue()
+
+
+def test_a_missing_ros_package_starts_nothing(monkeypatch):
+    """Where `ros2` is on the PATH, ROS-only nodes are started with `ros2 run`: a package the
+    install lacks is named, with its apt package, before anything starts."""
+    import kiwi_bringup.runner as runner_module
+    from kiwi_common.graphs import build_graph
+
+    specs = build_graph("sim", {"rviz": "true"})
+    monkeypatch.setattr(runner_module.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(runner_module, "ros_package_installed", lambda package: package != "rviz2")
+    with pytest.raises(RunnerError, match="not installed: rviz2 .* sudo apt install ros-jazzy-rviz2$"):
+        runner_module.startable(specs)
+    monkeypatch.setattr(runner_module, "ros_package_installed", lambda package: True)
+    assert runner_module.startable(specs) == (specs, [])
+    monkeypatch.setattr(runner_module.shutil, "which", lambda name: None)
+    started, skipped = runner_module.startable(specs)
+    assert {s.name for s in skipped} == {"robot_state_publisher", "rviz2"} and len(started) == 1

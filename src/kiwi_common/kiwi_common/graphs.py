@@ -39,6 +39,42 @@ class NodeSpec:
     # A node of a full ROS 2 install (robot_state_publisher, rviz2): `kiwi launch` starts it with
     # `ros2 run` where `ros2` is found and says it skipped it elsewhere.
     ros_only: bool = False
+    # Whether the graph ends when this node exits (`ros2 launch`: on_exit=Shutdown). The robot
+    # depends on the driver, cameras, policy, mux, teleop source and recorder; a viewer (rviz2,
+    # Rerun) or robot_state_publisher may close and the robot runs on.
+    required: bool = True
+
+
+def apt_package(package: str) -> str:
+    """The Debian package of a ROS 2 Jazzy package (robot_state_publisher ->
+    ros-jazzy-robot-state-publisher), as ROS's apt repository names them."""
+    return "ros-jazzy-" + package.replace("_", "-")
+
+
+def ros_package_installed(package: str) -> bool:
+    """Whether the ament index (AMENT_PREFIX_PATH) has the package, as `ros2 run` looks it up."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+    except ImportError:
+        return False
+    try:
+        get_package_prefix(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def missing_packages(specs: list[NodeSpec], is_installed: Callable[[str], bool]) -> str | None:
+    """One line naming the ROS packages the specs need that are not installed (with the apt
+    command that installs them), or None when nothing is missing. Checked before any node starts,
+    so a missing package starts nothing."""
+    missing = sorted({s.package for s in specs if s.ros_only and not is_installed(s.package)})
+    if not missing:
+        return None
+    return (
+        f"not installed: {', '.join(missing)} (needed by this graph); install with: "
+        f"sudo apt install {' '.join(apt_package(p) for p in missing)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -88,6 +124,7 @@ def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
             "robot_state_publisher",
             parameters={"robot_description": build_urdf()},
             ros_only=True,
+            required=False,
         )
     ]
     if a["rviz"]:
@@ -98,6 +135,7 @@ def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
                 "rviz2",
                 arguments=("-d", share_file("kiwi_description", "rviz", "kiwi.rviz")),
                 ros_only=True,
+                required=False,
             )
         )
     if a["viz"]:
@@ -111,6 +149,7 @@ def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
                     "web_port": int(a["viz_web_port"]),
                     "grpc_port": int(a["viz_grpc_port"]),
                 },
+                required=False,
             )
         )
     return nodes + [_with_sim_time(n, sim) for n in extras]
@@ -303,7 +342,10 @@ def _teleop_sources(a: dict[str, Any], takeover: str = "always") -> list[NodeSpe
 POLICY_ARGS = _merge_args(
     (
         LaunchArg(
-            "model", "act", "Policy type (its default location, data/models/<type>) or a checkpoint path."
+            "model",
+            "act",
+            "A checkpoint path, or a name looked up in $KIWI_MODELS/<name>, then the workspace's "
+            "data/models/<name> (where `kiwi train --policy <name>` writes).",
         ),
         LaunchArg(
             "scheduler", "latest", "How overlapping chunks combine.", ("latest", "ensemble", "average")
@@ -411,17 +453,27 @@ def _nav2(a: dict[str, Any]) -> list[NodeSpec]:
 
 
 def _remote_policy(a: dict[str, Any]) -> list[NodeSpec]:
-    """The policy graph without the robot's nodes: they run on the robot's own computer (the Pi)."""
-    return _policy_nodes(a, sim=False)
+    """The policy graph without the robot's nodes: they run on the robot's own computer (the Pi),
+    or in another launch (the sim: then its stamps are sim time and these nodes follow /clock)."""
+    return _policy_nodes(a, sim=bool(a["use_sim_time"]))
 
 
-REMOTE_POLICY_ARGS = tuple(
-    replace(arg, choices=tuple(x for x in arg.choices if x != "expert"))
-    if arg.name == "teleop"
-    else arg  # sim only
-    for arg in _without(
-        POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed", "expert_side"}
-    )
+REMOTE_POLICY_ARGS = (
+    *(
+        replace(arg, choices=tuple(x for x in arg.choices if x != "expert"))
+        if arg.name == "teleop"
+        else arg  # sim only
+        for arg in _without(
+            POLICY_ARGS, {*(arg.name for arg in SIM_ARGS + ROBOT_ARGS), "sim", "expert_seed", "expert_side"}
+        )
+    ),
+    LaunchArg(
+        "use_sim_time",
+        "false",
+        "Follow /clock: true when the robot side is the sim (`sim.launch.py`, `kiwi launch sim`), "
+        "which stamps everything with sim time; false for a real robot.",
+        ("true", "false"),
+    ),
 )
 # What the robot's computer publishes to a policy running elsewhere.
 REMOTE_ROBOT_OUTPUTS = frozenset(

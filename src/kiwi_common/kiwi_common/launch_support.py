@@ -1,20 +1,26 @@
 """Turn a graph's node specs into a `launch` description (full ROS 2 installs only).
 
 Each `launch/<graph>.launch.py` calls `generate_for(<graph>)`, so `ros2 launch` and `kiwi launch`
-start the same nodes with the same parameters and remappings.
+start the same nodes with the same parameters and remappings, and end the same way: a required
+node that exits ends the launch, and a missing ROS package starts nothing.
 """
 
 from __future__ import annotations
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from .graphs import NodeSpec, build_graph, get_graph
+from .graphs import NodeSpec, build_graph, get_graph, missing_packages, ros_package_installed
+
+
+class MissingPackageError(RuntimeError):
+    """A ROS package the graph needs is not installed (launch prints the message as one line)."""
 
 
 def spec_to_node(spec: NodeSpec) -> Node:
+    extra = {"on_exit": Shutdown(reason=f"{spec.name} exited")} if spec.required else {}
     return Node(
         package=spec.package,
         executable=spec.executable,
@@ -24,6 +30,7 @@ def spec_to_node(spec: NodeSpec) -> Node:
         remappings=list(spec.remappings),
         arguments=list(spec.arguments),
         output="screen",
+        **extra,
     )
 
 
@@ -32,7 +39,11 @@ def generate_for(graph_name: str) -> LaunchDescription:
 
     def build(context):
         overrides = {arg.name: LaunchConfiguration(arg.name).perform(context) for arg in graph.args}
-        return [spec_to_node(spec) for spec in build_graph(graph_name, overrides)]
+        specs = build_graph(graph_name, overrides)
+        problem = missing_packages(specs, ros_package_installed)
+        if problem:
+            raise MissingPackageError(problem)
+        return [spec_to_node(spec) for spec in specs]
 
     declared = [
         DeclareLaunchArgument(
