@@ -25,3 +25,21 @@ def duration_msg(seconds: float):
 def stamp_seconds(stamp) -> float:
     """A Time (or Duration) as float seconds."""
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+# Stamps this far from the reader's clock come from another clock, not from a slow link: one side
+# runs on sim time (/clock from the sim) and the other on wall time.
+CLOCK_MISMATCH_S = 3600.0
+
+
+def stale_inputs(ages: dict[str, float], max_age: float) -> str:
+    """Why observations with these ages (reader's now - stamp, by topic) cannot be used, or ''.
+    Ages hours off either way name the likely cause, a clock mismatch, and its fix."""
+    bad = {t: a for t, a in ages.items() if a > max_age or a < -CLOCK_MISMATCH_S}
+    why = ", ".join(f"{t} is {a:.2f} s old" for t, a in bad.items())
+    if any(abs(a) > CLOCK_MISMATCH_S for a in bad.values()):
+        why += (
+            " (the stamps and this node's clock disagree by hours: one side runs on sim time; "
+            "with the sim as the robot, start the policy with use_sim_time:=true)"
+        )
+    return why

@@ -169,6 +169,10 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         graph.send_signal(signal.SIGINT)
         assert graph.wait(timeout=30) == 0, "".join(graph.output)[-3000:]
 
+    # The policy on another machine (remote_policy) driving the sim started as its own launch: on
+    # sim time the robot moves under it; on wall time it refuses the sim's stamps, saying why.
+    remote_policy_drives_the_sim(start_nodes, ros_probe, tmp_path / "act", diags)
+
     # A checkpoint whose features do not fit the robot's mapping is refused, naming the mismatch.
     from kiwi_common.features import Mapping
 
@@ -195,3 +199,30 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         in run.stderr
     )
     assert "observation.images.wrist" in run.stderr
+
+
+def remote_policy_drives_the_sim(start_nodes, ros_probe, model, diags):
+    from nav_msgs.msg import Odometry
+
+    odom = []
+    ros_probe.node.create_subscription(Odometry, "/odom", odom.append, 10)
+    launch = [sys.executable, "-m", "kiwi_experiments.cli", "launch"]
+    start_nodes([*launch, "sim"])
+    for use_sim_time in ("false", "true"):
+        diags.clear()
+        remote = start_nodes([*launch, "remote_policy", f"model:={model}", f"use_sim_time:={use_sim_time}"])
+        assert ros_probe.spin_until(lambda: policy_diagnostics(diags) and odom, 120), "no policy diagnostics"
+        if use_sim_time == "false":
+            assert ros_probe.spin_until(
+                lambda: "use_sim_time:=true" in policy_diagnostics(diags)[-1]["last_problem"], 20
+            ), policy_diagnostics(diags)[-1]
+            assert int(policy_diagnostics(diags)[-1]["chunks"]) == 0
+        else:
+            start = odom[-1].pose.pose.position
+            ros_probe.spin_for(4.0)
+            end = odom[-1].pose.pose.position
+            moved = ((end.x - start.x) ** 2 + (end.y - start.y) ** 2) ** 0.5
+            assert int(policy_diagnostics(diags)[-1]["chunks"]) > 0
+            assert moved > 0.01, f"the base moved {moved:.3f} m in 4 s under the policy"
+        remote.send_signal(signal.SIGINT)
+        assert remote.wait(timeout=30) == 0, "".join(remote.output)[-3000:]

@@ -43,7 +43,7 @@ from kiwi_common.features import (
 )
 from kiwi_common.images import decode_image
 from kiwi_common.node_interface import NodeInterface, Param, Topic, declare_params, run_node
-from kiwi_common.stamps import duration_msg, stamp_seconds
+from kiwi_common.stamps import duration_msg, stale_inputs, stamp_seconds
 from kiwi_common.timing import TickTimer
 
 from .checkpoint import load_policy
@@ -59,7 +59,7 @@ INTERFACE = NodeInterface(
         Param(
             "model",
             "act",
-            "Policy type (loads $KIWI_MODELS/<type>, default data/models/<type>) or a checkpoint path.",
+            "A checkpoint path, or a name looked up in $KIWI_MODELS, then the workspace's data/models.",
         ),
         Param("mapping", "", "Mapping JSON; empty: the one stored with the checkpoint or its dataset."),
         Param("device", "cpu", "Torch device."),
@@ -246,8 +246,7 @@ class PolicyNode(Node):
             if topic not in inputs:
                 return f"nothing yet on {topic}"
             ages[topic] = now - stamp_seconds(inputs[topic].header.stamp)
-        old = {t: a for t, a in ages.items() if a > self.max_obs_age}
-        return ", ".join(f"{t} is {a:.2f} s old" for t, a in old.items())
+        return stale_inputs(ages, self.max_obs_age)
 
     def _publish_chunk(self, chunk: Chunk, snapshot: Snapshot) -> None:
         if not self.context.ok():
