@@ -1,9 +1,9 @@
 """Find, check and load a LeRobot checkpoint, offline.
 
 `model` is a path (a `pretrained_model/` folder, a checkpoint step folder, or a training output
-folder, whose `checkpoints/last/pretrained_model` is used) or a policy type (`act`, `diffusion`,
-...), which names the default location `$KIWI_MODELS/<type>` (`data/models/<type>` without it),
-where `kiwi train` writes. The robot's mapping comes with the checkpoint (`kiwi train` copies the
+folder, whose `checkpoints/last/pretrained_model` is used) or a bare name (`act`, `diffusion`,
+...) looked up in `$KIWI_MODELS/<name>`, then in the workspace's `data/models/<name>`, where
+`kiwi train` writes: the same under `kiwi launch`, `ros2 launch` and `ros2 run`, from any folder. The robot's mapping comes with the checkpoint (`kiwi train` copies the
 dataset's `kiwi_mapping.json` next to the weights) and the checkpoint's features are checked
 against it before any weight is loaded.
 """
@@ -25,31 +25,71 @@ from kiwi_common.features import (
     image_feature,
 )
 
-DEFAULT_MODELS = Path("data/models")
+MODELS_FOLDER = Path("data") / "models"  # under the workspace
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message says why and what was expected."""
 
 
+def workspace_root(start: Path | None = None) -> Path | None:
+    """The workspace Kiwi runs from: the first folder above this module that holds
+    src/kiwi_policy. It is found the same way from a pip editable install (the source tree), a
+    colcon --symlink-install (the links resolve into src/) and a plain colcon install
+    (install/kiwi_policy/lib/... lies inside the workspace), whatever the current folder."""
+    here = (start or Path(__file__)).resolve()
+    for folder in here.parents:
+        if (folder / "src" / "kiwi_policy" / "package.xml").is_file():
+            return folder
+    return None
+
+
+def models_search_path() -> list[Path]:
+    """Where a bare model name (`act`, `diffusion`, ...) is looked up, in order: $KIWI_MODELS,
+    then the workspace's data/models."""
+    path = [Path(os.environ["KIWI_MODELS"]).expanduser()] if os.environ.get("KIWI_MODELS") else []
+    workspace = workspace_root()
+    if workspace is not None:
+        path.append(workspace / MODELS_FOLDER)
+    return path or [MODELS_FOLDER]  # neither: installed outside a workspace, the current folder's
+
+
 def models_root() -> Path:
-    return Path(os.environ.get("KIWI_MODELS", DEFAULT_MODELS))
+    """Where `kiwi train` writes a model by default: the first folder of the search path."""
+    return models_search_path()[0]
 
 
-def resolve_model(model: str) -> Path:
-    """`model` (a path or a policy type) -> the `pretrained_model` folder to load."""
-    path = Path(model).expanduser()
-    if not path.exists() and os.sep not in model and not model.startswith("."):
-        path = models_root() / model
+def is_bare_name(model: str) -> bool:
+    """`act`, `my_run`: a name to look up; `./act`, `/x/act`, `~/act`: a path."""
+    return os.sep not in model and not model.startswith((".", "~"))
+
+
+def _pretrained_in(path: Path) -> Path | None:
     for candidate in (path, path / "pretrained_model", path / "checkpoints" / "last" / "pretrained_model"):
         if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
             return candidate
-    hint = (
-        f" (train one with: kiwi train DATASET --policy {model} --out {path})"
-        if path.parent == models_root()
-        else ""
+    return None
+
+
+def resolve_model(model: str) -> Path:
+    """`model` (a path, or a bare name looked up along `models_search_path()`) -> the
+    `pretrained_model` folder to load."""
+    if not is_bare_name(model):
+        path = Path(model).expanduser().absolute()
+        found = _pretrained_in(path)
+        if found is None:
+            raise CheckpointError(f"no LeRobot checkpoint (config.json + model.safetensors) at {path}")
+        return found
+    places = [root / model for root in models_search_path()]
+    for place in places:
+        found = _pretrained_in(place)
+        if found is not None:
+            return found
+    raise CheckpointError(
+        f"no LeRobot checkpoint named {model!r}: looked in {', '.join(map(str, places))} "
+        f"($KIWI_MODELS, then the workspace's {MODELS_FOLDER}); train one with: kiwi train DATASET "
+        f"--policy {model}, or give a path (./{model} for a folder here)"
     )
-    raise CheckpointError(f"no LeRobot checkpoint (config.json + model.safetensors) at {path}{hint}")
 
 
 def find_mapping(pretrained: Path) -> Mapping:

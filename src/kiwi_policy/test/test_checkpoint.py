@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kiwi_common.features import Mapping
+from kiwi_policy import checkpoint
 from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
 from kiwi_policy.train import TrainError, train, train_command
 from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
@@ -79,6 +80,39 @@ def test_model_is_a_path_or_a_type_in_the_models_folder(tmp_path, monkeypatch):
         resolve_model("act")
     with pytest.raises(CheckpointError, match="no LeRobot checkpoint"):
         resolve_model(str(tmp_path / "nowhere"))
+
+
+def test_a_bare_name_is_found_along_one_search_path_from_any_folder(tmp_path, monkeypatch):
+    """$KIWI_MODELS first, then the workspace's data/models; never the current folder."""
+    workspace = tmp_path / "ws"
+    (workspace / "src" / "kiwi_policy").mkdir(parents=True)
+    (workspace / "src" / "kiwi_policy" / "package.xml").write_text("<package/>")
+    module = workspace / "install" / "kiwi_policy" / "lib" / "kiwi_policy" / "checkpoint.py"
+    assert checkpoint.workspace_root(module) == workspace  # a plain colcon install
+    assert checkpoint.workspace_root(tmp_path / "elsewhere" / "checkpoint.py") is None
+    monkeypatch.setattr(checkpoint, "workspace_root", lambda: workspace)
+    monkeypatch.delenv("KIWI_MODELS", raising=False)
+    in_workspace = make_checkpoint(workspace / "data" / "models" / "act" / "pretrained_model")
+    elsewhere = tmp_path / "cwd"
+    make_checkpoint(elsewhere / "data" / "models" / "act" / "pretrained_model")
+    make_checkpoint(elsewhere / "act" / "pretrained_model")
+    monkeypatch.chdir(elsewhere)
+    assert resolve_model("act") == in_workspace
+    assert resolve_model("./act") == elsewhere / "act" / "pretrained_model"
+    assert checkpoint.models_root() == workspace / "data" / "models"
+    override = tmp_path / "mine"
+    monkeypatch.setenv("KIWI_MODELS", str(override))
+    assert resolve_model("act") == in_workspace  # not in $KIWI_MODELS: the workspace's
+    first = make_checkpoint(override / "act" / "pretrained_model")
+    assert resolve_model("act") == first and checkpoint.models_root() == override
+    with pytest.raises(CheckpointError) as missing:
+        resolve_model("diffusion")
+    assert str(override / "diffusion") in str(missing.value)
+    assert str(workspace / "data" / "models" / "diffusion") in str(missing.value)
+
+
+def test_this_checkout_is_the_workspace():
+    assert checkpoint.workspace_root() == Path(__file__).resolve().parents[3]
 
 
 def test_mapping_comes_with_the_checkpoint_or_its_dataset(tmp_path):
