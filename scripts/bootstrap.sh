@@ -52,6 +52,19 @@ else
   say "not a Debian system: make sure EGL (libEGL + Mesa) and FFmpeg's libraries are installed"
 fi
 
+# --- for the tests: what Ubuntu 24.04 ships of what a launch file imports under apt's Python -------
+# (test_apt_python.py runs the launch-time code with these and nothing else of the venv's.)
+ubuntu_noble_pins=(PyYAML==6.0.1 numpy==1.26.4)
+install_test_extras() {
+  [ "${KIWI_FOR_TESTS:-}" = 1 ] || return 0
+  local dir="$venv/ubuntu-noble"
+  [ "$(cat "$dir/.pins" 2>/dev/null)" = "${ubuntu_noble_pins[*]}" ] && return 0
+  say "installing Ubuntu 24.04's PyYAML and numpy versions for the tests into $dir"
+  rm -rf "$dir"
+  "$venv/bin/python" -m pip install -q --no-deps --target "$dir" "${ubuntu_noble_pins[@]}"
+  echo "${ubuntu_noble_pins[*]}" > "$dir/.pins"
+}
+
 # --- virtual environment --------------------------------------------------------------------------
 stamp_of() {
   { cat "$root/requirements.txt" "$root/constraints.txt" "$root/scripts/bootstrap.sh" \
@@ -59,6 +72,7 @@ stamp_of() {
 }
 if [ -x "$venv/bin/python" ] && is_py312 "$venv/bin/python" && [ -f "$venv/.kiwi-stamp" ] \
    && [ "$(cat "$venv/.kiwi-stamp")" = "$(stamp_of)" ]; then
+  install_test_extras
   exit 0
 fi
 if ! { [ -x "$venv/bin/python" ] && is_py312 "$venv/bin/python"; }; then
@@ -84,4 +98,5 @@ fi
 "$venv/bin/python" -c "import rclpy, mujoco, lerobot, kiwi_bringup, lerobot_env_kiwi" \
   || { say "the environment does not import; see the errors above"; exit 1; }
 stamp_of > "$venv/.kiwi-stamp"
+install_test_extras
 say "environment ready in $venv"

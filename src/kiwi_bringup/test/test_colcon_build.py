@@ -80,6 +80,33 @@ def test_workstation_build_installs_every_package(workstation):
                 assert (share / package / folder / source.name).exists(), f"{package}/{folder}/{source.name}"
 
 
+def test_setup_bash_sources_and_finds_every_package(workstation):
+    """The README's next step after the build: `source install/setup.bash` (colcon-bash writes it)."""
+    install, packages = workstation
+    setup = install / "setup.bash"
+    assert setup.is_file(), "no install/setup.bash (colcon-bash missing from the environment?)"
+    probe = (
+        "from ament_index_python.packages import get_package_share_directory as share; "
+        f"print(' '.join(share(p) for p in {packages!r}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("AMENT_PREFIX_PATH", "COLCON_PREFIX_PATH")}
+    run = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'set -e; source "{setup}"; echo "$COLCON_PREFIX_PATH"; "{sys.executable}" -c "{probe}"',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    prefix, shares = run.stdout.strip().splitlines()[-2:]
+    assert prefix == str(install)
+    assert [Path(p) for p in shares.split()] == [install / p / "share" / p for p in packages]
+
+
 def test_share_files_resolve_in_the_install_tree(workstation):
     """With the install tree's prefixes on AMENT_PREFIX_PATH (as after `source install/setup.bash`),
     the files graphs and launch files name resolve there, not in the source tree."""
