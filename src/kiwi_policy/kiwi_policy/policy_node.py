@@ -22,6 +22,7 @@ import sys
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry, Path
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, JointState
@@ -249,8 +250,15 @@ class PolicyNode(Node):
         return stale_inputs(ages, self.max_obs_age)
 
     def _publish_chunk(self, chunk: Chunk, snapshot: Snapshot) -> None:
-        if not self.context.ok():
-            return  # shutting down (Ctrl-C invalidates the context before the worker stops)
+        try:
+            self._publish_plan(chunk, snapshot)
+        except rclpy_implementation.RCLError:
+            # Ctrl-C invalidates the context from the signal handler, on the main thread, at any
+            # moment of this worker's publishing: a stop, not a fault.
+            if self.context.ok():
+                raise
+
+    def _publish_plan(self, chunk: Chunk, snapshot: Snapshot) -> None:
         positions, velocities = chunk_trajectory(chunk.actions, chunk.dt)
         msg = JointTrajectory(joint_names=list(CHUNK_JOINTS))
         msg.header.stamp = snapshot.data[0].header.stamp
