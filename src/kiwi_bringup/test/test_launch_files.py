@@ -150,7 +150,7 @@ def _settings(kw):
         params[0],
         tuple(tuple(r) for r in kw.get("remappings") or ()),
         tuple(kw.get("arguments") or ()),
-        type(on_exit).__name__ if on_exit is not None else None,
+        "ends the launch" if on_exit is not None else None,
     )
 
 
@@ -163,7 +163,7 @@ def spec_settings(spec):
         spec.parameters,
         tuple(spec.remappings),
         spec.arguments,
-        "Shutdown" if spec.required else None,  # a required node's exit ends the launch
+        "ends the launch" if spec.required else None,
     )
 
 
@@ -205,8 +205,24 @@ def test_the_robot_s_nodes_end_the_launch_and_viewers_do_not(launch_api):
     _, nodes = declared_and_nodes(
         load(LAUNCH_FILES["policy"]), {"rviz": "true", "viz": "true", "teleop": "gamepad"}
     )
-    ends = {name for _, _, name, *_, on_exit in nodes if on_exit == "Shutdown"}
+    ends = {name for _, _, name, *_, on_exit in nodes if on_exit}
     assert ends == {"driver", "policy", "mux", "joy", "gamepad"}
+
+
+def test_a_required_node_s_exit_shuts_down_and_a_failure_is_an_error(launch_api):
+    from launch.actions import Shutdown
+
+    load(LAUNCH_FILES["sim"])  # imports launch_support against this launch API
+    support = sys.modules["kiwi_common.launch_support"]
+    on_exit = support.end_launch_on_exit("driver")
+    running, stopping = types.SimpleNamespace(is_shutdown=False), types.SimpleNamespace(is_shutdown=True)
+    (action,) = on_exit(types.SimpleNamespace(returncode=0), running)  # the keyboard's q
+    assert isinstance(action, Shutdown)
+    assert isinstance(on_exit(types.SimpleNamespace(returncode=-9), stopping)[0], Shutdown)
+    with pytest.raises(
+        support.NodeFailedError, match="^node driver exited with code 2; stopping the others$"
+    ):
+        on_exit(types.SimpleNamespace(returncode=2), running)
 
 
 def test_rviz_view_shows_what_the_policy_graph_publishes():

@@ -19,8 +19,24 @@ class MissingPackageError(RuntimeError):
     """A ROS package the graph needs is not installed (launch prints the message as one line)."""
 
 
+class NodeFailedError(RuntimeError):
+    """A required node failed while the launch ran (launch prints the message, then exits 1)."""
+
+
+def end_launch_on_exit(name: str):
+    """on_exit for a required node: its exit shuts the launch down; a failure (not during a
+    shutdown) also makes `ros2 launch` exit non-zero, naming the node, as `kiwi launch` does."""
+
+    def on_exit(event, context):
+        if event.returncode != 0 and not context.is_shutdown:
+            raise NodeFailedError(f"node {name} exited with code {event.returncode}; stopping the others")
+        return [Shutdown(reason=f"node {name} exited")]
+
+    return on_exit
+
+
 def spec_to_node(spec: NodeSpec) -> Node:
-    extra = {"on_exit": Shutdown(reason=f"{spec.name} exited")} if spec.required else {}
+    extra = {"on_exit": end_launch_on_exit(spec.name)} if spec.required else {}
     return Node(
         package=spec.package,
         executable=spec.executable,
