@@ -38,7 +38,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from kiwi_experiments.demo import code_version  # noqa: E402
 from kiwi_experiments.env_runs import (  # noqa: E402
     expert_episode,
     load_frames,
@@ -50,6 +49,7 @@ from kiwi_experiments.env_runs import (  # noqa: E402
     write_dataset,
     write_episodes,
 )
+from kiwi_experiments.plan import code_version  # noqa: E402
 from kiwi_experiments.statistics import (  # noqa: E402
     mcnemar_exact,
     mean_interval,

@@ -27,7 +27,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
-from kiwi_experiments.demo import Demo, DemoConfig  # noqa: E402
+from kiwi_experiments.demo import Demo  # noqa: E402
+from kiwi_experiments.plan import DemoConfig  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval  # noqa: E402
 
 

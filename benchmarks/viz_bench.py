@@ -21,10 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "src" / "kiwi_bringup" / "test")]
-from browser import chromium, chromium_command, wait_http  # noqa: E402  (the viewer test's Chromium)
-from driver_bench import measure_periods  # noqa: E402
+from driver_bench import measure_periods  # beside this script
+
+from kiwi_viz.browser import chromium, chromium_command, wait_http  # the viewer test's Chromium
 
 BIN = Path(sys.executable).parent
 WEB, GRPC = 9190, 9976

@@ -156,3 +156,58 @@ def test_lower_packages_never_import_higher_ones():
     for package in PACKAGES:
         for module in imported_modules(runtime_files(package)) & set(layer):
             assert layer[module] < layer[package] or module == package, f"{package} imports {module}"
+
+
+def module_imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """The Kiwi modules `module` (at `path`) imports, anywhere in it (deferred imports count too)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            names = [target, *(f"{target}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name in known and name != module}
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    """Modules, not only packages, form no cycle: each layer reads top-down."""
+    files = {}
+    for package in PACKAGES:
+        for path in (SRC / package / package).rglob("*.py"):
+            parts = path.relative_to(SRC / package).with_suffix("").parts
+            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {module: module_imports(path, module, set(files)) for module, path in files.items()}
+    done, path = set(), []
+
+    def visit(module):
+        if module in path:
+            pytest.fail("import cycle: " + " -> ".join([*path[path.index(module) :], module]))
+        if module in done:
+            return
+        path.append(module)
+        for imported in sorted(graph[module]):
+            visit(imported)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_no_sys_path_edits():
+    """Modules are found by installation, never by editing the import path."""
+    root = SRC.parent
+    edits = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in (SRC, root / "benchmarks", root / "scripts")
+        for path in folder.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "sys.path" in line and "test_package_graph.py" not in str(path)
+    ]
+    assert edits == []

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kiwi_viz.browser import chromium, free_port, screenshot, wait_http
 from kiwi_viz.viewer import recorded_entities, web_viewer_url
-
-from .browser import chromium, free_port, screenshot, wait_http
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

@@ -28,170 +28,55 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from kiwi_bringup.runner import GraphRunner, fully_qualified_name
-from kiwi_common.features import MAPPING_FILE, Mapping
-from kiwi_common.graphs import build_graph
+from kiwi_common.features import MAPPING_FILE
 from kiwi_description.constants import CONTROL_RATE_HZ
-from kiwi_policy.train import CPU_DEFAULTS
 
-from .episodes import EpisodeClient, EpisodeError, EpisodePlan
-from .evaluation import aggregate, summarize
-
-
-class DemoError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    policy: str = "kiwi_mlp"  # the chunked policy: kiwi_mlp (10-action chunks), act or diffusion
-    demos: int = 20
-    detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
-    eval_episodes: int = 50
-    rounds: int = 3  # HG-DAgger rounds after the first training
-    dagger_episodes: int = 20  # rollouts per round
-    steps: int = 3000  # round 0's training
-    round_steps: int = 1500  # each later round continues the last model this far
-    batch_size: int = 32
-    # Each correction segment this many times in the dataset: 2, a correction frame weighs two
-    # demonstration frames (they are few, and they are where the policy fails).
-    correction_weight: int = 2
-    sim_speed: float = 1.0  # faster, the graph's processes fall 1-2 ticks behind on 2 cores
-    # ros: demonstrations and rollouts through the ROS graphs (the product); env: the same expert,
-    # gate and policy loader in the gymnasium env, in one process (no DDS, no process timing).
-    backend: str = "ros"
-    timeout_s: float = 20.0  # sim seconds a rollout may take
-    seed: int = 0
-
-    def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
-        """Scene seeds, the obstacle on every one (the task taught and evaluated); every kind and
-        round its own seeds; the evaluation's the same for every model."""
-        base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
-        return [EpisodePlan(base + k, True) for k in range(count)]
-
-
-# The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).
-VIDEO_EPISODES = 3
-VIDEO_EVERY = 3
-
-
-def chunk_frames(policy: str) -> int:
-    """The policy's chunk: HG-DAgger's corrections shorter than this are dropped (they teach no
-    whole chunk)."""
-    settings = CPU_DEFAULTS[policy]
-    return int(settings.get("chunk_size", settings.get("horizon", 1)))
-
-
-EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck
-QUICK = DemoConfig(
-    demos=2,
-    eval_episodes=2,
-    rounds=1,
-    dagger_episodes=2,
-    steps=10,
-    round_steps=10,
-    batch_size=8,
-    timeout_s=5.0,
-)
-PRETRAINED = Path("checkpoints") / "last" / "pretrained_model"  # a training run's last weights
-POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion", "kiwi_mlp": "kiwi_mlp"}
-
-
-@dataclass(frozen=True)
-class Training:
-    """One model of the run: trained on `dataset`, from scratch or continuing `start`'s weights."""
-
-    name: str
-    dataset: str
-    start: str | None
-    steps: int
-    seed: int = 1000  # training seed, added to the run's
-
-
-def trainings(config: DemoConfig) -> list[Training]:
-    """Round 0 on the demonstrations; HG-DAgger round r continues round r-1 on the demonstrations
-    plus every earlier round's corrections; the control continues round 0 for the same extra steps
-    on the demonstrations alone (what more training does without corrections)."""
-    plan = [Training("r0", "r0", None, config.steps)]
-    for r in range(1, config.rounds + 1):
-        plan.append(Training(f"hg_r{r}", f"hg_r{r}", plan[-1].name, config.round_steps))
-    if config.rounds:
-        plan.append(Training("control", "r0", "r0", config.rounds * config.round_steps))
-    return plan + [Training("r0_seed2", "r0", None, config.steps, seed=1001)]
-
-
-def round_model(round_: int) -> str:
-    return "r0" if round_ == 0 else f"hg_r{round_}"
-
-
-def evaluations(config: DemoConfig) -> list[tuple[str, str]]:
-    """(evaluation, model): every round, the control, and round 0 trained with another seed (the
-    noise floor: what chance alone changes between two equally made models; the evaluation itself
-    is deterministic)."""
-    names = [(f"eval_{round_model(r)}", round_model(r)) for r in range(config.rounds + 1)]
-    if config.rounds:
-        names.append(("eval_control", "control"))
-    return names + [("eval_r0_seed2", "r0_seed2")]
-
-
-def demo_mapping() -> Mapping:
-    """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
-    interventions that is what the mux sent."""
-    return replace(
-        Mapping().state_only(), arm_command_topic="teleop/arm/command", cmd_vel_topic="teleop/cmd_vel"
-    )
-
-
-KIWI_PACKAGES = (
-    "kiwi_description",
-    "kiwi_common",
-    "kiwi_driver",
-    "kiwi_teleop",
-    "kiwi_recorder",
-    "kiwi_policy",
-    "kiwi_bringup",
-    "kiwi_experiments",
-    "lerobot_env_kiwi",
-    "lerobot_policy_kiwi",
+from .episodes import EpisodeError, EpisodePlan
+from .evaluation import aggregate
+from .plan import (
+    EXPERT_TIMEOUT_S,
+    PRETRAINED,
+    QUICK,
+    VIDEO_EPISODES,
+    VIDEO_EVERY,
+    Batch,
+    DemoConfig,
+    DemoError,
+    EpisodeSource,
+    code_version,
+    demo_mapping,
+    evaluations,
+    read_summaries,
+    round_model,
+    trainings,
 )
 
 
-def code_version() -> dict:
-    """The code that makes a run: a fingerprint of every source file of the Kiwi packages (what a
-    resumed run must match), and the git commit with whether the tree differs from it, where the
-    packages sit in a git checkout."""
-    import hashlib
-    import importlib.util
-    import subprocess
+def episode_source(out: Path, config: DemoConfig, progress: bool = True) -> EpisodeSource:
+    """The ROS graphs (`--backend ros`, the product) or the gymnasium env (`--backend env`)."""
+    if config.backend == "env":
+        from .env_episodes import EnvEpisodes
 
-    digest, folders = hashlib.sha256(), []
-    for name in KIWI_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        folder = Path(next(iter(spec.submodule_search_locations)))
-        folders.append(folder)
-        for path in sorted(folder.rglob("*.py")):
-            digest.update(f"{name}/{path.relative_to(folder)}\n".encode() + path.read_bytes())
-    git = ["git", "-C", str(folders[0])]
-    try:
-        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        commit, dirty = commit.stdout.strip(), bool(status.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = None, None
-    return {"fingerprint": digest.hexdigest()[:16], "commit": commit, "dirty": dirty}
+        return EnvEpisodes(out, config)
+    from .ros_episodes import RosEpisodes
+
+    return RosEpisodes(out, config, progress)
 
 
 class Demo:
-    def __init__(self, out: Path, config: DemoConfig, argv: list[str], progress: bool = True):
+    def __init__(
+        self,
+        out: Path,
+        config: DemoConfig,
+        argv: list[str],
+        progress: bool = True,
+        source: EpisodeSource | None = None,
+    ):
         self.out, self.config, self.argv, self.progress = Path(out), config, argv, progress
+        self.source = source or episode_source(self.out, config, progress)
         self.trainings = {t.name: t for t in trainings(config)}
         self.timings: dict[str, float] = {}
 
@@ -248,44 +133,16 @@ class Demo:
         policy: bool,
         timeout_s: float | None = None,
     ) -> list[dict]:
-        """Run (or finish) a batch of episodes in one graph session; their summaries."""
+        """Run (or finish) a batch of episodes from the run's episode source; their summaries."""
         summaries_path = self.out / "episodes" / f"{name}.jsonl"
         done = read_summaries(summaries_path)
-        bags = self.out / "bags" / name
-        bags.mkdir(parents=True, exist_ok=True)
-        for stray in sorted(bags.glob("episode_*")):  # cut off mid-way: recorded again
-            if int(stray.name.removeprefix("episode_")) >= len(done):
-                shutil.rmtree(stray)
         todo = plans[len(done) :]
         if not todo:
             return done
         started = time.monotonic()
-        specs = build_graph(
-            graph,
-            {
-                **args,
-                "out_dir": str(bags),
-                "mapping": str(self.out / "mapping.json"),
-                "sim_speed": str(self.config.sim_speed),
-                "cameras": "false",
-                "expert_seed": str(self.config.seed),
-                "expert_side": self.config.detour,
-            },
-        )
-        with (
-            open(self.out / "logs" / f"{name}.log", "a") as log,
-            _Session(specs, log) as session,
-            self._collecting(name, summaries_path, len(plans), done) as keep,
-        ):
-            client = session.client
-            for plan in todo:
-                session.check()
-                try:
-                    result = client.run(plan, timeout_s or self.config.timeout_s, policy)
-                except EpisodeError:
-                    session.check()  # a node that died is the better explanation
-                    raise
-                keep({**summarize(result.rollout), "recorder": result.saved})
+        batch = Batch(name, graph, args, todo, len(done), policy, timeout_s or self.config.timeout_s)
+        with self._collecting(name, summaries_path, len(plans), done) as keep:
+            self.source.run(batch, keep)
         self._timed(name, started)
         return done
 
@@ -306,31 +163,12 @@ class Demo:
         shutil.rmtree(out, ignore_errors=True)
         started = time.monotonic()
         rounds = 0 if name == "r0" else int(name.removeprefix("hg_r"))
-        summary = self.write_dataset(out, [f"rollouts_r{r}" for r in range(rounds)])
+        summary = self.source.write_dataset(out, [f"rollouts_r{r}" for r in range(rounds)])
         if rounds:
             shutil.copyfile(self.dataset("r0") / "meta" / "stats.json", out / "meta" / "stats.json")
         sources.write_text(json.dumps(summary, indent=2))
         self._timed(f"convert {name}", started)
         return out
-
-    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
-        """The demonstrations' bags and the correction segments of the `rollouts` batches' bags
-        converted into a dataset at `out`; the conversion's summary."""
-        from kiwi_recorder.convert import convert, find_bags
-
-        demos = find_bags(self.out / "bags" / "demos")
-        bags = [bag for batch in rollouts for bag in find_bags(self.out / "bags" / batch)]
-        summary = convert(
-            demos,
-            out,
-            mapping=demo_mapping(),
-            use_videos=False,
-            corrections=bags,
-            progress=self.progress,
-            correction_weight=self.config.correction_weight,
-            min_segment_frames=chunk_frames(self.config.policy),
-        )
-        return {"demonstrations": len(demos), "rollouts": len(bags), **summary}
 
     def model(self, name: str) -> Path:
         from tqdm import tqdm
@@ -458,64 +296,6 @@ class Demo:
         return write_report(self, results, rows)
 
 
-def read_summaries(path: Path) -> list[dict]:
-    """The finished episodes' summaries; a last line cut off by a kill is dropped (and rewritten away)."""
-    if not path.exists():
-        return []
-    summaries = []
-    for line in path.read_text().splitlines():
-        try:
-            summaries.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    path.write_text("".join(json.dumps(s) + "\n" for s in summaries))
-    return summaries
-
-
-class _Session:
-    """A graph's nodes as processes (their output to `log`) plus the episode client."""
-
-    def __init__(self, specs, log):
-        self.runner = GraphRunner(specs, out=log)
-        self.client: EpisodeClient | None = None
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> _Session:
-        import tempfile
-
-        self.tmp = Path(tempfile.mkdtemp(prefix="kiwi-demo-params-"))
-        try:
-            self.runner.start(self.tmp)
-            self.client = EpisodeClient()
-            names = {fully_qualified_name(s).lstrip("/") for s in self.runner.specs}
-            services = (
-                ["sim/reset", "recorder/start"]
-                + (["expert/reset"] if "expert" in names else [])
-                + (["policy/start"] if "policy" in names else [])
-            )
-            self.client.wait_ready(services)
-            self.check()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def check(self) -> None:
-        """A node that died stops the demo with its last words."""
-        for r in self.runner.running:
-            if r.proc.poll() is not None:
-                tail = "\n    ".join(r.tail)
-                raise DemoError(
-                    f"node {r.spec.name} exited ({r.proc.returncode}); its last output:\n    {tail}"
-                )
-
-    def __exit__(self, *exc) -> None:
-        if self.client is not None:
-            self.client.close()
-        self.runner.shutdown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
 def config_from_args(args) -> DemoConfig:
     base = QUICK if args.quick else DemoConfig()
     overrides = {
@@ -544,12 +324,7 @@ def run_demo(args, argv: list[str]) -> int:
         return 2
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
-    if config.backend == "env":
-        from .env_demo import EnvDemo
-
-        demo = EnvDemo(args.out, config, argv)
-    else:
-        demo = Demo(args.out, config, argv)
+    demo = Demo(args.out, config, argv)
     try:
         report = demo.run()
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from pathlib import Path
 from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
-from .demo import POLICY_NAMES, PRETRAINED, QUICK, evaluations, round_model
+from .plan import POLICY_NAMES, PRETRAINED, QUICK, evaluations, round_model
 from .statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
 
 

@@ -92,7 +92,7 @@ def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path,
     assert (run / "bags" / "rollouts_r0" / "episode_0001" / "metadata.yaml").exists()
     assert hg["rollouts"] == 2 and hg["demonstrations"] == 2
     # Each correction segment is written correction_weight times; segments shorter than a chunk none.
-    from kiwi_experiments.demo import QUICK
+    from kiwi_experiments.plan import QUICK
 
     corrections = hg["episodes"] - 2
     assert corrections % QUICK.correction_weight == 0 and (corrections == 0 or takeovers > 0)

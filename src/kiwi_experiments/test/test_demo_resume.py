@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from kiwi_experiments.demo import QUICK, Demo, DemoError, code_version
+from kiwi_experiments.demo import Demo
+from kiwi_experiments.plan import QUICK, DemoError, code_version
 
 
 def test_code_version_names_the_sources():

@@ -55,7 +55,7 @@ def test_summary_needs_samples_and_aggregate_counts():
 
 
 def test_summaries_cut_off_by_a_kill_are_dropped(tmp_path):
-    from kiwi_experiments.demo import read_summaries
+    from kiwi_experiments.plan import read_summaries
 
     path = tmp_path / "eval.jsonl"
     assert read_summaries(path) == []

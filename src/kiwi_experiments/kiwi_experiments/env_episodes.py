@@ -1,5 +1,5 @@
-"""`kiwi demo --backend env`: the same experiment as `kiwi demo`, with the demonstrations and the
-HG-DAgger rollouts run in the gymnasium env instead of the ROS graphs.
+"""The episodes of `kiwi demo --backend env`: the same experiment as `kiwi demo`, with the
+demonstrations and the HG-DAgger rollouts run in the gymnasium env instead of the ROS graphs.
 
 The same expert (kiwi_teleop.expert), gate (kiwi_teleop.gating), layouts, driver limits and policy
 loader; the expert takes over and hands back at the tick the gate decides, with no DDS, no mux
@@ -15,7 +15,7 @@ settings run both ways, and a difference between them is the graph's (timing, bl
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,40 +24,26 @@ from kiwi_description.constants import CONTROL_RATE_HZ
 from kiwi_recorder.convert import MERGE_GAP_FRAMES, intervention_segments
 from kiwi_teleop.gating import Gate
 
-from .demo import Demo, chunk_frames, read_summaries
 from .env_runs import drive_policy, expert_episode, load_frames, policy_in_env, save_frames, write_dataset
 from .episodes import EpisodePlan
 from .evaluation import Rollout, summarize
+from .plan import Batch, DemoConfig, chunk_frames
 
 SIDES = {"left": 1, "right": -1}
 
 
-class EnvDemo(Demo):
-    def episodes(
-        self,
-        name: str,
-        graph: str,
-        args: dict[str, str],
-        plans: list[EpisodePlan],
-        policy: bool,
-        timeout_s: float | None = None,
-    ) -> list[dict]:
-        """Run (or finish) a batch: the expert alone (`record`) or the policy under the gate
-        (`dagger`, the model in `args`); their summaries, as the ROS batches give them."""
-        path = self.out / "episodes" / f"{name}.jsonl"
-        done = read_summaries(path)
-        todo = plans[len(done) :]
-        if not todo:
-            return done
-        folder = self.out / "bags" / name
+class EnvEpisodes:
+    def __init__(self, out: Path, config: DemoConfig):
+        self.out, self.config = out, config
+
+    def run(self, batch: Batch, keep: Callable[[dict], None]) -> None:
+        """The expert alone (`record`) or the policy under the gate (`dagger`, the model in the
+        batch's args); each episode's labelled frames in bags/<batch>/episode_NNN.npz."""
+        folder = self.out / "bags" / batch.name
         folder.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        ticks = int((timeout_s or self.config.timeout_s) * CONTROL_RATE_HZ)
-        with (
-            policy_in_env(args["model"] if policy else None) as (predictor, env),
-            self._collecting(name, path, len(plans), done) as keep,
-        ):
-            for k, plan in enumerate(todo, start=len(done)):
+        ticks = int(batch.timeout_s * CONTROL_RATE_HZ)
+        with policy_in_env(batch.args["model"] if batch.policy else None) as (predictor, env):
+            for k, plan in enumerate(batch.plans, start=batch.first):
                 rollout = Rollout(plan.seed, None)
                 side = self._side(plan)  # the expert's side at the start, as the graph's expert_side
                 if predictor is None:
@@ -70,8 +56,6 @@ class EnvDemo(Demo):
                 saved = folder / f"episode_{k:03d}.npz"
                 save_frames(saved, [frames], [[s.intervention for s in rollout.samples[: len(frames)]]])
                 keep({**summarize(rollout), "recorder": str(saved)})
-        self._timed(name, started)
-        return done
 
     def _side(self, plan: EpisodePlan) -> int:
         """The demonstration's detour: the configured side, or drawn from the layout's seed."""

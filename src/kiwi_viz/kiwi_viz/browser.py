@@ -1,5 +1,6 @@
 """A page's screenshot from headless Chromium, driven over the DevTools protocol (websockets is
-already in the environment; nothing is downloaded). benchmarks/viz_bench.py uses it too."""
+already in the environment; nothing is downloaded): how the tests and benchmarks/viz_bench.py look
+at `kiwi viz`'s web viewer."""
 
 import base64
 import json

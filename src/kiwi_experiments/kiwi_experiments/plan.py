@@ -1,0 +1,204 @@
+"""What a `kiwi demo` run is: its settings, stages and model names, the code that made it, and what
+its episodes come from (an `EpisodeSource`: the ROS graphs, `ros_episodes.py`, or the gymnasium env,
+`env_episodes.py`). Everything here is shared by the runner (`demo.py`), the sources and the report,
+and imports none of them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from kiwi_common.features import Mapping
+from kiwi_policy.train import CPU_DEFAULTS
+
+from .episodes import EpisodePlan
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    policy: str = "kiwi_mlp"  # the chunked policy: kiwi_mlp (10-action chunks), act or diffusion
+    demos: int = 20
+    detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
+    eval_episodes: int = 50
+    rounds: int = 3  # HG-DAgger rounds after the first training
+    dagger_episodes: int = 20  # rollouts per round
+    steps: int = 3000  # round 0's training
+    round_steps: int = 1500  # each later round continues the last model this far
+    batch_size: int = 32
+    # Each correction segment this many times in the dataset: 2, a correction frame weighs two
+    # demonstration frames (they are few, and they are where the policy fails).
+    correction_weight: int = 2
+    sim_speed: float = 1.0  # faster, the graph's processes fall 1-2 ticks behind on 2 cores
+    # ros: demonstrations and rollouts through the ROS graphs (the product); env: the same expert,
+    # gate and policy loader in the gymnasium env, in one process (no DDS, no process timing).
+    backend: str = "ros"
+    timeout_s: float = 20.0  # sim seconds a rollout may take
+    seed: int = 0
+
+    def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
+        """Scene seeds, the obstacle on every one (the task taught and evaluated); every kind and
+        round its own seeds; the evaluation's the same for every model."""
+        base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
+        return [EpisodePlan(base + k, True) for k in range(count)]
+
+
+# The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).
+VIDEO_EPISODES = 3
+VIDEO_EVERY = 3
+
+
+def chunk_frames(policy: str) -> int:
+    """The policy's chunk: HG-DAgger's corrections shorter than this are dropped (they teach no
+    whole chunk)."""
+    settings = CPU_DEFAULTS[policy]
+    return int(settings.get("chunk_size", settings.get("horizon", 1)))
+
+
+EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck
+QUICK = DemoConfig(
+    demos=2,
+    eval_episodes=2,
+    rounds=1,
+    dagger_episodes=2,
+    steps=10,
+    round_steps=10,
+    batch_size=8,
+    timeout_s=5.0,
+)
+PRETRAINED = Path("checkpoints") / "last" / "pretrained_model"  # a training run's last weights
+POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion", "kiwi_mlp": "kiwi_mlp"}
+
+
+@dataclass(frozen=True)
+class Training:
+    """One model of the run: trained on `dataset`, from scratch or continuing `start`'s weights."""
+
+    name: str
+    dataset: str
+    start: str | None
+    steps: int
+    seed: int = 1000  # training seed, added to the run's
+
+
+def trainings(config: DemoConfig) -> list[Training]:
+    """Round 0 on the demonstrations; HG-DAgger round r continues round r-1 on the demonstrations
+    plus every earlier round's corrections; the control continues round 0 for the same extra steps
+    on the demonstrations alone (what more training does without corrections)."""
+    plan = [Training("r0", "r0", None, config.steps)]
+    for r in range(1, config.rounds + 1):
+        plan.append(Training(f"hg_r{r}", f"hg_r{r}", plan[-1].name, config.round_steps))
+    if config.rounds:
+        plan.append(Training("control", "r0", "r0", config.rounds * config.round_steps))
+    return plan + [Training("r0_seed2", "r0", None, config.steps, seed=1001)]
+
+
+def round_model(round_: int) -> str:
+    return "r0" if round_ == 0 else f"hg_r{round_}"
+
+
+def evaluations(config: DemoConfig) -> list[tuple[str, str]]:
+    """(evaluation, model): every round, the control, and round 0 trained with another seed (the
+    noise floor: what chance alone changes between two equally made models; the evaluation itself
+    is deterministic)."""
+    names = [(f"eval_{round_model(r)}", round_model(r)) for r in range(config.rounds + 1)]
+    if config.rounds:
+        names.append(("eval_control", "control"))
+    return names + [("eval_r0_seed2", "r0_seed2")]
+
+
+def demo_mapping() -> Mapping:
+    """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
+    interventions that is what the mux sent."""
+    return replace(
+        Mapping().state_only(), arm_command_topic="teleop/arm/command", cmd_vel_topic="teleop/cmd_vel"
+    )
+
+
+KIWI_PACKAGES = (
+    "kiwi_description",
+    "kiwi_common",
+    "kiwi_driver",
+    "kiwi_teleop",
+    "kiwi_recorder",
+    "kiwi_policy",
+    "kiwi_bringup",
+    "kiwi_experiments",
+    "lerobot_env_kiwi",
+    "lerobot_policy_kiwi",
+)
+
+
+def code_version() -> dict:
+    """The code that makes a run: a fingerprint of every source file of the Kiwi packages (what a
+    resumed run must match), and the git commit with whether the tree differs from it, where the
+    packages sit in a git checkout."""
+    import hashlib
+    import importlib.util
+    import subprocess
+
+    digest, folders = hashlib.sha256(), []
+    for name in KIWI_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        folders.append(folder)
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(f"{name}/{path.relative_to(folder)}\n".encode() + path.read_bytes())
+    git = ["git", "-C", str(folders[0])]
+    try:
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        commit, dirty = commit.stdout.strip(), bool(status.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, None
+    return {"fingerprint": digest.hexdigest()[:16], "commit": commit, "dirty": dirty}
+
+
+def read_summaries(path: Path) -> list[dict]:
+    """The finished episodes' summaries; a last line cut off by a kill is dropped (and rewritten away)."""
+    if not path.exists():
+        return []
+    summaries = []
+    for line in path.read_text().splitlines():
+        try:
+            summaries.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    path.write_text("".join(json.dumps(s) + "\n" for s in summaries))
+    return summaries
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Episodes still to run in one batch: `plans` are the ones not yet done, the first of them the
+    batch's episode number `first`."""
+
+    name: str
+    graph: str  # record (the expert demonstrates) or dagger (the policy under the gate)
+    args: dict[str, str]  # the graph's arguments (the model for dagger)
+    plans: list[EpisodePlan]
+    first: int
+    policy: bool
+    timeout_s: float
+
+
+class EpisodeSource(Protocol):
+    """Where a run's episodes happen and how their recordings become datasets."""
+
+    def run(self, batch: Batch, keep: Callable[[dict], None]) -> None:
+        """Run the batch's episodes in order, handing each one's summary to `keep` as it ends."""
+
+    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
+        """The demonstrations and the corrections of the `rollouts` batches as a dataset at `out`;
+        a summary (demonstrations, rollouts, episodes, frames)."""
