@@ -21,6 +21,9 @@ setup(
     description="Launch files, configuration and the graph runner.",
     license="Apache-2.0",
     entry_points={
+        "kiwi.commands": [
+            "launch = kiwi_bringup.cli:add_commands",
+        ],
         "console_scripts": [],
     },
 )

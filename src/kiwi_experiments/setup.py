@@ -17,6 +17,9 @@ setup(
     description="The kiwi command and the imitation-learning experiment (kiwi demo).",
     license="Apache-2.0",
     entry_points={
+        "kiwi.commands": [
+            "demo = kiwi_experiments.cli:add_demo_parser",
+        ],
         "console_scripts": [
             "kiwi = kiwi_experiments.cli:main",
         ],

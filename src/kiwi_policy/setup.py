@@ -20,6 +20,9 @@ setup(
     description="The policy node: LeRobot checkpoints, asynchronous chunked inference, timer-driven commands.",
     license="Apache-2.0",
     entry_points={
+        "kiwi.commands": [
+            "train = kiwi_policy.cli:add_parser",
+        ],
         "console_scripts": [
             "policy = kiwi_policy.policy_node:main",
         ],

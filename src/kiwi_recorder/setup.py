@@ -17,6 +17,9 @@ setup(
     description="Episode recorder (rosbag2 MCAP) and the bag to LeRobotDataset v3 converter.",
     license="Apache-2.0",
     entry_points={
+        "kiwi.commands": [
+            "convert = kiwi_recorder.cli:add_parser",
+        ],
         "console_scripts": [
             "recorder = kiwi_recorder.recorder_node:main",
         ],

@@ -16,5 +16,8 @@ setup(
     maintainer_email="kiwi@example.com",
     description="Kiwi in Rerun: cameras, a top-down map, joints, base and take-overs, live or recorded.",
     license="Apache-2.0",
-    entry_points={"console_scripts": ["viz = kiwi_viz.viz_node:main"]},
+    entry_points={
+        "kiwi.commands": ["viz = kiwi_viz.cli:add_parser"],
+        "console_scripts": ["viz = kiwi_viz.viz_node:main"],
+    },
 )

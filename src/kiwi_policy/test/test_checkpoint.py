@@ -73,6 +73,7 @@ def test_model_is_a_path_or_a_type_in_the_models_folder(tmp_path, monkeypatch):
     pretrained = make_checkpoint(run / "checkpoints" / "last" / "pretrained_model")
     assert resolve_model(str(run)) == pretrained
     assert resolve_model(str(pretrained)) == pretrained
+    monkeypatch.setattr(checkpoint, "workspace_root", lambda: tmp_path / "workspace")  # not this checkout's
     monkeypatch.setenv("KIWI_MODELS", str(tmp_path / "models"))
     typed = make_checkpoint(tmp_path / "models" / "diffusion" / "checkpoints" / "last" / "pretrained_model")
     assert resolve_model("diffusion") == typed

@@ -2,12 +2,12 @@
 
 import argparse
 
-from kiwi_experiments.cli import _video_settings
+from kiwi_recorder.cli import video_settings
 
 
 def settings(**given):
     args = {"lerobot_video": False, "vcodec": None, "preset": None, "crf": None, **given}
-    return _video_settings(argparse.Namespace(**args))
+    return video_settings(argparse.Namespace(**args))
 
 
 def test_video_options():

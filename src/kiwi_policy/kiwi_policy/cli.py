@@ -1,0 +1,47 @@
+"""`kiwi train`: `lerobot-train`, offline, with CPU-sized defaults (registered with the `kiwi` command
+through the `kiwi.commands` entry point group). Arguments after `--` go to lerobot-train."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def run(args) -> int:
+    from .checkpoint import models_root
+    from .train import TrainError, train
+
+    try:
+        pretrained = train(
+            args.dataset,
+            args.policy,
+            args.out or models_root() / args.policy,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            extra=args.passthrough,
+        )
+    except TrainError as exc:
+        print(f"kiwi train: {exc}", file=sys.stderr)
+        return 1
+    print(f"checkpoint: {pretrained}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
+    p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
+    p.add_argument(
+        "--policy", default="act", help="policy type: act, diffusion or kiwi_mlp (state-only datasets)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="new output folder (default: $KIWI_MODELS/<policy>, else the workspace's data/models/<policy>)",
+    )
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seed", type=int, default=1000)
+    p.set_defaults(func=run)
+    p.epilog = "More lerobot-train arguments go after --, e.g. -- --policy.chunk_size=50"
