@@ -37,9 +37,14 @@ def stale_inputs(ages: dict[str, float], max_age: float) -> str:
     Ages hours off either way name the likely cause, a clock mismatch, and its fix."""
     bad = {t: a for t, a in ages.items() if a > max_age or a < -CLOCK_MISMATCH_S}
     why = ", ".join(f"{t} is {a:.2f} s old" for t, a in bad.items())
-    if any(abs(a) > CLOCK_MISMATCH_S for a in bad.values()):
+    if any(a > CLOCK_MISMATCH_S for a in bad.values()):  # this node on wall time, the stamps sim time
         why += (
-            " (the stamps and this node's clock disagree by hours: one side runs on sim time; "
+            " (the stamps are hours behind this node's clock: the robot side runs on sim time; "
             "with the sim as the robot, start the policy with use_sim_time:=true)"
+        )
+    elif any(a < -CLOCK_MISMATCH_S for a in bad.values()):  # this node on sim time, the stamps wall time
+        why += (
+            " (the stamps are hours ahead of this node's clock: this node runs on sim time and no "
+            "sim publishes /clock; with a real robot, start the policy with use_sim_time:=false)"
         )
     return why

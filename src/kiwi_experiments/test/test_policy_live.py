@@ -217,7 +217,10 @@ def remote_policy_drives_the_sim(start_nodes, ros_probe, model, diags):
                 lambda: "use_sim_time:=true" in policy_diagnostics(diags)[-1]["last_problem"], 20
             ), policy_diagnostics(diags)[-1]
             assert int(policy_diagnostics(diags)[-1]["chunks"]) == 0
-        else:
+        else:  # after the last graph's diagnostics: this policy's first chunks
+            assert ros_probe.spin_until(
+                lambda: diags and int(policy_diagnostics(diags)[-1]["chunks"]) > 0, 120
+            ), policy_diagnostics(diags)[-1]
             start = odom[-1].pose.pose.position
             ros_probe.spin_for(4.0)
             end = odom[-1].pose.pose.position
