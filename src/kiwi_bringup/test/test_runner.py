@@ -171,3 +171,13 @@ def test_a_missing_ros_package_starts_nothing(monkeypatch):
     monkeypatch.setattr(runner_module.shutil, "which", lambda name: None)
     started, skipped = runner_module.startable(specs)
     assert {s.name for s in skipped} == {"robot_state_publisher", "rviz2"} and len(started) == 1
+
+
+def test_no_ament_index_is_named_not_blamed_on_a_package(monkeypatch, tmp_path):
+    from kiwi_common.graphs import GraphError, ros_package_installed
+
+    monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
+    with pytest.raises(GraphError, match="source /opt/ros/jazzy/setup.bash first$"):
+        ros_package_installed("rviz2")
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))
+    assert ros_package_installed("rviz2") is False

@@ -52,15 +52,20 @@ def apt_package(package: str) -> str:
 
 
 def ros_package_installed(package: str) -> bool:
-    """Whether the ament index (AMENT_PREFIX_PATH) has the package, as `ros2 run` looks it up."""
+    """Whether the ament index (AMENT_PREFIX_PATH) has the package, as `ros2 run` looks it up; a
+    GraphError when there is no index to ask (ROS's setup not sourced)."""
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_prefix
-    except ImportError:
-        return False
+    except ImportError as exc:
+        raise GraphError(f"cannot look up ROS package {package} ({exc}); is ROS 2 installed?") from None
     try:
         get_package_prefix(package)
     except PackageNotFoundError:
         return False
+    except OSError as exc:  # AMENT_PREFIX_PATH unset
+        raise GraphError(
+            f"cannot look up ROS package {package} ({exc}); source /opt/ros/jazzy/setup.bash first"
+        ) from None
     return True
 
 

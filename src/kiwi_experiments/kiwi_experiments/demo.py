@@ -307,6 +307,7 @@ def config_from_args(args) -> DemoConfig:
 def run_demo(args, argv: list[str]) -> int:
     import sys
 
+    from kiwi_bringup.runner import RunnerError
     from kiwi_policy.train import TrainError
     from kiwi_recorder.convert import ConvertError
 
@@ -334,7 +335,7 @@ def run_demo(args, argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 130
-    except (DemoError, EpisodeError, ConvertError, TrainError, EnvRunError) as exc:
+    except (DemoError, EpisodeError, ConvertError, TrainError, EnvRunError, RunnerError) as exc:
         print(f"kiwi demo: {exc}", file=sys.stderr)
         return 1
     print(f"report: {report}")

@@ -56,11 +56,15 @@ class KeyboardNode(Node):
         self.create_subscription(JointState, "joint_states", self._on_joint_states, 10)
         self.create_timer(1.0 / p.rate_hz, self._publish)
         self.saved_tty = termios.tcgetattr(self.fd)
-        tty.setcbreak(self.fd)  # keys arrive one by one, unechoed; Ctrl-C still interrupts
         self.running = True
         self.thread = threading.Thread(target=self._read_keys, daemon=True)
-        self.thread.start()
-        os.write(self.fd, HELP.encode() + b"\n")  # to the person at the terminal, not into a launch log
+        tty.setcbreak(self.fd)  # keys arrive one by one, unechoed; Ctrl-C still interrupts
+        try:
+            self.thread.start()
+            os.write(self.fd, HELP.encode() + b"\n")  # to the person at the terminal, not a launch log
+        except BaseException:  # Ctrl-C while starting: leave the terminal as it was
+            self.shutdown()
+            raise
 
     def _on_joint_states(self, msg: JointState) -> None:
         with self.lock:
@@ -103,7 +107,7 @@ class KeyboardNode(Node):
         # The reader must be out of select/read before the terminal is restored and closed: closing
         # it under the reader was the "Bad file descriptor" on Ctrl-C under `ros2 launch`.
         self.running = False
-        if self.thread is not threading.current_thread():
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout=1.0 + READ_POLL_S)
         try:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved_tty)
