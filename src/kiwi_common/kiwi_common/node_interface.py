@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -72,6 +73,16 @@ def declare_params(node, interface: NodeInterface) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
+def _context_ends(rclpy, within_s: float = 0.5) -> bool:
+    """Whether the default context shuts down within `within_s` (a stop under way), else False."""
+    deadline = time.monotonic() + within_s
+    while rclpy.ok():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def run_node(
     make_node, prog: str, args=None, setup_errors=(ValueError, RuntimeError, ConnectionError)
 ) -> int:
@@ -99,8 +110,9 @@ def run_node(
         pass
     except Exception:
         # Ctrl-C shuts the context down from rclpy's signal handler; an executor or a publish caught
-        # mid-way then fails with "context is not valid" instead of the exceptions above.
-        if rclpy.ok():
+        # mid-way then fails ("context is not valid", or a KeyboardInterrupt that pybind11 turned
+        # into "Unable to convert call argument") a moment before the context reads as shut down.
+        if not _context_ends(rclpy):
             raise
     finally:
         # Stopping already: a second SIGINT (Ctrl-C reaches the node from the terminal and again
