@@ -236,38 +236,11 @@ def parameters() -> dict:
     return {"gate": asdict(GateRule()), "expert": {name: getattr(expert, name) for name in names}}
 
 
-def write_report(demo, results: dict, rows: dict) -> Path:
-    from kiwi_policy.train import train_command
-
-    report = demo.out / "report"
-    report.mkdir(exist_ok=True)
-    plot_success(demo, rows, report / "success_vs_round.png")
-    plot_trajectories(demo, results, report / "trajectories.png")
-    cfg, rule = demo.config, GateRule()
-    (report / "results.json").write_text(
-        json.dumps(
-            {
-                "config": cfg.__dict__,
-                "code": demo.code,
-                "parameters": parameters(),
-                "rows": rows,
-                "successes": {name: successes(results, name) for name, _ in evaluations(cfg)},
-                "timings_s": demo.timings,
-            },
-            indent=2,
-        )
-    )
-    demos = rows.get("demos", {})
-    plans = {
-        kind: [p.seed for p in cfg.plans(kind, n)]
-        for kind, n in (("demos", cfg.demos), ("eval", cfg.eval_episodes))
-    }
-    rollout_seeds = {
-        r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)
-    }
+def header_section(demo) -> list[str]:
+    """Who wrote the report, on what, with which code; the task and what the policy read."""
+    cfg = demo.config
     total = sum(demo.timings.values())
-    policy = POLICY_NAMES[cfg.policy]
-    lines = [
+    return [
         "# Kiwi demo report",
         "",
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `kiwi {' '.join(demo.argv)}`"
@@ -282,15 +255,26 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "`observation.environment_state` (cube and obstacle relative to the robot from the sim's ground truth, "
         "standing in for a detector; no images, so training fits a 2-core CPU). Action: LeRobot's LeKiwi action "
         "(arm targets, base twist) at 30 Hz. "
-        f"{collection_text(cfg)}; datasets were written by LeRobot's writer, policies ({policy}) trained "
-        f"by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "
+        f"{collection_text(cfg)}; datasets were written by LeRobot's writer, policies ({POLICY_NAMES[cfg.policy]}) "
+        f"trained by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "
         "(`lerobot_env_kiwi`: the same scene, task and driver limits, the policy loaded as the policy node "
         "loads it, one control tick per step, so as fast as the policy computes and deterministic).",
         "",
+    ]
+
+
+def _seeds(cfg, kind: str, count: int) -> list[int]:
+    return [p.seed for p in cfg.plans(kind, count)]
+
+
+def evaluation_section(demo, results: dict, rows: dict) -> list[str]:
+    cfg = demo.config
+    seeds = _seeds(cfg, "eval", cfg.eval_episodes)
+    return [
         "## Evaluation",
         "",
-        f"Each model alone on the same {cfg.eval_episodes} obstacle layouts (seeds {plans['eval'][0]}.."
-        f"{plans['eval'][-1]}), {cfg.timeout_s:g} s of sim time each; the expert only labels. Round 0 trained "
+        f"Each model alone on the same {cfg.eval_episodes} obstacle layouts (seeds {seeds[0]}.."
+        f"{seeds[-1]}), {cfg.timeout_s:g} s of sim time each; the expert only labels. Round 0 trained "
         f"{cfg.steps} steps from scratch on the demonstrations; each HG-DAgger round continues the last model "
         f"for {cfg.round_steps} steps on the demonstrations plus every correction so far (normalization "
         "statistics kept from round 0); the control continues round 0 for the same extra steps on the "
@@ -307,6 +291,12 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "",
         *comparisons(demo, results),
         "",
+    ]
+
+
+def collection_section(demo, rows: dict) -> list[str]:
+    cfg, rule = demo.config, GateRule()
+    return [
         "## HG-DAgger data collection",
         "",
         f"Per round, {cfg.dagger_episodes} rollouts of the latest model on their own obstacle layouts. The expert "
@@ -325,9 +315,16 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         f"the jaws shut on nothing at the grasp, or {rule.stall_s:g} s without progress; a policy without fresh "
         f"commands is not judged; hand back once safe, after at least {rule.min_control_s:g} s.",
         "",
+    ]
+
+
+def demonstrations_section(demo, rows: dict) -> list[str]:
+    cfg, demos = demo.config, rows.get("demos", {})
+    seeds = _seeds(cfg, "demos", cfg.demos)
+    return [
         "## Expert demonstrations",
         "",
-        f"{demos.get('episodes', 0)} episodes (seeds {plans['demos'][0]}..{plans['demos'][-1]}, the obstacle on "
+        f"{demos.get('episodes', 0)} episodes (seeds {seeds[0]}..{seeds[-1]}, the obstacle on "
         f"every one; detour side: {cfg.detour}), {_pct(demos.get('success'))} lifted, mean "
         f"{_num(demos.get('time_to_success'), '.1f')} s; detours left / right: {demos.get('left', 0)} / "
         f"{demos.get('right', 0)}.",
@@ -338,32 +335,50 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         "",
         "![top-down paths relative to the obstacle](trajectories.png)",
         "",
+    ]
+
+
+def training_commands(demo) -> list[str]:
+    """The `lerobot-train` command of every model of the run, as it ran."""
+    from kiwi_policy.train import train_command
+
+    cfg = demo.config
+    return [
+        "lerobot-train "
+        + " ".join(
+            train_command(
+                demo.out / "datasets" / t.dataset,
+                cfg.policy,
+                demo.out / "models" / t.name,
+                t.steps,
+                cfg.batch_size,
+                cfg.seed + t.seed,
+                start=None if t.start is None else demo.out / "models" / t.start / PRETRAINED,
+            )[3:]
+        )
+        for t in demo.trainings.values()
+    ]
+
+
+def reproduce_section(demo) -> list[str]:
+    cfg = demo.config
+    rollout_seeds = {
+        r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)
+    }
+    return [
         "## Reproduce",
         "",
         "```bash",
         f"kiwi {' '.join(demo.argv)}",
         "```",
         "",
-        f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations {plans['demos']}, "
-        f"of the evaluation {plans['eval']}, of the DAgger rollouts per round {rollout_seeds}; training seeds "
-        f"{cfg.seed + 1000} ({cfg.seed + 1001} for the noise floor's twin). Training commands (the datasets and models are in this run's folder):",
+        f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations "
+        f"{_seeds(cfg, 'demos', cfg.demos)}, of the evaluation {_seeds(cfg, 'eval', cfg.eval_episodes)}, of "
+        f"the DAgger rollouts per round {rollout_seeds}; training seeds {cfg.seed + 1000} ({cfg.seed + 1001} "
+        "for the noise floor's twin). Training commands (the datasets and models are in this run's folder):",
         "",
         "```bash",
-        *(
-            "lerobot-train "
-            + " ".join(
-                train_command(
-                    demo.out / "datasets" / t.dataset,
-                    cfg.policy,
-                    demo.out / "models" / t.name,
-                    t.steps,
-                    cfg.batch_size,
-                    cfg.seed + t.seed,
-                    start=None if t.start is None else demo.out / "models" / t.start / PRETRAINED,
-                )[3:]
-            )
-            for t in demo.trainings.values()
-        ),
+        *training_commands(demo),
         "```",
         "",
         "## Wall time per stage (s)",
@@ -373,6 +388,36 @@ def write_report(demo, results: dict, rows: dict) -> Path:
         *(f"| {k} | {v:.0f} |" for k, v in demo.timings.items()),
         "",
         f"Python {sys.version.split()[0]}.",
+    ]
+
+
+def write_results(demo, results: dict, rows: dict, path: Path) -> None:
+    """The machine-readable results: settings, code, parameters, per-model rows and per-layout outcomes."""
+    cfg = demo.config
+    results_json = {
+        "config": cfg.__dict__,
+        "code": demo.code,
+        "parameters": parameters(),
+        "rows": rows,
+        "successes": {name: successes(results, name) for name, _ in evaluations(cfg)},
+        "timings_s": demo.timings,
+    }
+    path.write_text(json.dumps(results_json, indent=2))
+
+
+def write_report(demo, results: dict, rows: dict) -> Path:
+    """The run's report folder: README.md (its sections below), results.json and the plots."""
+    report = demo.out / "report"
+    report.mkdir(exist_ok=True)
+    plot_success(demo, rows, report / "success_vs_round.png")
+    plot_trajectories(demo, results, report / "trajectories.png")
+    write_results(demo, results, rows, report / "results.json")
+    lines = [
+        *header_section(demo),
+        *evaluation_section(demo, results, rows),
+        *collection_section(demo, rows),
+        *demonstrations_section(demo, rows),
+        *reproduce_section(demo),
     ]
     path = report / "README.md"
     path.write_text("\n".join(lines) + "\n")
