@@ -20,7 +20,7 @@ def lines(path):
 
 @pytest.mark.xfail(
     reason="open bug: kiwi demo does not always take SIGINT (swallowed during the episodes or the "
-    "conversion in 2 of 4 runs with the faster Markov expert; session 6's closing note)",
+    "conversion in 2 of 4 runs with the faster Markov expert; issue 31)",
     strict=False,
 )
 def test_quick_demo_survives_an_interrupt_and_reports_what_it_measured(tmp_path, ros_domain):
