@@ -3,7 +3,7 @@
 `EpisodeBag` writes one episode. rosbags' MCAP writer keeps up to 1 MiB in its open chunk and
 writes the summary and `metadata.yaml` only on close, so `flush()` closes the chunk and flushes the
 file (the recorder calls it every second): a killed recorder loses at most that last second, and
-`recover_bag` turns the unfinished file into a normal bag.
+`recover_bag` turns the unfinished file, or one cut short, into a normal bag.
 """
 
 from __future__ import annotations
@@ -91,6 +91,32 @@ def is_finished(path: Path) -> bool:
     return (Path(path) / "metadata.yaml").is_file()
 
 
+def damage(path: Path) -> str | None:
+    """Why the bag folder `path` cannot be read as it is (None: it looks whole): no metadata.yaml
+    (its recorder was killed), an unreadable one, or an MCAP file without its end (cut short by a
+    full disk or a copy). Cheap: reads the metadata and the file's last bytes only."""
+    path = Path(path)
+    files = sorted(path.glob("*.mcap"))
+    if len(files) != 1:
+        return None  # not a bag Kiwi wrote; the reader names the problem
+    if not is_finished(path):
+        return "unfinished (no metadata.yaml: its recorder was stopped mid-episode)"
+    try:
+        info = yaml.safe_load((path / "metadata.yaml").read_text())
+        if not isinstance(info, dict) or "rosbag2_bagfile_information" not in info:
+            raise ValueError("no rosbag2_bagfile_information")
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return f"metadata.yaml unreadable ({str(exc).splitlines()[0]})"
+    with files[0].open("rb") as f:
+        f.seek(0, 2)
+        if f.tell() < 2 * len(MCAP_MAGIC):
+            return "truncated (its MCAP file is shorter than an empty one)"
+        f.seek(-len(MCAP_MAGIC), 2)
+        if f.read() != MCAP_MAGIC:
+            return "truncated (its MCAP file has no end)"
+    return None
+
+
 def _records(data: bytes):
     """(opcode, body) of each complete MCAP record, stopping at a truncated one."""
     pos = len(MCAP_MAGIC)
@@ -104,16 +130,20 @@ def _records(data: bytes):
 
 def _string(body: bytes, pos: int) -> tuple[str, int]:
     n = struct.unpack_from("<I", body, pos)[0]
+    if pos + 4 + n > len(body):
+        raise ValueError("string runs past its record")
     return body[pos + 4 : pos + 4 + n].decode(), pos + 4 + n
 
 
-def _unfinished_messages(mcap: Path):
-    """Channels and messages of an MCAP file cut short (rosbags layout: everything in chunks)."""
+def _complete_messages(mcap: Path):
+    """Channels and messages of an MCAP file up to its first incomplete or damaged record (rosbags
+    layout: everything in chunks)."""
     data = mcap.read_bytes()
     if not data.startswith(MCAP_MAGIC):
         raise BagError(f"{mcap} is not an MCAP file")
     channels: dict[int, tuple[str, str]] = {}
     schemas: dict[int, str] = {}
+    messages: list[tuple[int, int, bytes]] = []
 
     def parse(records):
         for opcode, body in records:
@@ -126,33 +156,61 @@ def _unfinished_messages(mcap: Path):
                 channels[cid] = (topic, schemas.get(sid, ""))
             elif opcode == _MESSAGE:
                 cid, _seq, log_time = struct.unpack_from("<HIQ", body)
-                yield cid, log_time, body[22:]
+                if cid not in channels:
+                    raise ValueError(f"a message on unknown channel {cid}")
+                messages.append((cid, log_time, body[22:]))
             elif opcode == _CHUNK:
                 compression, pos = _string(body, 28)
                 if compression:
                     raise BagError(f"{mcap}: compressed chunks ({compression}) cannot be recovered")
                 size = struct.unpack_from("<Q", body, pos)[0]
-                inner = body[pos + 8 : pos + 8 + size]
-                yield from parse(_records(MCAP_MAGIC + inner))
+                if pos + 8 + size > len(body):
+                    raise ValueError("a chunk longer than its record")
+                parse(_records(MCAP_MAGIC + body[pos + 8 : pos + 8 + size]))
 
-    messages = list(parse(_records(data)))
-    return channels, messages
+    try:
+        parse(_records(data))
+    except (ValueError, UnicodeDecodeError, struct.error):
+        pass  # a damaged record: what came before it is what can be trusted
+    known = {cid for cid, (_, msgtype) in channels.items() if msgtype in TYPESTORE.fielddefs}
+    return channels, [m for m in messages if m[0] in known]
 
 
-def recover_bag(src: Path, dst: Path) -> int:
-    """Rewrite the unfinished bag `src` (no metadata.yaml: its recorder was killed) as a normal bag
-    at `dst`; returns the number of messages recovered."""
+def recover_bag(src: Path, dst: Path) -> tuple[int, float]:
+    """Rewrite the damaged bag `src` (unfinished: its recorder was killed; or cut short) as a
+    normal bag at `dst` with every complete message; returns (messages, seconds they span).
+    A bag with no complete message raises BagError."""
     files = sorted(Path(src).glob("*.mcap"))
     if len(files) != 1:
-        raise BagError(f"{src}: expected one .mcap file in an unfinished bag, found {len(files)}")
-    channels, messages = _unfinished_messages(files[0])
+        raise BagError(f"{src}: expected one .mcap file in the bag, found {len(files)}")
+    channels, messages = _complete_messages(files[0])
+    if not messages:
+        raise BagError(f"{src}: no complete message in the bag; nothing to recover")
+    used = {cid for cid, _, _ in messages}
     bag = EpisodeBag(
-        dst, {topic: msgtype for topic, msgtype in channels.values()}, {"recovered_from": str(src)}
+        dst,
+        {topic: msgtype for cid, (topic, msgtype) in channels.items() if cid in used},
+        {"recovered_from": str(src)},
     )
     for cid, log_time, payload in messages:
         bag.write(channels[cid][0], log_time, payload)
     bag.close()
-    return len(messages)
+    stamps = [log_time for _, log_time, _ in messages]
+    return len(messages), (max(stamps) - min(stamps)) * 1e-9
+
+
+def readable_bag(path: Path, scratch: Path) -> tuple[Path, str | None]:
+    """The bag folder to read for `path` and, when `path` was damaged, the warning line saying what
+    was recovered (its complete messages, rewritten under `scratch`)."""
+    problem = damage(path)
+    if problem is None:
+        return Path(path), None
+    fixed = Path(scratch) / Path(path).name
+    count, seconds = recover_bag(path, fixed)
+    return (
+        fixed,
+        f"{path}: {problem}; recovered {count} messages ({seconds:.1f} s) up to the last complete one",
+    )
 
 
 def open_reader(path: Path) -> Reader:

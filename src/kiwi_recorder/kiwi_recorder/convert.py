@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
 import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,7 @@ from kiwi_common.normalization import floor_dataset_stats
 from kiwi_common.stamps import stamp_seconds
 from kiwi_description import constants as c
 
-from .bag import BagError, custom_data, deserialize, is_finished, open_reader, recover_bag
+from .bag import BagError, custom_data, deserialize, open_reader, readable_bag
 
 if TYPE_CHECKING:
     from .video import VideoSettings
@@ -126,7 +127,10 @@ def intervention_segments(flags: np.ndarray, min_frames: int, merge_gap: int = 0
 
 
 def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict[str, str]]:
-    reader = open_reader(path)
+    try:
+        reader = open_reader(path)
+    except BagError as exc:
+        raise ConvertError(str(exc)) from exc
     try:
         metadata = custom_data(path)
         wanted = set(mapping.topics())
@@ -255,20 +259,21 @@ def find_bags(path: Path) -> list[Path]:
 
 
 def _prepare(bags: list[Path], workdir: Path) -> list[Path]:
-    """Bag folders ready to read: unfinished ones (recorder killed) are recovered into workdir."""
+    """Bag folders ready to read: damaged ones (a recorder killed, a file cut short) are recovered
+    into workdir up to their last complete message, with a warning line each."""
     ready = []
     for index, bag in enumerate(bags):
         if not bag.is_dir():
-            raise ConvertError(f"{bag}: not a bag folder")
-        if is_finished(bag):
-            ready.append(bag)
-            continue
+            raise ConvertError(
+                f"{bag}: not a bag folder" + (" (it does not exist)" if not bag.exists() else "")
+            )
         try:
-            recovered = recover_bag(bag, workdir / f"{index:04d}_{bag.name}")
-        except BagError as exc:
+            readable, warning = readable_bag(bag, workdir / f"{index:04d}")
+        except (BagError, OSError) as exc:
             raise ConvertError(str(exc)) from exc
-        print(f"{bag}: unfinished bag (recorder stopped mid-episode); recovered {recovered} messages")
-        ready.append(workdir / f"{index:04d}_{bag.name}")
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        ready.append(readable)
     return ready
 
 

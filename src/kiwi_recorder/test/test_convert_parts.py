@@ -55,17 +55,84 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_a_killed_recorder_leaves_a_recoverable_bag(tmp_path):
-    from kiwi_recorder.bag import deserialize, is_finished, open_reader, recover_bag
+    from kiwi_recorder.bag import damage, deserialize, open_reader, readable_bag
 
     proc = subprocess.run([sys.executable, "-c", WRITER, str(tmp_path / "bag")], env=os.environ.copy())
     assert proc.returncode == -signal.SIGKILL
-    assert not is_finished(tmp_path / "bag")
+    assert "unfinished" in damage(tmp_path / "bag")
     # Everything up to the last flush survives.
-    assert recover_bag(tmp_path / "bag", tmp_path / "fixed") == 200
-    reader = open_reader(tmp_path / "fixed")
+    fixed, warning = readable_bag(tmp_path / "bag", tmp_path / "scratch")
+    assert "recovered 200 messages" in warning
+    reader = open_reader(fixed)
     values = [deserialize(d, conn.msgtype).data for conn, _, d in reader.messages()]
     reader.close()
     assert values == [str(i) for i in range(200)]
+
+
+def _finished_bag(path, messages=400, flush_every=50):
+    """A closed bag of String messages '0', '1', ... in chunks of `flush_every` (as the recorder's
+    one-second flushes make them); returns the byte offset where each chunk ends."""
+    from rclpy.serialization import serialize_message
+    from std_msgs.msg import String
+
+    from kiwi_recorder.bag import EpisodeBag
+
+    bag = EpisodeBag(path, {"/chatter": "std_msgs/msg/String"}, {"task": "chat"})
+    ends = []
+    for i in range(messages):
+        bag.write("/chatter", 10**9 + i * 10**7, serialize_message(String(data=str(i))))
+        if (i + 1) % flush_every == 0:
+            bag.flush()
+            ends.append(bag.writer.storage.bio.tell())
+    bag.close()
+    return ends
+
+
+def test_a_bag_cut_short_is_read_up_to_its_last_complete_chunk(tmp_path):
+    """A closed bag whose file was cut (a full disk, a copy stopped), at random places: the reader
+    gets exactly the messages of the chunks before the cut, and one line says how many."""
+    from kiwi_recorder.bag import BagError, damage, deserialize, open_reader, readable_bag
+
+    ends = _finished_bag(tmp_path / "whole")
+    assert damage(tmp_path / "whole") is None
+    mcap = next((tmp_path / "whole").glob("*.mcap")).read_bytes()
+    rng = np.random.default_rng(7)
+    for k, cut in enumerate(sorted(rng.integers(8, len(mcap) - 1, 12))):
+        bag = tmp_path / f"cut{k}"
+        bag.mkdir()
+        (bag / "metadata.yaml").write_bytes(((tmp_path / "whole") / "metadata.yaml").read_bytes())
+        (bag / "episode.mcap").write_bytes(mcap[:cut])
+        assert "truncated" in damage(bag)
+        whole_chunks = sum(end <= cut for end in ends)
+        if whole_chunks == 0:
+            with pytest.raises(BagError, match=f"{bag}: no complete message"):
+                readable_bag(bag, tmp_path / f"scratch{k}")
+            continue
+        fixed, warning = readable_bag(bag, tmp_path / f"scratch{k}")
+        reader = open_reader(fixed)
+        values = [deserialize(d, conn.msgtype).data for conn, _, d in reader.messages()]
+        reader.close()
+        assert values == [str(i) for i in range(len(values))], "a prefix, in order"
+        assert len(values) >= 50 * whole_chunks, (cut, whole_chunks)
+        assert warning == (
+            f"{bag}: truncated (its MCAP file has no end); recovered {len(values)} messages "
+            f"({(len(values) - 1) * 0.01:.1f} s) up to the last complete one"
+        )
+
+
+def test_convert_reads_a_truncated_bag_and_says_so(tmp_path, capsys):
+    from kiwi_recorder.convert import convert
+
+    _write_gated_episode(tmp_path / "whole", frames=90)
+    mcap = next((tmp_path / "whole").glob("*.mcap"))
+    cut = tmp_path / "episode_0000"
+    cut.mkdir()
+    (cut / "metadata.yaml").write_bytes((tmp_path / "whole" / "metadata.yaml").read_bytes())
+    (cut / mcap.name).write_bytes(mcap.read_bytes()[: mcap.stat().st_size * 2 // 3])
+    summary = convert([cut], tmp_path / "out", progress=False, mapping=_gated_mapping(), use_videos=False)
+    assert 0 < summary["frames"] < 90
+    err = capsys.readouterr().err
+    assert f"warning: {cut}: truncated" in err and "recovered" in err
 
 
 def test_a_corrupt_bag_is_named(tmp_path):
@@ -109,8 +176,8 @@ def test_intervention_segments():
 
 
 def _write_gated_episode(path, frames=60, corrected=range(20, 35)):
-    """A human-gated rollout as the recorder writes it: joint states, the expert's commands,
-    /intervention, and the sim's ground truth, with the robot at (0.1, 0) facing +x."""
+    """A human-gated rollout as the recorder writes it (flushed each second): joint states, the
+    expert's commands, /intervention, and the sim's ground truth, with the robot at (0.1, 0) facing +x."""
     from geometry_msgs.msg import PoseStamped, Twist
     from nav_msgs.msg import Odometry
     from rclpy.serialization import serialize_message
@@ -157,21 +224,31 @@ def _write_gated_episode(path, frames=60, corrected=range(20, 35)):
             ("/sim/ground_truth/obstacle", obstacle),
         ):
             bag.write(topic, ns, serialize_message(msg))
+        if k % 30 == 29:
+            bag.flush()
     bag.close()
 
 
-def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_path):
+def _gated_mapping():
+    """The state-only mapping with the expert's command topics of `_write_gated_episode`."""
     from dataclasses import replace
+
+    from kiwi_common.features import Mapping
+
+    return replace(
+        Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel"
+    )
+
+
+def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_path):
 
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from kiwi_common.features import ENVIRONMENT_STATE, Mapping
+    from kiwi_common.features import ENVIRONMENT_STATE
     from kiwi_recorder.convert import ConvertError, convert
 
     _write_gated_episode(tmp_path / "episode_0000")
-    mapping = replace(
-        Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel"
-    )
+    mapping = _gated_mapping()
 
     def convert_corrections(out, **options):
         return convert(

@@ -5,13 +5,14 @@ intervention flag and, for a state-only dataset, the cube and obstacle)."""
 from __future__ import annotations
 
 import math
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from kiwi_common.features import ENVIRONMENT_NAMES, ENVIRONMENT_STATE, INTERVENTION
-from kiwi_recorder.bag import BagError, deserialize, is_finished, open_reader, recover_bag
+from kiwi_recorder.bag import BagError, deserialize, open_reader, readable_bag
 
 from .feed import MessageFeed
 from .scene import Scene, in_frame
@@ -45,17 +46,16 @@ def replay(path: Path, scene: Scene, episode: int = 0) -> int:
 
 
 def replay_bag(path: Path, scene: Scene) -> int:
-    """Every message of the bag through the live node's feed, at its recorded time. An unfinished
-    bag (its recorder was killed) is recovered into a scratch folder first."""
+    """Every message of the bag through the live node's feed, at its recorded time. A damaged bag
+    (its recorder was killed, its file cut short) is recovered into a scratch folder first."""
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            readable = path
-            if not is_finished(path):
-                readable = Path(scratch) / "recovered"
-                recover_bag(path, readable)
+            readable, warning = readable_bag(path, Path(scratch))
             reader = open_reader(readable)
-        except BagError as exc:
+        except (BagError, OSError) as exc:
             raise ReplayError(str(exc)) from exc
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
         feed = MessageFeed(scene, image_hz=0.0)
         shown = 0
         try:
