@@ -10,7 +10,6 @@ cannot do that, so each node also asks Linux for SIGINT when its parent dies: no
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -28,28 +27,11 @@ from typing import TextIO
 import yaml
 
 from kiwi_common.graphs import NodeSpec, missing_packages, ros_package_installed
+from kiwi_common.processes import start_child
 
 
 class RunnerError(RuntimeError):
     pass
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def interrupt_when_parent_dies(parent_pid: int):
-    """A preexec_fn: the child gets SIGINT (a clean stop, as Ctrl-C) when the process that started it
-    dies, however it dies. Linux only; elsewhere the child outlives a killed runner."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def setup() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGINT), 0, 0, 0)
-        if os.getppid() != parent_pid:  # the runner died before prctl took effect
-            os.kill(os.getpid(), signal.SIGINT)
-
-    return setup
 
 
 def _normalise(name: str) -> str:
@@ -182,14 +164,13 @@ class GraphRunner:
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("MUJOCO_GL", "egl")
         for spec, cmd in zip(self.specs, commands):
-            proc = subprocess.Popen(
+            proc = start_child(
                 cmd,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
                 start_new_session=True,
                 env=env,
-                preexec_fn=interrupt_when_parent_dies(os.getpid()),
             )
             running = _Running(spec, proc)
             running.pump = threading.Thread(target=_pump, args=(running, self.out, self._lock), daemon=True)

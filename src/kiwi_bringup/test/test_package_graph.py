@@ -25,6 +25,7 @@ ROSDEP_KEYS = {
     "setuptools": "python3-setuptools",
     "PIL": "python3-pil",
     "websockets": "python3-websockets",
+    "psutil": "python3-psutil",
 }
 # From pip only (no rosdep key on Ubuntu 24.04); README "Dependencies" lists them.
 PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile", "gymnasium", "rerun"}

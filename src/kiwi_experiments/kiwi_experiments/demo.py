@@ -118,6 +118,11 @@ class Demo:
         path = self.out / name
         return json.loads(path.read_text()) if path.exists() else default
 
+    def _stage(self, name: str) -> float:
+        """Say in `status.json` which stage the run is in (for whoever watches a long run); its start."""
+        (self.out / "status.json").write_text(json.dumps({"stage": name, "pid": os.getpid()}))
+        return time.monotonic()
+
     def _timed(self, name: str, started: float) -> None:
         self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - started, 1)
         (self.out / "timings.json").write_text(json.dumps(self.timings, indent=2))
@@ -139,7 +144,7 @@ class Demo:
         todo = plans[len(done) :]
         if not todo:
             return done
-        started = time.monotonic()
+        started = self._stage(name)
         batch = Batch(name, graph, args, todo, len(done), policy, timeout_s or self.config.timeout_s)
         with self._collecting(name, summaries_path, len(plans), done) as keep:
             self.source.run(batch, keep)
@@ -161,7 +166,7 @@ class Demo:
         if sources.exists():
             return out
         shutil.rmtree(out, ignore_errors=True)
-        started = time.monotonic()
+        started = self._stage(f"convert {name}")
         rounds = 0 if name == "r0" else int(name.removeprefix("hg_r"))
         summary = self.source.write_dataset(out, [f"rollouts_r{r}" for r in range(rounds)])
         if rounds:
@@ -183,7 +188,7 @@ class Demo:
         if (pretrained / MAPPING_FILE).exists():
             return pretrained
         shutil.rmtree(out, ignore_errors=True)  # an unfinished run: LeRobot will not continue it
-        started = time.monotonic()
+        started = self._stage(f"train {name}")
         bar = tqdm(total=training.steps, desc=f"train {name}", unit="step", disable=not self.progress)
         with bar:
             result = train(
@@ -216,7 +221,7 @@ class Demo:
         if len(done) == len(seeds):
             return done
         weights = self.model(model)
-        started = time.monotonic()
+        started = self._stage(name)
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
         with self._collecting(name, path, len(seeds), done) as keep:
             for summary in evaluation_summaries(weights, seeds[len(done) :], ticks):
@@ -236,7 +241,7 @@ class Demo:
         path = self.out / "report" / "videos" / f"{name}.mp4"
         if path.exists():
             return path
-        started = time.monotonic()
+        started = self._stage(f"video {name}")
         seeds = [plan.seed for plan in c.plans("eval", min(VIDEO_EPISODES, c.eval_episodes))]
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
         episodes = policy_videos(self.model(model), seeds, ticks, VIDEO_EVERY)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from kiwi_common.features import MAPPING_FILE
+from kiwi_common.processes import interrupt, start_child
 
 # CPU-sized settings per policy type (LeRobot's defaults are GPU-sized: ACT 52 M parameters,
 # Diffusion a 256 M U-Net at 100 denoising steps).
@@ -125,6 +126,43 @@ def logged_step(line: str) -> int | None:
     return int(float(number) * BIG_NUMBER_SUFFIX.get(suffix, 1))
 
 
+def _remove_if_no_checkpoint(out: Path) -> None:
+    """A run stopped before its first checkpoint leaves no folder behind (a new run needs a new one);
+    saved checkpoints are kept (LeRobot's --resume continues them)."""
+    if not any(out.glob("checkpoints/*/pretrained_model")):
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _run_lerobot_train(command: list[str], env: dict, log: Path | None, on_step) -> int:
+    """lerobot-train's exit status; its output to the terminal, or to `log` with `on_step(step)`
+    for each step it reports. Interrupted, it is stopped (and killed after a grace) before we go."""
+    if log is None:
+        print("running:", " ".join(command[2:]), flush=True)
+    with (
+        open(os.devnull if log is None else log, "w") as sink,
+        start_child(
+            command,
+            env=env,
+            stdout=None if log is None else subprocess.PIPE,
+            stderr=None if log is None else subprocess.STDOUT,
+            text=True,
+        ) as proc,
+    ):
+        try:
+            if log is not None:
+                sink.write("running: " + " ".join(command[2:]) + "\n")
+                for line in proc.stdout:
+                    sink.write(line)
+                    step = logged_step(line)
+                    if step is not None and on_step is not None:
+                        on_step(step)
+            proc.wait()
+        except BaseException:
+            interrupt(proc)
+            raise
+    return proc.returncode
+
+
 def train(
     dataset: Path,
     policy: str,
@@ -154,24 +192,13 @@ def train(
         raise TrainError(f"{start} is no checkpoint to continue (no config.json)")
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
-    if log is None:
-        print("running:", " ".join(command[2:]), flush=True)
-        returncode = subprocess.run(command, env=env).returncode
-    else:
-        with (
-            open(log, "w") as sink,
-            subprocess.Popen(
-                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            ) as proc,
-        ):
-            sink.write("running: " + " ".join(command[2:]) + "\n")
-            for line in proc.stdout:
-                sink.write(line)
-                step = logged_step(line)
-                if step is not None and on_step is not None:
-                    on_step(step)
-        returncode = proc.returncode
+    try:
+        returncode = _run_lerobot_train(command, env, log, on_step)
+    except BaseException:
+        _remove_if_no_checkpoint(out)
+        raise
     if returncode != 0:
+        _remove_if_no_checkpoint(out)
         where = "above" if log is None else f"in {log}"
         raise TrainError(f"lerobot-train failed (exit {returncode}); its output is {where}")
     copy_mapping(dataset, out)
