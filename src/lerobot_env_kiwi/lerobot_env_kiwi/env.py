@@ -188,10 +188,13 @@ class KiwiPickEnv(gym.Env):
         world = self._world()
         # Labelling a learner: follow the detour it heads for.
         expert = self._expert_act(world, self._twist if any(self._twist) else None)
+        # Python types: a vector env stacks each key into an array typed by its first value, and
+        # a numpy bool makes an object array whose unfinished envs read None (LeRobot's rollout
+        # then fails with "Could not infer dtype of NoneType").
         return {
-            "is_success": is_lifted(world.cube[2]),
-            "collision": self.sim.obstacle_contact(),
-            "clearance": chassis_clearance(world.robot[:2], world.obstacle),
+            "is_success": bool(is_lifted(world.cube[2])),
+            "collision": bool(self.sim.obstacle_contact()),
+            "clearance": float(chassis_clearance(world.robot[:2], world.obstacle)),
             "expert_action": _action(expert),
             "expert_phase": expert.phase,
             "seed": self.layout.seed,

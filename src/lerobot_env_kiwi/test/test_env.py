@@ -146,3 +146,22 @@ def test_lerobot_config_makes_the_registered_env_with_a_kiwi_datasets_features()
         assert steps == 7, "episode_length reaches gymnasium's time limit"
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_lerobot_vector_envs_stack_the_outcome_as_booleans(use_async):
+    # LeRobot's rollout reads `is_success` from the stacked info of every env, finished or not; a
+    # numpy bool made an object array whose unfinished entries were None (lerobot-eval's default
+    # vector env then failed with "Could not infer dtype of NoneType").
+    config = KiwiEnv(episode_length=5)
+    vector = config.create_envs(n_envs=2, use_async_envs=use_async)["kiwi"][0]
+    try:
+        assert type(vector).__name__ == ("AsyncVectorEnv" if use_async else "SyncVectorEnv")
+        obs, _ = vector.reset(seed=[0, 1])
+        action = np.stack([hold({k: v[i] for k, v in obs.items()}) for i in range(2)])
+        _, _, terminated, truncated, info = vector.step(action)
+        assert info["is_success"].dtype == bool and info["collision"].dtype == bool
+        assert info["clearance"].dtype == np.float64
+        assert not terminated.any() and not truncated.any()
+    finally:
+        vector.close()

@@ -208,7 +208,9 @@ def test_lerobot_eval_runs_a_kiwi_train_checkpoint(ros_dataset, tmp_path):
     tiny += ["--policy.chunk_size=10", "--policy.n_action_steps=10"]
     env = ["--env.type=kiwi", "--env.cameras=front", f"--env.observation_height={IMAGE[0]}"]
     env += [f"--env.observation_width={IMAGE[1]}", "--env.episode_length=10"]
-    during_training = [*env, "--env_eval_freq=2", "--eval.n_episodes=1", "--eval.batch_size=1"]
+    # Vector envs of two envs, as LeRobot's defaults make them on a machine with 3 cores or more: in
+    # processes (async, the default) in training, in this process (sync) in lerobot-eval below.
+    during_training = [*env, "--env_eval_freq=2", "--eval.n_episodes=2", "--eval.batch_size=2"]
     train = subprocess.run(
         [
             sys.executable,
@@ -239,7 +241,8 @@ def test_lerobot_eval_runs_a_kiwi_train_checkpoint(ros_dataset, tmp_path):
             "--policy.device=cpu",
             *env,
             "--eval.n_episodes=2",
-            "--eval.batch_size=1",
+            "--eval.batch_size=2",
+            "--eval.use_async_envs=false",
             f"--output_dir={out}",
         ],
         capture_output=True,
