@@ -7,19 +7,79 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
-import itertools
+import contextlib
+import fcntl
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
-_domain_ids = itertools.count((os.getpid() % 50) * 2 + 1)
+DOMAIN_LOCKS = Path(tempfile.gettempdir()) / "kiwi-test-ros-domains"
+DOMAINS = 101  # 1..101: the IDs whose DDS ports fit below Linux's ephemeral range
+_next_domain = (os.getpid() % 50) * 2  # test runs side by side start apart
+
+
+def nodes_on_domain(domain: int, wait_s: float) -> list[str]:
+    """The nodes another process has on ROS domain `domain`, as discovery finds them in `wait_s`."""
+    import rclpy
+
+    context = rclpy.context.Context()
+    rclpy.init(context=context, domain_id=domain)
+    try:
+        node = rclpy.create_node("kiwi_test_domain_check", context=context)
+        deadline = time.monotonic() + wait_s
+        while True:
+            others = [n for n, _ in node.get_node_names_and_namespaces() if n != node.get_name()]
+            if others or time.monotonic() >= deadline:
+                node.destroy_node()
+                return others
+            time.sleep(0.02)
+    finally:
+        rclpy.try_shutdown(context=context)
+
+
+@contextlib.contextmanager
+def claimed_domain(wait_s: float = 1.0):
+    """A ROS domain no other test holds (a lock file, held until the block ends) and on which no
+    node was found (a graph left running, another user's): its ID as a string."""
+    global _next_domain
+    DOMAIN_LOCKS.mkdir(exist_ok=True)
+    for _ in range(DOMAINS):
+        domain, _next_domain = _next_domain % DOMAINS + 1, _next_domain + 1
+        with open(DOMAIN_LOCKS / str(domain), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another test holds it
+            if nodes_on_domain(domain, wait_s):
+                continue
+            yield str(domain)
+            return
+    raise RuntimeError(f"no free ROS domain among 1..{DOMAINS}")
 
 
 @pytest.fixture
 def ros_domain(monkeypatch):
-    """A private ROS_DOMAIN_ID for this test (set before rclpy or any node starts)."""
-    domain = str(next(_domain_ids) % 101 + 1)
-    monkeypatch.setenv("ROS_DOMAIN_ID", domain)
-    return domain
+    """A free ROS_DOMAIN_ID of this test's own (set before rclpy or any node starts)."""
+    with claimed_domain() as domain:
+        monkeypatch.setenv("ROS_DOMAIN_ID", domain)
+        yield domain
+
+
+@pytest.fixture
+def ros_domains():
+    """The domain tools themselves: `claim()` (a context manager) and `nodes(domain, wait_s)`."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(claim=claimed_domain, nodes=nodes_on_domain)
+
+
+@pytest.fixture(scope="module")
+def module_ros_domain():
+    """A free ROS domain for a module-scoped graph (pass it in the environment yourself)."""
+    with claimed_domain() as domain:
+        yield domain
 
 
 class RosProbe:

@@ -108,7 +108,7 @@ def _record(bags, mapping_file):
 
 
 @pytest.fixture(scope="module")
-def ros_dataset(tmp_path_factory):
+def ros_dataset(tmp_path_factory, module_ros_domain):
     """A Kiwi dataset (front camera at IMAGE, environment state) of one scripted episode in the ROS sim."""
     from kiwi_common.features import GROUND_TRUTH_TOPICS, Mapping
     from kiwi_recorder.convert import convert, find_bags
@@ -117,7 +117,7 @@ def ros_dataset(tmp_path_factory):
     mapping = Mapping(cameras={"front": Mapping().cameras["front"]}, ground_truth=dict(GROUND_TRUTH_TOPICS))
     mapping = mapping.with_image_size(*IMAGE)
     (tmp / "mapping.json").write_text(mapping.to_json())
-    env = os.environ | {"ROS_DOMAIN_ID": str(90 + os.getpid() % 10)}
+    env = os.environ | {"ROS_DOMAIN_ID": module_ros_domain}
     python = sys.executable
     commands = [
         [
