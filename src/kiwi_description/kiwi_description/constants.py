@@ -122,4 +122,7 @@ OBSTACLE_SIZE = (0.08, 0.20, 0.12)  # x, y, z extents, m
 # --- control ---------------------------------------------------------------------------------------
 
 CONTROL_RATE_HZ = 30.0
-CMD_TIMEOUT_S = 0.5
+# No command for this long: the driver stops the base and holds the arm. Every command source
+# publishes at CONTROL_RATE_HZ (7 missed commands); with 0.25 s the wheels are at rest 0.37-0.40 s
+# after a policy node is killed mid-motion, within the 0.5 s a stop must take (test_driver_live.py).
+CMD_TIMEOUT_S = 0.25

@@ -182,7 +182,7 @@ class DriverNode(Node):
         except CommandError as exc:
             self._reject("arm/command", exc)
             return
-        self.arm_watchdog.feed(time.monotonic())
+        self.arm_watchdog.feed(self.world.command_time())
 
     def _on_cmd_vel(self, msg) -> None:
         twist = msg
@@ -194,7 +194,7 @@ class DriverNode(Node):
         except CommandError as exc:
             self._reject("cmd_vel", exc)
             return
-        self.base_watchdog.feed(time.monotonic())
+        self.base_watchdog.feed(self.world.command_time())
 
     def _forget_commands(self) -> None:
         """After a sim reset: no old command or target carries over into the new layout."""
@@ -223,9 +223,8 @@ class DriverNode(Node):
         self.world.publish(stamp)
         self._publish_state(state, stamp)
         try:
-            self.backend.write(
-                self._next_arm_target(state.arm_position, now_wall), self._next_wheel_speeds(now_wall)
-            )
+            now = self.world.command_time()
+            self.backend.write(self._next_arm_target(state.arm_position, now), self._next_wheel_speeds(now))
         except RuntimeError as exc:
             self.get_logger().error(f"cannot command the robot: {exc}", throttle_duration_sec=1.0)
 
@@ -278,7 +277,7 @@ class DriverNode(Node):
         return self.p.frame_prefix + name
 
     def _publish_diagnostics(self) -> None:
-        now = time.monotonic()
+        now = self.world.command_time()
         statuses = list(self.backend.diagnostics())
         statuses.append(
             Diagnostic(

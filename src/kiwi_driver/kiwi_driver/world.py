@@ -10,6 +10,7 @@ the new layout as JSON. The driver calls the same methods on either, so it has n
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -66,6 +67,11 @@ class RealWorld:
     def now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
 
+    def command_time(self) -> float:
+        """The watchdog's clock: steady wall time, which runs whatever the node clock does (a
+        robot driver given use_sim_time without /clock would otherwise never stop)."""
+        return time.monotonic()
+
     def stamp(self) -> Time:
         return self.node.get_clock().now().to_msg()
 
@@ -105,6 +111,11 @@ class SimWorld:
                 )
 
     def now(self) -> float:
+        return self.sim.time
+
+    def command_time(self) -> float:
+        """The watchdog's clock: sim time, as the bags' stamps and the converter count it, and as
+        the command sources (on sim time, one command per tick) publish at any sim speed."""
         return self.sim.time
 
     def stamp(self) -> Time:

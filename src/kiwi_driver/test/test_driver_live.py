@@ -178,3 +178,52 @@ def test_driver_on_the_feetech_backend(start_nodes, ros_probe, tmp_path):
         proc.wait(timeout=20)
         assert goal() == 0
         assert all(s.mem[fe.TORQUE_ENABLE] == 0 for s in emu.servos.values())
+
+
+COMMANDER = """
+import sys, time
+import rclpy
+from geometry_msgs.msg import Twist
+from sensor_msgs.msg import JointState
+rclpy.init()
+node = rclpy.create_node("commander")
+cmd_vel = node.create_publisher(Twist, "/cmd_vel", 10)
+arm = node.create_publisher(JointState, "/arm/command", 10)
+twist = Twist()
+twist.linear.x = 0.15
+k = 0
+while True:  # as the policy node: a command every tick, the arm sweeping
+    cmd_vel.publish(twist)
+    arm.publish(JointState(name=["arm_shoulder_pan"], position=[0.3 * min(1.0, k / 60)]))
+    k += 1
+    time.sleep(1 / 30)
+"""
+
+
+def test_a_commanding_node_killed_leaves_the_robot_held_within_half_a_second(start_nodes, ros_probe):
+    """The policy node killed outright (kill -9: no last zero command) mid-motion: the driver's
+    watchdog stops the base and holds the arm. Measured from the kill, in wall and sim time."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    start_nodes(DRIVER)
+    listen = Listener(ros_probe)
+    commander = subprocess.Popen([sys.executable, "-c", COMMANDER], env=os.environ.copy())
+    try:
+        assert ros_probe.spin_until(lambda: listen.wheel_speed() > 1.0, 30), "the commands never arrived"
+        ros_probe.spin_for(1.0)  # the arm sweeping, the base at speed
+    finally:
+        commander.send_signal(signal.SIGKILL)
+        commander.wait()
+    killed_wall, killed_sim = time.monotonic(), listen.sim_time()
+    assert listen.wheel_speed() > 1.0
+    assert ros_probe.spin_until(lambda: listen.wheel_speed() < 0.05, 5.0)
+    held_wall, held_sim = time.monotonic() - killed_wall, listen.sim_time() - killed_sim
+    print(f"held {held_wall:.3f} s (wall) {held_sim:.3f} s (sim) after the kill")
+    assert held_wall <= 0.5 and held_sim <= 0.5, (held_wall, held_sim)
+    # The arm holds where it was, not where the last command sent it.
+    pan = listen.joint("arm_shoulder_pan")
+    ros_probe.spin_for(0.5)
+    assert listen.joint("arm_shoulder_pan") == pytest.approx(pan, abs=0.01)
