@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiwi_common.features import arm_positions, pose_of
@@ -40,6 +41,7 @@ class EpisodeResult:
     rollout: Rollout
     started: str  # the recorder's word at /recorder/start (topics recorded, topics missing)
     saved: str  # ... and at save
+    failure: str | None = None  # why the episode was cut short (`run`'s `failed`)
 
 
 class EpisodeClient:
@@ -178,9 +180,16 @@ class EpisodeClient:
 
     # --- one episode -----------------------------------------------------------------------------
 
-    def run(self, plan: EpisodePlan, timeout_s: float, policy: bool) -> EpisodeResult:
+    def run(
+        self,
+        plan: EpisodePlan,
+        timeout_s: float,
+        policy: bool,
+        failed: Callable[[], str | None] = lambda: None,
+    ) -> EpisodeResult:
         """Reset to the plan's layout, record an episode until the cube is lifted or `timeout_s` of
-        sim time, return what happened and what the recorder said."""
+        sim time, return what happened and what the recorder said. When `failed()` gives a reason
+        (a node of the graph died) the episode ends there, saved as a failure with that reason."""
         layout = sample_layout(plan.seed, plan.obstacle)
         if policy:
             self.call("policy/stop")
@@ -197,10 +206,17 @@ class EpisodeClient:
             self.call("policy/start")
         rollout = self.rollout
         deadline = time.monotonic() + self.wall_timeout_s + timeout_s
-        done = self.spin_until(
-            lambda: rollout.lifted() or rollout.elapsed() >= timeout_s, deadline - time.monotonic()
-        )
+        failure = None
+
+        def over() -> bool:
+            nonlocal failure
+            failure = failed()
+            return failure is not None or rollout.lifted() or rollout.elapsed() >= timeout_s
+
+        done = self.spin_until(over, deadline - time.monotonic())
         self.rollout = None
+        if failure is not None:
+            return EpisodeResult(rollout, started, self._save_failure(failure), failure)
         if policy:
             self.call("policy/stop")
         if not done:
@@ -211,6 +227,13 @@ class EpisodeClient:
             )
         saved = self.call("recorder/save" if rollout.lifted() else "recorder/save_failure")
         return EpisodeResult(rollout, started, saved)
+
+    def _save_failure(self, reason: str) -> str:
+        """The recorder's word on saving a cut-short episode as a failure ('' if it cannot)."""
+        try:
+            return self.call("recorder/save_failure", timeout=5.0)
+        except EpisodeError as exc:
+            return f"not saved ({exc}) after: {reason}"
 
     def _start_recording(self, patience_s: float = 6.0) -> str:
         """/recorder/start, discarded and asked again while a stream it just subscribed to has not

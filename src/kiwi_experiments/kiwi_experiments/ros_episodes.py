@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from kiwi_bringup.runner import GraphRunner, fully_qualified_name
+from kiwi_bringup.runner import GraphRunner, describe_exit, fully_qualified_name
 from kiwi_common.graphs import build_graph
 
 from .episodes import EpisodeClient, EpisodeError
@@ -22,7 +22,9 @@ class RosEpisodes:
         self.out, self.config, self.progress = out, config, progress
 
     def run(self, batch: Batch, keep: Callable[[dict], None]) -> None:
-        """The batch in one graph session; a bag cut off mid-way by an interrupt is recorded again."""
+        """The batch in one graph session; a bag cut off mid-way by an interrupt is recorded again.
+        A policy node that dies fails its episode (with the reason) and the batch goes on in a new
+        session; any other node that dies stops the run."""
         bags = self.out / "bags" / batch.name
         bags.mkdir(parents=True, exist_ok=True)
         for stray in sorted(bags.glob("episode_*")):
@@ -40,15 +42,33 @@ class RosEpisodes:
                 "expert_side": self.config.detour,
             },
         )
-        with open(self.out / "logs" / f"{batch.name}.log", "a") as log, _Session(specs, log) as session:
-            for plan in batch.plans:
-                session.check()
-                try:
-                    result = session.client.run(plan, batch.timeout_s, batch.policy)
-                except EpisodeError:
-                    session.check()  # a node that died is the better explanation
-                    raise
-                keep({**summarize(result.rollout), "recorder": result.saved})
+        todo = list(batch.plans)
+        log_path = self.out / "logs" / f"{batch.name}.log"
+        with open(log_path, "a") as log:
+            while todo:  # a graph session; a new one after a policy node that died
+                with _Session(specs, log, f"{batch.name} (its output: {log_path})") as session:
+                    while todo and not session.lost_policy():
+                        try:
+                            result = session.client.run(todo[0], batch.timeout_s, batch.policy, session.died)
+                        except EpisodeError:
+                            if session.lost_policy():
+                                break  # in a service call, before the episode began: run it again
+                            raise
+                        if result.failure is None:
+                            keep({**summarize(result.rollout), "recorder": result.saved})
+                        elif result.rollout.samples:  # the policy's crash is the rollout's failure
+                            keep(
+                                {
+                                    **summarize(result.rollout),
+                                    "recorder": result.saved,
+                                    "success": False,
+                                    "time_to_success": None,
+                                    "failure": result.failure,
+                                }
+                            )
+                        else:
+                            continue  # died before the episode's first sample: run it again
+                        todo.pop(0)
 
     def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
         """The demonstrations' bags and the correction segments of the `rollouts` batches' bags
@@ -73,8 +93,10 @@ class RosEpisodes:
 class _Session:
     """A graph's nodes as processes (their output to `log`) plus the episode client."""
 
-    def __init__(self, specs, log):
+    def __init__(self, specs, log, what: str):
         self.runner = GraphRunner(specs, out=log)
+        self.what = what
+        self.dead: str | None = None
         self.client: EpisodeClient | None = None
         self.tmp: Path | None = None
 
@@ -98,14 +120,27 @@ class _Session:
             raise
         return self
 
-    def check(self) -> None:
-        """A node that died stops the demo with its last words."""
+    def died(self) -> str | None:
+        """'node NAME killed by ...' for the first node of the graph that is no longer running (its
+        name in `dead`)."""
         for r in self.runner.running:
             if r.proc.poll() is not None:
-                tail = "\n    ".join(r.tail)
-                raise DemoError(
-                    f"node {r.spec.name} exited ({r.proc.returncode}); its last output:\n    {tail}"
-                )
+                self.dead = r.spec.name
+                return f"node {r.spec.name} {describe_exit(r.proc.returncode)}"
+        return None
+
+    def check(self) -> None:
+        """A node that died stops the demo, in one line naming it."""
+        death = self.died()
+        if death is not None:
+            raise DemoError(f"{death} in {self.what}; run the same command again to continue")
+
+    def lost_policy(self) -> bool:
+        """True when the policy node died (the batch goes on in a new session); any other node
+        that died raises DemoError."""
+        if self.died() is not None and self.dead != "policy":
+            self.check()
+        return self.dead == "policy"
 
     def __exit__(self, *exc) -> None:
         if self.client is not None:

@@ -128,3 +128,69 @@ def test_quick_demo_stops_on_an_interrupt_in_every_stage_and_resumes(tmp_path, r
     for name in ("hg_r1", "control"):
         log = (run / "logs" / f"train_{name}.log").read_text()
         assert f"--policy.path={run / 'models' / 'r0' / 'checkpoints' / 'last' / 'pretrained_model'}" in log
+
+
+def node_process(demo, name):
+    """The process of the graph node `name` that the demo `demo` started (None if there is none)."""
+    import psutil
+
+    for child in psutil.Process(demo.pid).children(recursive=True):
+        try:
+            if f"__node:={name}" in child.cmdline():
+                return child
+        except psutil.NoSuchProcess:
+            pass
+    return None
+
+
+def wait_for(condition, timeout, demo):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and demo.poll() is None and not condition():
+        time.sleep(0.05)
+    assert condition(), demo.communicate()[0][-3000:] if demo.poll() is not None else "timed out"
+
+
+def test_a_dead_policy_fails_its_rollout_and_a_dead_driver_stops_the_run(tmp_path, ros_domain):
+    run = tmp_path / "run"
+    command = [*KIWI, "demo", "--quick", "--sim-speed", "0.5", "--dagger-episodes", "3", "--out", str(run)]
+    rollouts = run / "episodes" / "rollouts_r0.jsonl"
+    bags = run / "bags" / "rollouts_r0"
+    demo = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy()
+    )
+    try:
+        # The policy node killed outright in the middle of the first rollout: that rollout fails,
+        # saying why, and the next one runs in a new graph.
+        wait_for(lambda: (bags / "episode_0000").exists() and node_process(demo, "policy"), 400, demo)
+        time.sleep(1.0)
+        node_process(demo, "policy").kill()
+        wait_for(lambda: lines(rollouts), 60, demo)
+        failed = lines(rollouts)[0]
+        assert not failed["success"] and failed["failure"] == "node policy killed by SIGKILL", failed
+        assert "failure" in failed["recorder"], "its bag is saved as a failure"
+        # The sim's driver killed in the second: the run stops, one line naming it.
+        wait_for(lambda: (bags / "episode_0001").exists() and node_process(demo, "driver"), 120, demo)
+        node_process(demo, "driver").kill()
+        out, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 1, out[-3000:]
+    last = out.strip().splitlines()[-1]
+    assert (
+        last.startswith("kiwi demo: node driver killed by SIGKILL in rollouts_r0") and "Traceback" not in out
+    )
+    assert len(lines(rollouts)) == 1
+
+    # The same command resumes: the cut-off rollout is run again, the failed one kept.
+    again = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy()
+    )
+    try:
+        wait_for(lambda: stage(run) not in (None, "rollouts_r0"), 400, again)
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.communicate(timeout=60)
+    done = lines(rollouts)
+    assert len(done) == 3 and done[0] == failed and all("failure" not in d for d in done[1:])
+    assert all((bags / f"episode_{k:04d}" / "metadata.yaml").exists() for k in range(3))
