@@ -19,6 +19,7 @@ has been silent for STREAM_SILENCE_S (that episode could not be converted), and 
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -60,6 +61,12 @@ INTERFACE = NodeInterface(
         ),
         Param("mapping", "", "Mapping JSON file; empty: LeRobot's LeKiwi mapping."),
         Param("flush_period", 1.0, "Seconds between flushes of the open bag."),
+        Param(
+            "min_free_mb",
+            200.0,
+            "Refuse to start an episode with less free space than this in out_dir (MB; a minute "
+            "of both cameras at 640x480 is about 150).",
+        ),
     ),
     services=("recorder/start", "recorder/save", "recorder/save_failure", "recorder/discard"),
 )
@@ -75,6 +82,7 @@ class RecorderNode(Node):
         self.wanted = [*self.mapping.topics(), *p.extra_topics]  # as given (names to resolve)
         self.wanted_in_bags = {bag_topic(n) for n in self.wanted}
         self.bag: EpisodeBag | None = None
+        self.stopped: str | None = None  # why the last episode stopped recording on its own
         # Subscribed topic -> monotonic time of its subscription, of its last message.
         self.subscribed_at: dict[str, float] = {}
         self.last_heard: dict[str, float] = {}
@@ -130,8 +138,14 @@ class RecorderNode(Node):
             )
             self.get_logger().warning(response.message)
             return response
+        self.stopped = None
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            free_mb = shutil.disk_usage(self.out_dir).free / 1e6
+            if free_mb < self.p.min_free_mb:
+                raise OSError(
+                    f"{free_mb:.1f} MB free in {self.out_dir}, less than min_free_mb ({self.p.min_free_mb:g})"
+                )
             path = self._next_episode_dir()
             task = self.get_parameter("task").value
             self.bag = EpisodeBag(
@@ -196,11 +210,13 @@ class RecorderNode(Node):
                 self._fail(exc)
 
     def _fail(self, exc: Exception) -> None:
-        """Writing failed (disk full, folder gone): stop recording loudly, keep what is on disk."""
-        self.get_logger().error(
-            f"recording stopped: {exc}. The episode so far stays in {self.bag.path} "
-            "(recoverable with kiwi convert)"
+        """Writing failed (disk full, folder gone): stop recording loudly, keep what is on disk, and
+        say so to whoever asks to save the episode."""
+        self.stopped = (
+            f"recording stopped: {exc}; the episode so far stays in {self.bag.path} "
+            "(kiwi convert recovers it)"
         )
+        self.get_logger().error(self.stopped)
         self.bag = None
 
     def _take_bag(self) -> EpisodeBag:
@@ -216,7 +232,7 @@ class RecorderNode(Node):
 
     def _on_finish(self, response, outcome: str):
         if self.bag is None:
-            response.success, response.message = False, "not recording"
+            response.success, response.message = False, self.stopped or "not recording"
             return response
         count = self.bag.count
         try:

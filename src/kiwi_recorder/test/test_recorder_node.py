@@ -95,3 +95,85 @@ def test_start_waits_for_the_streams_and_keeps_its_subscriptions(tmp_path, start
             assert topic in first, (episode, sorted(first))
             assert abs(first[topic] - first[JOINTS]) < 0.2e9, (episode, topic, first)
         assert ("/expert/gate" in first) == (episode == 1), (episode, sorted(first))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB tmpfs (root mounts it; the CI machine runs as root)."""
+    import os
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], check=True)
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def fill(disk):
+    """Fill the disk to the last byte (a filler file, written until ENOSPC)."""
+    with open(disk / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+def test_a_full_disk_stops_the_recording_keeps_what_was_saved_and_refuses_the_next_start(
+    small_disk, start_nodes, ros_probe
+):
+    import hashlib
+
+    from sensor_msgs.msg import CompressedImage, JointState
+    from std_srvs.srv import Trigger
+
+    from kiwi_recorder.bag import readable_bag
+
+    start_nodes(
+        [sys.executable, "-m", "kiwi_recorder.recorder_node", "--ros-args"]
+        + ["-p", f"out_dir:={small_disk}", "-p", "min_free_mb:=1.0"]
+    )
+    node = ros_probe.node
+    joints = node.create_publisher(JointState, JOINTS, 10)
+    cameras = [node.create_publisher(CompressedImage, topic, 10) for topic in CAMERAS]
+    frame = CompressedImage(format="jpeg", data=b"\xff\xd8" + bytes(20_000) + b"\xff\xd9")
+
+    def tick():
+        joints.publish(JointState(name=["shoulder_pan"], position=[0.0]))
+        for pub in cameras:
+            pub.publish(frame)
+
+    node.create_timer(1 / 30, tick)
+    start, save = (node.create_client(Trigger, f"/recorder/{name}") for name in ("start", "save"))
+    assert start.wait_for_service(timeout_sec=60), "no recorder"
+    ros_probe.spin_for(1.5)
+
+    assert call(ros_probe, start).success
+    ros_probe.spin_for(0.5)
+    assert call(ros_probe, save).success
+    first = small_disk / "episode_0000"
+    saved = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in first.iterdir()}
+
+    # The disk fills mid-episode: the recorder stops recording and says why at the save.
+    assert call(ros_probe, start).success
+    ros_probe.spin_for(1.5)  # a flush or two on disk
+    fill(small_disk)
+    ros_probe.spin_for(2.0)
+    stopped = call(ros_probe, save)
+    assert not stopped.success
+    assert "recording stopped" in stopped.message and "No space left on device" in stopped.message
+    assert "episode_0001" in stopped.message, stopped.message
+
+    # The next start is refused, with the reason.
+    refused = call(ros_probe, start)
+    assert not refused.success and "MB free" in refused.message and "min_free_mb" in refused.message
+    assert not (small_disk / "episode_0002").exists()
+
+    # The saved episode is untouched; the cut one is recoverable once there is room.
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in first.iterdir()} == saved
+    (small_disk / "filler").unlink()
+    _, warning = readable_bag(small_disk / "episode_0001", small_disk / "recovered")
+    assert "recovered" in warning
