@@ -146,17 +146,84 @@ class Mapping:
 
     @classmethod
     def from_json(cls, text: str) -> Mapping:
-        data = json.loads(text)
+        """The mapping in `text`; MappingError says what is wrong with it."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MappingError(f"not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise MappingError(f"expected a JSON object, got {type(data).__name__}")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown mapping fields: {', '.join(sorted(unknown))}")
+            raise MappingError(f"unknown mapping fields: {', '.join(sorted(unknown))}")
+        problems = [f"{k} {_MAPPING_CHECKS[k][1]}" for k, v in data.items() if not _MAPPING_CHECKS[k][0](v)]
+        if problems:
+            raise MappingError("; ".join(problems))
         if "image_shapes" in data:
             data["image_shapes"] = {k: tuple(v) for k, v in data["image_shapes"].items()}
-        return cls(**data)
+        mapping = cls(**data)
+        unsized = [cam for cam in mapping.cameras if cam not in mapping.image_shapes]
+        if unsized:
+            raise MappingError(f"image_shapes lacks the camera(s) {', '.join(unsized)}")
+        return mapping
 
     @classmethod
     def load(cls, path: Path) -> Mapping:
-        return cls.from_json(Path(path).read_text())
+        """The mapping file at `path`; MappingError names the file and what is wrong."""
+        try:
+            return cls.from_json(Path(path).read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MappingError(
+                f"cannot read the mapping {path}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
+        except MappingError as exc:
+            raise MappingError(f"the mapping {path}: {exc}") from None
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used; the message says why."""
+
+
+def _is_topic(value) -> bool:
+    return isinstance(value, str) and bool(value.strip("/"))
+
+
+def _is_size(value) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 4096 for v in value)
+    )
+
+
+# field -> (check, what it must be), for files written by hand.
+_MAPPING_CHECKS = {
+    "fps": (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1000,
+        "must be a number of frames per second in (0, 1000]",
+    ),
+    "robot_type": (lambda v: isinstance(v, str), "must be a string"),
+    **{
+        name: (_is_topic, "must be a topic name")
+        for name in ("state_topic", "arm_command_topic", "cmd_vel_topic", "intervention_topic")
+    },
+    "cameras": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_topic(t) for k, t in v.items()),
+        "must map camera names to topic names",
+    ),
+    "ground_truth": (
+        lambda v: (
+            isinstance(v, dict)
+            and set(v) in (set(), set(GROUND_TRUTH_TOPICS))
+            and all(_is_topic(t) for t in v.values())
+        ),
+        f"must be empty or map {', '.join(GROUND_TRUTH_TOPICS)} to topic names",
+    ),
+    "image_shapes": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_size(s) for k, s in v.items()),
+        "must map cameras to [height, width] (1..4096 pixels)",
+    ),
+}
 
 
 def state_vector(arm_positions: dict[str, float], wheel_velocities) -> np.ndarray:

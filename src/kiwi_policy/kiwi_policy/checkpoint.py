@@ -22,6 +22,7 @@ from kiwi_common.features import (
     MAPPING_FILE,
     MOTOR_NAMES,
     Mapping,
+    MappingError,
     image_feature,
 )
 
@@ -98,12 +99,18 @@ def find_mapping(pretrained: Path) -> Mapping:
     candidates = [pretrained / MAPPING_FILE]
     train_config = pretrained / "train_config.json"
     if train_config.is_file():
-        root = json.loads(train_config.read_text()).get("dataset", {}).get("root")
+        try:
+            root = json.loads(train_config.read_text()).get("dataset", {}).get("root")
+        except (ValueError, AttributeError, OSError) as exc:
+            raise CheckpointError(f"{train_config} is not LeRobot's training config: {exc}") from None
         if root:
             candidates.append(Path(root) / "meta" / MAPPING_FILE)
     for candidate in candidates:
         if candidate.is_file():
-            return Mapping.load(candidate)
+            try:
+                return Mapping.load(candidate)
+            except MappingError as exc:
+                raise CheckpointError(f"{pretrained}: {exc}") from None
     raise CheckpointError(
         f"{pretrained}: no {MAPPING_FILE} with the checkpoint or in its training dataset "
         f"(looked at {', '.join(map(str, candidates))}); give the node a `mapping` file"

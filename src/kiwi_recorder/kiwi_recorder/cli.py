@@ -4,6 +4,7 @@ the `kiwi.commands` entry point group)."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -25,17 +26,17 @@ def video_settings(args):
 
 
 def run(args) -> int:
-    from kiwi_common.features import Mapping
+    from kiwi_common.features import Mapping, MappingError
     from kiwi_recorder.convert import ConvertError, convert, find_bags
 
-    bags = [bag for path in args.bags for bag in find_bags(path)]
-    corrections = [bag for path in args.corrections for bag in find_bags(path)]
-    mapping = Mapping.load(args.mapping) if args.mapping else Mapping()
-    if args.state_only:
-        mapping = mapping.state_only()
-    if args.image_size:
-        mapping = mapping.with_image_size(*args.image_size)
     try:
+        bags = [bag for path in args.bags for bag in find_bags(path)]
+        corrections = [bag for path in args.corrections for bag in find_bags(path)]
+        mapping = Mapping.load(args.mapping) if args.mapping else Mapping()
+        if args.state_only:
+            mapping = mapping.state_only()
+        if args.image_size:
+            mapping = mapping.with_image_size(*args.image_size)
         summary = convert(
             bags,
             args.out,
@@ -49,7 +50,7 @@ def run(args) -> int:
             correction_weight=args.correction_weight,
             min_segment_frames=args.min_segment_frames,
         )
-    except ConvertError as exc:
+    except (ConvertError, MappingError) as exc:
         print(f"kiwi convert: {exc}; nothing was written", file=sys.stderr)
         return 1
     print(
@@ -63,14 +64,36 @@ def _image_size(text: str) -> tuple[int, int]:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, e.g. 96x128, got {text!r}") from None
+    if not (0 < height <= 4096 and 0 < width <= 4096):
+        raise argparse.ArgumentTypeError(f"expected 1..4096 pixels each way, got {text!r}")
     return height, width
+
+
+def _at_least(kind, low, high=math.inf):
+    """An argparse type: a `kind` number in [low, high] (a finite one)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low <= value <= high) or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g}, got {text!r}")
+        return value
+
+    return parse
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("convert", help="episode bags (rosbag2 MCAP) -> LeRobotDataset v3")
     p.add_argument("bags", nargs="*", type=Path, help="bag folders, or folders of them")
     p.add_argument("--out", type=Path, required=True, help="new dataset folder")
-    p.add_argument("--fps", type=float, default=None, help="frame rate (default: the mapping's, 30)")
+    p.add_argument(
+        "--fps",
+        type=_at_least(float, 0.1, 1000),
+        default=None,
+        help="frame rate (default: the mapping's, 30)",
+    )
     p.add_argument("--repo-id", default="kiwi/lekiwi", help="dataset repo id (local only)")
     p.add_argument("--mapping", type=Path, default=None, help="mapping JSON (default: LeRobot's LeKiwi)")
     p.add_argument("--no-videos", action="store_true", help="store images as PNG instead of MP4")
@@ -86,7 +109,10 @@ def add_parser(sub) -> None:
         help="codec preset (default ultrafast for h264; libsvtav1: 0-13, LeRobot uses 12)",
     )
     p.add_argument(
-        "--crf", type=int, default=None, help="quality: lower is better and larger (default 30, LeRobot's)"
+        "--crf",
+        type=_at_least(int, 0, 63),
+        default=None,
+        help="quality: lower is better and larger (default 30, LeRobot's)",
     )
     p.add_argument(
         "--lerobot-video",
@@ -116,14 +142,14 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--correction-weight",
-        type=int,
+        type=_at_least(int, 1),
         default=1,
         metavar="K",
         help="write each correction segment K times (oversampling: K times the weight of a demo frame)",
     )
     p.add_argument(
         "--min-segment-frames",
-        type=int,
+        type=_at_least(int, 1),
         default=3,
         metavar="N",
         help="drop correction segments shorter than N frames (e.g. the policy's chunk size)",

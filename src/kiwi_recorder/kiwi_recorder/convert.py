@@ -33,6 +33,7 @@ from kiwi_common.features import (
     joint_state_observation,
 )
 from kiwi_common.images import decode_image
+from kiwi_common.native_output import native_stderr_hidden
 from kiwi_common.normalization import floor_dataset_stats
 from kiwi_common.stamps import stamp_seconds
 from kiwi_description import constants as c
@@ -132,16 +133,8 @@ def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict
     except BagError as exc:
         raise ConvertError(str(exc)) from exc
     try:
-        metadata = custom_data(path)
-        wanted = set(mapping.topics())
-        connections = [conn for conn in reader.connections if conn.topic in wanted]
-        raw: dict[str, list] = {t: [] for t in wanted}
-        for conn, log_time, data in reader.messages(connections=connections):
-            try:
-                msg = deserialize(data, conn.msgtype)
-            except Exception as exc:
-                raise ConvertError(f"{path}: a message on {conn.topic} cannot be decoded: {exc}") from exc
-            raw[conn.topic].append((_stamp(msg, log_time), msg))
+        with native_stderr_hidden():  # rmw's own line on a message it cannot decode; ours names it
+            metadata, raw = _raw_messages(path, reader, mapping)
     except BagError as exc:
         raise ConvertError(str(exc)) from exc
     except ConvertError:
@@ -157,13 +150,28 @@ def _read_streams(path: Path, mapping: Mapping) -> tuple[dict[str, Stream], dict
     return streams, metadata
 
 
+def _raw_messages(path: Path, reader, mapping: Mapping) -> tuple[dict[str, str], dict[str, list]]:
+    """The bag's custom data and (stamp, message) of each message on the mapping's topics."""
+    metadata = custom_data(path)
+    wanted = set(mapping.topics())
+    connections = [conn for conn in reader.connections if conn.topic in wanted]
+    raw: dict[str, list] = {t: [] for t in wanted}
+    for conn, log_time, data in reader.messages(connections=connections):
+        try:
+            msg = deserialize(data, conn.msgtype)
+        except Exception as exc:
+            raise ConvertError(f"{path}: a message on {conn.topic} cannot be decoded: {exc}") from exc
+        raw[conn.topic].append((_stamp(msg, log_time), msg))
+    return metadata, raw
+
+
 def read_episode(path: Path, mapping: Mapping, fps: float) -> Episode:
     streams, metadata = _read_streams(path, mapping)
     required = mapping.streams()
     missing = [t for t in required if not len(streams[t].stamps)]
     if missing:
         raise ConvertError(
-            f"{path}: no messages on {', '.join(missing)} (topics in the bag: "
+            f"{path}: no messages on {', '.join(missing)}, which the mapping reads (topics in the bag: "
             f"{', '.join(t for t, s in streams.items() if len(s.stamps)) or 'none'})"
         )
     start = max(streams[t].stamps[0] for t in required)
@@ -251,11 +259,15 @@ def _decoded_images(episode: Episode, mapping: Mapping, pool: ThreadPoolExecutor
 
 def find_bags(path: Path) -> list[Path]:
     """A bag folder itself, or the bag folders inside a folder of episodes (sorted)."""
-    if path.is_dir() and not any(path.glob("*.mcap")):
-        children = sorted(d for d in path.iterdir() if d.is_dir() and any(d.glob("*.mcap")))
-        if children:
-            return children
-    return [path]
+    path = Path(path)
+    if not path.is_dir():
+        raise ConvertError(f"{path}: not a bag folder" + ("" if path.exists() else " (it does not exist)"))
+    if any(path.glob("*.mcap")):
+        return [path]
+    children = sorted(d for d in path.iterdir() if d.is_dir() and any(d.glob("*.mcap")))
+    if not children:
+        raise ConvertError(f"{path}: no episode bag in it (no .mcap file in it or in its folders)")
+    return children
 
 
 def _prepare(bags: list[Path], workdir: Path) -> list[Path]:
@@ -309,7 +321,7 @@ def convert(
     cameras are encoded (default: Kiwi's, see video.py); `verbose` lets the encoders' own output through."""
     from tqdm import tqdm
 
-    from .video import KIWI_VIDEO, create_dataset, encoder_output_hidden
+    from .video import KIWI_VIDEO, create_dataset
 
     out = Path(out)
     if out.exists():
@@ -320,6 +332,10 @@ def convert(
         raise ConvertError("correction_weight and min_segment_frames must be at least 1")
     mapping = mapping or Mapping()
     fps = fps or mapping.fps
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConvertError(f"cannot create {out}: {exc.strerror or exc}") from None
     with tempfile.TemporaryDirectory(prefix="kiwi-convert-") as tmp:
         ready = _prepare([Path(b) for b in bags], Path(tmp))
         ready_corrections = _prepare([Path(b) for b in corrections], Path(tmp) / "corrections")
@@ -337,7 +353,7 @@ def convert(
         total = sum(len(e.times) for e in episodes)
         try:
             with (
-                encoder_output_hidden(not verbose) as terminal,
+                native_stderr_hidden(not verbose, "encoder output") as terminal,
                 ThreadPoolExecutor(DECODE_THREADS) as decoders,
                 tqdm(
                     total=total, desc="writing frames", unit="frame", disable=not progress, file=terminal
@@ -369,6 +385,9 @@ def convert(
                     dataset.save_episode()
                 dataset.finalize()
             seal_dataset(staging, out, mapping)
+        except OSError as exc:  # a full disk, a folder that went away
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ConvertError(f"cannot write {out}: {exc}") from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -10,10 +10,7 @@ Imports LeRobot: only `kiwi convert` needs this module.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -153,32 +150,3 @@ def create_dataset(
         encoder_queue_maxsize=2 * fps,
         encoder_threads=1,
     )
-
-
-@contextmanager
-def encoder_output_hidden(hidden: bool):
-    """Keep what encoders print straight to the process's stderr (SVT-AV1's banners, libav's notes)
-    out of the terminal; yields a stream on the real stderr for progress bars. On an error the
-    hidden lines are shown."""
-    if not hidden:
-        yield sys.stderr
-        return
-    import tempfile
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as sink, os.fdopen(os.dup(saved), "w") as terminal:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield terminal
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            tail = sink.read()[-4000:].decode(errors="replace")
-            if tail.strip():
-                print(f"encoder output:\n{tail}", file=sys.stderr)
-            raise
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)

@@ -11,6 +11,7 @@ import pytest
 
 from kiwi_description import constants as c
 from kiwi_recorder.convert import Stream, _actions, frame_times
+from kiwi_recorder.synthetic import gated_mapping, write_gated_episode
 
 
 def test_frame_times_cover_the_span_at_fps():
@@ -33,7 +34,8 @@ def test_actions_hold_arm_targets_and_time_out_the_base():
     present = {j: 0.0 for j in c.ARM_JOINTS}
     arm = Stream(np.array([1.0]), [SimpleNamespace(name=["arm_elbow_flex"], position=[np.radians(30.0)])])
     twists = Stream(np.array([1.0]), [_twist(0.2)])
-    actions = _actions(arm, twists, np.array([0.5, 1.0, 1.4, 2.0]), [present] * 4)
+    times = np.array([0.5, 1.0, 1.0 + 0.8 * c.CMD_TIMEOUT_S, 1.0 + 2 * c.CMD_TIMEOUT_S])
+    actions = _actions(arm, twists, times, [present] * 4)
     assert actions[0, 2] == 0.0 and actions[0, 6] == 0.0, "before any command: present pose, no motion"
     assert actions[1, 2] == pytest.approx(30.0) and actions[1, 6] == pytest.approx(0.2)
     assert actions[2, 6] == pytest.approx(0.2)
@@ -123,13 +125,13 @@ def test_a_bag_cut_short_is_read_up_to_its_last_complete_chunk(tmp_path):
 def test_convert_reads_a_truncated_bag_and_says_so(tmp_path, capsys):
     from kiwi_recorder.convert import convert
 
-    _write_gated_episode(tmp_path / "whole", frames=90)
+    write_gated_episode(tmp_path / "whole", frames=90)
     mcap = next((tmp_path / "whole").glob("*.mcap"))
     cut = tmp_path / "episode_0000"
     cut.mkdir()
     (cut / "metadata.yaml").write_bytes((tmp_path / "whole" / "metadata.yaml").read_bytes())
     (cut / mcap.name).write_bytes(mcap.read_bytes()[: mcap.stat().st_size * 2 // 3])
-    summary = convert([cut], tmp_path / "out", progress=False, mapping=_gated_mapping(), use_videos=False)
+    summary = convert([cut], tmp_path / "out", progress=False, mapping=gated_mapping(), use_videos=False)
     assert 0 < summary["frames"] < 90
     err = capsys.readouterr().err
     assert f"warning: {cut}: truncated" in err and "recovered" in err
@@ -175,71 +177,6 @@ def test_intervention_segments():
     assert intervention_segments(np.zeros((5, 1)), 1) == []
 
 
-def _write_gated_episode(path, frames=60, corrected=range(20, 35)):
-    """A human-gated rollout as the recorder writes it (flushed each second): joint states, the
-    expert's commands, /intervention, and the sim's ground truth, with the robot at (0.1, 0) facing +x."""
-    from geometry_msgs.msg import PoseStamped, Twist
-    from nav_msgs.msg import Odometry
-    from rclpy.serialization import serialize_message
-    from sensor_msgs.msg import JointState
-    from std_msgs.msg import Bool
-
-    from kiwi_common.stamps import time_msg
-    from kiwi_recorder.bag import EpisodeBag
-
-    topics = {
-        "/joint_states": "sensor_msgs/msg/JointState",
-        "/teleop/arm/command": "sensor_msgs/msg/JointState",
-        "/teleop/cmd_vel": "geometry_msgs/msg/Twist",
-        "/intervention": "std_msgs/msg/Bool",
-        "/sim/ground_truth/robot": "nav_msgs/msg/Odometry",
-        "/sim/ground_truth/cube": "geometry_msgs/msg/PoseStamped",
-        "/sim/ground_truth/obstacle": "geometry_msgs/msg/PoseStamped",
-    }
-    bag = EpisodeBag(path, topics, {"task": "pick up the cube"})
-    for k in range(frames):
-        t = 5.0 + k / 30
-        ns = int(round(t * 1e9))
-        joints = JointState(name=list(c.ALL_JOINTS), position=[0.0] * 9, velocity=[0.0] * 9)
-        joints.header.stamp = time_msg(t)
-        command = JointState(name=list(c.ARM_JOINTS), position=[0.01 * k] * 6)
-        command.header.stamp = time_msg(t)
-        twist = Twist()
-        twist.linear.x = 0.1
-        robot = Odometry()
-        robot.header.stamp = time_msg(t)
-        robot.pose.pose.position.x, robot.pose.pose.orientation.w = 0.1, 1.0
-        cube, obstacle = PoseStamped(), PoseStamped()
-        for pose, xyz in ((cube, (0.6, 0.05, 0.015)), (obstacle, (0.3, 0.0, 0.06))):
-            pose.header.stamp = time_msg(t)
-            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = xyz
-            pose.pose.orientation.w = 1.0
-        for topic, msg in (
-            ("/joint_states", joints),
-            ("/teleop/arm/command", command),
-            ("/teleop/cmd_vel", twist),
-            ("/intervention", Bool(data=k in corrected)),
-            ("/sim/ground_truth/robot", robot),
-            ("/sim/ground_truth/cube", cube),
-            ("/sim/ground_truth/obstacle", obstacle),
-        ):
-            bag.write(topic, ns, serialize_message(msg))
-        if k % 30 == 29:
-            bag.flush()
-    bag.close()
-
-
-def _gated_mapping():
-    """The state-only mapping with the expert's command topics of `_write_gated_episode`."""
-    from dataclasses import replace
-
-    from kiwi_common.features import Mapping
-
-    return replace(
-        Mapping().state_only(), arm_command_topic="/teleop/arm/command", cmd_vel_topic="/teleop/cmd_vel"
-    )
-
-
 def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_path):
 
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
@@ -247,8 +184,8 @@ def test_corrections_keep_only_intervention_segments_with_environment_state(tmp_
     from kiwi_common.features import ENVIRONMENT_STATE
     from kiwi_recorder.convert import ConvertError, convert
 
-    _write_gated_episode(tmp_path / "episode_0000")
-    mapping = _gated_mapping()
+    write_gated_episode(tmp_path / "episode_0000")
+    mapping = gated_mapping()
 
     def convert_corrections(out, **options):
         return convert(

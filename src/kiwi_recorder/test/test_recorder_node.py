@@ -175,5 +175,5 @@ def test_a_full_disk_stops_the_recording_keeps_what_was_saved_and_refuses_the_ne
     # The saved episode is untouched; the cut one is recoverable once there is room.
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in first.iterdir()} == saved
     (small_disk / "filler").unlink()
-    _, warning = readable_bag(small_disk / "episode_0001", small_disk / "recovered")
+    _, warning = readable_bag(small_disk / "episode_0001", small_disk.parent / "recovered")
     assert "recovered" in warning

@@ -1,0 +1,230 @@
+"""Bad input to every `kiwi` subcommand: truncated, bit-flipped, empty, wrong-type and missing bags,
+datasets, checkpoints, mappings and arguments (a folder for a file, a file for a folder).
+
+Each case runs the command line as a user types it (in this process, for speed) and must end with
+exit status 1 or 2 and one line on stderr naming the input and what is wrong (argparse's usage lines
+may precede its own), no traceback, nothing half-written; or, where the damage leaves a usable input
+(a bit flipped inside a number, a bag cut after its last whole chunk), exit 0 with a whole result.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kiwi_experiments.cli import main as kiwi
+
+CASES = 200  # per subcommand
+DATASET = "dataset/meta/info.json"  # a finished dataset
+
+
+@dataclass
+class Case:
+    name: str  # what was done to which input
+    mutate: Callable[[Path], None]  # applied to a fresh copy of the subcommand's inputs
+    argv: Callable[[Path], list[str]]  # the command line, given that copy's folder
+    names: tuple[str, ...]  # the error line must name one of these (input paths or option names)
+    outputs: tuple[str, ...] = ()  # paths (relative to the copy) that must not exist after a failure
+    whole: str = ""  # after a success, this (relative to the copy) must exist: the finished result
+
+
+# --- damage ----------------------------------------------------------------------------------------
+
+
+def truncate(path: Path, fraction: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+
+
+def flip(path: Path, bit: int) -> None:
+    data = bytearray(path.read_bytes())
+    if data:
+        data[(bit // 8) % len(data)] ^= 1 << (bit % 8)
+    path.write_bytes(bytes(data))
+
+
+def folder_for_file(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def file_for_folder(path: Path) -> None:
+    shutil.rmtree(path)
+    path.write_text("not a folder\n")
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def damages(path: str, rng: random.Random, n: int) -> list[tuple[str, Callable[[Path], None]]]:
+    """`n` ways to damage the file `path` (relative to a case's folder): cut at random places,
+    a random bit flipped, emptied, random bytes, JSON where binary belongs (or the reverse),
+    a folder in its place, gone."""
+    fixed = [
+        ("emptied", lambda root: (root / path).write_bytes(b"")),
+        ("random bytes", lambda root: (root / path).write_bytes(rng.randbytes(200))),
+        ("wrong type", lambda root: (root / path).write_text('{"not": "this"}' if "." in path else "[]")),
+        ("a folder in its place", lambda root: folder_for_file(root / path)),
+        ("gone", lambda root: remove(root / path)),
+    ]
+    out = list(fixed)
+    while len(out) < n:
+        if len(out) % 2:
+            cut = rng.random()
+            out.append((f"cut at {cut:.3f}", lambda root, cut=cut: truncate(root / path, cut)))
+        else:
+            bit = rng.randrange(1 << 24)
+            out.append((f"bit {bit} flipped", lambda root, bit=bit: flip(root / path, bit)))
+    return [(f"{path}: {what}", mutate) for what, mutate in out[:n]]
+
+
+# --- running and judging ---------------------------------------------------------------------------
+
+
+PROGRESS = re.compile(r"^[^|]*: *\d+%\|")  # a tqdm progress bar's line (stderr is where bars go)
+
+
+def run(argv: list[str], capfd) -> tuple[int, str]:
+    try:
+        code = kiwi(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    return code, capfd.readouterr().err  # what native code printed as well
+
+
+def judge(case: Case, root: Path, capfd) -> str:
+    """'ok' (the input was still usable) or 'refused'; fails the test otherwise."""
+    case.mutate(root)
+    argv = case.argv(root)
+    code, err = run(argv, capfd)
+    where = f"{case.name}: kiwi {' '.join(argv)}"
+    assert "Traceback" not in err, f"{where}\n{err[-3000:]}"
+    if code == 0:
+        assert not case.whole or (root / case.whole).exists(), f"{where}: exit 0 without {case.whole}"
+        return "ok"
+    assert code in (1, 2), f"{where}: exit {code}\n{err[-2000:]}"
+    lines = [
+        line
+        for line in err.replace("\r", "\n").splitlines()
+        if line.strip() and not line.startswith("warning: ") and not PROGRESS.match(line)
+    ]
+    error = lines[-1] if lines else ""
+    if code == 2 and lines[0].startswith("usage:"):
+        assert ": error: " in error, f"{where}: {err[-2000:]}"  # argparse: its usage, then the error
+    else:
+        assert len(lines) == 1, f"{where}: not one line on stderr:\n{err[-2000:]}"
+    assert any(name in error for name in case.names), f"{where}: {error!r} names none of {case.names}"
+    for output in case.outputs:
+        assert not (root / output).exists(), f"{where}: left {output} behind"
+    return "refused"
+
+
+def fuzz(cases: list[Case], base: Path, tmp_path: Path, capfd) -> dict[str, int]:
+    assert len(cases) >= CASES, len(cases)
+    outcomes = {"ok": 0, "refused": 0}
+    for k, case in enumerate(cases):
+        root = tmp_path / f"case{k:03d}"
+        shutil.copytree(base, root)
+        outcomes[judge(case, root, capfd)] += 1
+        shutil.rmtree(root)
+    return outcomes
+
+
+# --- convert ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bags(tmp_path_factory):
+    """A folder with two episode bags, a correction bag and their mapping file."""
+    from kiwi_recorder.synthetic import gated_mapping, write_gated_episode
+
+    base = tmp_path_factory.mktemp("bags")
+    write_gated_episode(base / "demos" / "episode_0000", frames=90)
+    write_gated_episode(base / "demos" / "episode_0001", frames=60)
+    write_gated_episode(base / "corrections" / "episode_0000", frames=60)
+    (base / "mapping.json").write_text(gated_mapping().to_json())
+    return base
+
+
+def convert_argv(root: Path, *extra: str) -> list[str]:
+    return [
+        "convert",
+        str(root / "demos"),
+        "--corrections",
+        str(root / "corrections"),
+        "--mapping",
+        str(root / "mapping.json"),
+        "--no-videos",
+        "--out",
+        str(root / "dataset"),
+        *extra,
+    ]
+
+
+def convert_cases() -> list[Case]:
+    rng = random.Random(31)
+    mcap = "demos/episode_0000/episode_0000.mcap"
+    cases = []
+    inputs = {
+        mcap: 70,
+        "demos/episode_0000/metadata.yaml": 30,
+        "corrections/episode_0000/episode_0000.mcap": 40,
+        "mapping.json": 40,
+    }
+    for path, n in inputs.items():
+        for name, mutate in damages(path, rng, n):
+            named = (str(Path(path).parent), path.split("/")[0]) if "/" in path else ("mapping",)
+            cases.append(Case(name, mutate, convert_argv, named, ("dataset",), DATASET))
+    for folder in ("demos", "corrections", "demos/episode_0001"):
+        for what, mutate in (
+            ("a file in its place", lambda root, f=folder: file_for_folder(root / f)),
+            ("gone", lambda root, f=folder: remove(root / f)),
+            ("emptied", lambda root, f=folder: [remove(p) for p in (root / f).iterdir()]),
+        ):
+            cases.append(Case(f"{folder}: {what}", mutate, convert_argv, (folder,), ("dataset",)))
+    nothing = lambda root: None  # noqa: E731
+    for option, values in {
+        "--fps": ["0", "-30", "nan", "inf", "abc", ""],
+        "--image-size": ["0x0", "axb", "96", "-1x5", "96x96x3"],
+        "--correction-weight": ["0", "-3", "1.5"],
+        "--min-segment-frames": ["0", "x"],
+        "--crf": ["-1", "99", "q"],
+        "--vcodec": ["mpeg2"],
+    }.items():
+        for value in values:
+            cases.append(
+                Case(
+                    f"{option} {value!r}",
+                    nothing,
+                    lambda root, o=option, v=value: convert_argv(root, o, v),
+                    (option, option.strip("-"), value or "fps"),
+                    ("dataset",),
+                )
+            )
+    for what, mutate in (
+        ("an existing file", lambda root: (root / "dataset").write_text("x")),
+        ("an existing folder", lambda root: (root / "dataset").mkdir()),
+    ):
+        cases.append(Case(f"--out: {what}", mutate, convert_argv, ("dataset",)))
+    cases.append(
+        Case(
+            "--out: under a file",
+            lambda root: (root / "afile").write_text("x"),
+            lambda root: [*convert_argv(root)[:-1], str(root / "afile" / "dataset")],
+            ("afile",),
+        )
+    )
+    return cases
+
+
+def test_convert_refuses_bad_input_in_one_line(bags, tmp_path, capfd):
+    outcomes = fuzz(convert_cases(), bags, tmp_path, capfd)
+    assert outcomes["refused"] >= CASES // 2, outcomes
+    print(outcomes)
