@@ -28,7 +28,7 @@ ROSDEP_KEYS = {
     "psutil": "python3-psutil",
 }
 # From pip only (no rosdep key on Ubuntu 24.04); README "Dependencies" lists them.
-PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile", "gymnasium", "rerun"}
+PIP_ONLY = {"lerobot", "torch", "mujoco", "rosbags", "dockerfile", "gymnasium", "rerun", "pyarrow"}
 # ROS packages of a full install that graphs start with `ros2 run` where present; optional ones
 # (rviz2, only with rviz:=true) need no declaration.
 OPTIONAL_NODES = {"rviz2"}

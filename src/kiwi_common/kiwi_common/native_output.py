@@ -1,4 +1,4 @@
-"""Output that native libraries print straight to the process's stderr (file descriptor 2), past
+"""What libraries print past us: native code straight to the process's stderr (file descriptor 2, past
 Python: encoders' banners, a message decoder's complaint about bytes it cannot read."""
 
 from __future__ import annotations
@@ -34,3 +34,20 @@ def native_stderr_hidden(hidden: bool = True, shown_on_error: str | None = None)
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+@contextmanager
+def loggers_silenced(*names: str):
+    """Libraries' own log lines about an input we report ourselves (Hugging Face datasets logs an
+    ERROR for a parquet file it cannot read before raising): off inside the block."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

@@ -228,3 +228,74 @@ def test_convert_refuses_bad_input_in_one_line(bags, tmp_path, capfd):
     outcomes = fuzz(convert_cases(), bags, tmp_path, capfd)
     assert outcomes["refused"] >= CASES // 2, outcomes
     print(outcomes)
+
+
+# --- viz -------------------------------------------------------------------------------------------
+
+DATASET_FILES = {
+    "meta/info.json": 45,
+    "meta/stats.json": 15,
+    "meta/kiwi_mapping.json": 15,
+    "meta/tasks.parquet": 15,
+    "meta/episodes/chunk-000/file-000.parquet": 25,
+    "data/chunk-000/file-000.parquet": 35,
+}
+
+
+@pytest.fixture(scope="module")
+def recorded(bags, tmp_path_factory):
+    """An episode bag and the state-only dataset converted from the synthetic bags."""
+    from kiwi_recorder.convert import convert
+    from kiwi_recorder.synthetic import gated_mapping
+
+    base = tmp_path_factory.mktemp("recorded")
+    shutil.copytree(bags / "demos" / "episode_0000", base / "bag")
+    convert(
+        sorted((bags / "demos").iterdir()),
+        base / "ds",
+        mapping=gated_mapping(),
+        use_videos=False,
+        progress=False,
+    )
+    return base
+
+
+def viz_argv(source: str, *extra: str):
+    return lambda root: ["viz", str(root / source), "--viewer", str(root / "out.rrd"), *extra]
+
+
+def viz_cases() -> list[Case]:
+    rng = random.Random(37)
+    cases = []
+    for path, n in {"bag/episode_0000.mcap": 45, "bag/metadata.yaml": 15}.items():
+        for name, mutate in damages(path, rng, n):
+            cases.append(Case(name, mutate, viz_argv("bag"), ("bag",), ("out.rrd",), "out.rrd"))
+    for path, n in DATASET_FILES.items():
+        for name, mutate in damages(f"ds/{path}", rng, n):
+            cases.append(Case(name, mutate, viz_argv("ds"), ("ds",), ("out.rrd",), "out.rrd"))
+    nothing = lambda root: None  # noqa: E731
+    for source in ("bag", "ds", "ds/meta", "ds/data"):
+        for what, mutate in (
+            ("a file in its place", lambda root, s=source: file_for_folder(root / s)),
+            ("gone", lambda root, s=source: remove(root / s)),
+            ("emptied", lambda root, s=source: [remove(p) for p in (root / s).iterdir()]),
+        ):
+            top = source.split("/")[0]
+            cases.append(Case(f"{source}: {what}", mutate, viz_argv(top), (top,), ("out.rrd",), "out.rrd"))
+    for value in ("-1", "2", "99", "x", ""):
+        cases.append(Case(f"--episode {value!r}", nothing, viz_argv("ds", "--episode", value), ("episode",)))
+    cases.append(
+        Case(
+            "--viewer under a file",
+            lambda root: (root / "afile").write_text("x"),
+            lambda root: ["viz", str(root / "ds"), "--viewer", str(root / "afile" / "out.rrd")],
+            ("afile",),
+        )
+    )
+    return cases
+
+
+def test_viz_refuses_bad_input_in_one_line(recorded, tmp_path, capfd):
+    outcomes = fuzz(viz_cases(), recorded, tmp_path, capfd)
+    assert outcomes["refused"] >= CASES // 4, outcomes
+    print(outcomes)

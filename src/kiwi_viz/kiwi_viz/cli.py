@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -38,12 +39,15 @@ def run(args) -> int:
     existed = out is not None and out.exists()
     try:
         check_source(args.source)  # before a viewer starts or a file is written
+        if out is not None and not out.parent.is_dir():  # Rerun would warn as well as fail
+            raise ViewerError(f"cannot write {out}: {out.parent} is not a folder")
         recording, where = open_stream(args.viewer, args.web_port, args.grpc_port)
         print(where, flush=True)
         shown = replay(args.source, Scene(recording), args.episode)
     except (ReplayError, ViewerError) as exc:
         if out is not None and not existed:
-            out.unlink(missing_ok=True)  # no half-made recording left behind
+            with contextlib.suppress(OSError):  # its folder may be what failed
+                out.unlink(missing_ok=True)  # no half-made recording left behind
         print(f"kiwi viz: {exc}", file=sys.stderr)
         return 1
     print(f"{args.source}: {shown} frames or messages shown", flush=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from kiwi_common.features import ENVIRONMENT_NAMES, ENVIRONMENT_STATE, INTERVENTION
+from kiwi_common.native_output import native_stderr_hidden
 from kiwi_recorder.bag import BagError, deserialize, open_reader, readable_bag
+from kiwi_recorder.dataset_check import DatasetError, read_episodes, read_metadata
 
 from .feed import MessageFeed
 from .scene import Scene, in_frame
@@ -59,13 +61,16 @@ def replay_bag(path: Path, scene: Scene) -> int:
         feed = MessageFeed(scene, image_hz=0.0)
         shown = 0
         try:
-            for connection, stamp_ns, data in reader.messages():
-                try:
-                    msg = deserialize(data, connection.msgtype)
-                except Exception:  # a message cut or corrupted: count it, show the rest
-                    feed.skipped[connection.topic.lstrip("/")] += 1
-                    continue
-                shown += feed.handle(connection.topic, msg, stamp_ns * 1e-9)
+            with native_stderr_hidden():  # rmw's own line on a message it cannot decode
+                for connection, stamp_ns, data in reader.messages():
+                    try:
+                        msg = deserialize(data, connection.msgtype)
+                    except Exception:  # a message cut or corrupted: count it, show the rest
+                        feed.skipped[connection.topic.lstrip("/")] += 1
+                        continue
+                    shown += feed.handle(connection.topic, msg, stamp_ns * 1e-9)
+        except Exception as exc:  # rosbags raises several types for a damaged chunk or record
+            raise ReplayError(f"{path}: cannot read the bag past {shown} messages: {exc}") from exc
         finally:
             reader.close()
     if not shown:
@@ -90,19 +95,14 @@ def dead_reckoning(states: np.ndarray, fps: float) -> np.ndarray:
 
 def replay_dataset(root: Path, episode: int, scene: Scene) -> int:
     """Frames of one episode of the Kiwi dataset at `root` (LeRobot's reader, videos decoded)."""
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset, LeRobotDatasetMetadata
-
     try:
-        meta = LeRobotDatasetMetadata("kiwi/replay", root=root)
-    except Exception as exc:  # LeRobot raises several types for a broken meta/ folder
-        raise ReplayError(f"cannot read the dataset {root}: {exc}") from exc
-    if not 0 <= episode < meta.total_episodes:
-        raise ReplayError(f"{root} has episodes 0..{meta.total_episodes - 1}; no episode {episode}")
-    try:
-        dataset = LeRobotDataset("kiwi/replay", root=root, episodes=[episode])
+        meta = read_metadata(root)
+        if not 0 <= episode < meta.total_episodes:
+            raise ReplayError(f"{root} has episodes 0..{meta.total_episodes - 1}; no episode {episode}")
+        dataset = read_episodes(root, [episode])
         table = dataset.hf_dataset.with_format("numpy")
-    except Exception as exc:  # missing or corrupt data files; LeRobot raises several types
-        raise ReplayError(f"cannot read episode {episode} of {root}: {exc}") from exc
+    except DatasetError as exc:
+        raise ReplayError(str(exc)) from exc
     states, actions = np.stack(table["observation.state"]), np.stack(table["action"])
     flags = np.asarray(table[INTERVENTION]).reshape(-1) if INTERVENTION in table.column_names else None
     environment = np.stack(table[ENVIRONMENT_STATE]) if ENVIRONMENT_STATE in table.column_names else None
