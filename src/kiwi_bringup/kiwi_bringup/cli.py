@@ -23,8 +23,25 @@ def _cmd_graphs(_args) -> int:
     return 0
 
 
+def check_models(specs) -> None:
+    """Each policy node's checkpoint, checked before any node starts (its files whole, its features
+    those of the robot's mapping): a broken one is one line here, not a node that dies later."""
+    from kiwi_common.features import Mapping, MappingError
+    from kiwi_policy.checkpoint import CheckpointError, check_checkpoint
+
+    for spec in specs:
+        if (spec.package, spec.executable) != ("kiwi_policy", "policy"):
+            continue
+        mapping_file = spec.parameters.get("mapping")
+        try:
+            check_checkpoint(spec.parameters["model"], Mapping.load(mapping_file) if mapping_file else None)
+        except (CheckpointError, MappingError) as exc:
+            raise GraphError(f"model: {exc}") from None
+
+
 def _cmd_launch(args) -> int:
     specs = build_graph(args.graph, parse_assignments(args.assignments))
+    check_models(specs)
     if args.dry_run:
         for spec in specs:
             shown = {

@@ -7,6 +7,7 @@ the same specs as processes where `launch` is not installed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -569,7 +570,21 @@ def resolve_args(graph: Graph, overrides: dict[str, str]) -> dict[str, Any]:
         if arg.choices and text not in arg.choices:
             raise GraphError(f"{name}:={text} is not one of {', '.join(arg.choices)}")
         values[name] = parse_value(text)
+        _check_number(name, text, parse_value(arg.default), values[name])
     return values
+
+
+def _check_number(name: str, text: str, default, value) -> None:
+    """A numeric argument (its default a number) must be a finite number of that kind."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return
+    whole = isinstance(default, int)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int if whole else (int, float))
+        or not math.isfinite(value)
+    ):
+        raise GraphError(f"{name}:={text} is not a {'whole number' if whole else 'finite number'}")
 
 
 def get_graph(name: str) -> Graph:

@@ -299,3 +299,162 @@ def test_viz_refuses_bad_input_in_one_line(recorded, tmp_path, capfd):
     outcomes = fuzz(viz_cases(), recorded, tmp_path, capfd)
     assert outcomes["refused"] >= CASES // 4, outcomes
     print(outcomes)
+
+
+# --- train -----------------------------------------------------------------------------------------
+
+
+def train_argv(*extra: str):
+    return lambda root: [
+        "train",
+        str(root / "ds"),
+        "--policy",
+        "kiwi_mlp",
+        "--out",
+        str(root / "model"),
+        *extra,
+    ]
+
+
+def train_cases() -> list[Case]:
+    """Damaged datasets with --check (what training reads, read before lerobot-train starts; exit 0
+    means training would start), then options and --out, each refused before lerobot-train starts."""
+    rng = random.Random(41)
+    cases = []
+    for path, n in DATASET_FILES.items():
+        for name, mutate in damages(f"ds/{path}", rng, n + 5):
+            cases.append(Case(name, mutate, train_argv("--check"), ("ds",), ("model",)))
+    nothing = lambda root: None  # noqa: E731
+    for folder in ("ds", "ds/meta", "ds/data", "ds/meta/episodes"):
+        for what, mutate in (
+            ("a file in its place", lambda root, f=folder: file_for_folder(root / f)),
+            ("gone", lambda root, f=folder: remove(root / f)),
+            ("emptied", lambda root, f=folder: [remove(p) for p in (root / f).iterdir()]),
+        ):
+            cases.append(Case(f"{folder}: {what}", mutate, train_argv("--check"), ("ds",), ("model",)))
+            cases.append(Case(f"{folder}: {what}, training", mutate, train_argv(), ("ds",), ("model",)))
+    for option, values in {
+        "--steps": ["0", "-5", "x", "1.5"],
+        "--batch-size": ["0", "-1", "y"],
+        "--seed": ["z", ""],
+        "--policy": ["nonsense", ""],
+    }.items():
+        for value in values:
+            argv = lambda root, o=option, v=value: [*train_argv()(root), o, v]  # noqa: E731
+            cases.append(Case(f"{option} {value!r}", nothing, argv, (option.strip("-"), value or "policy")))
+    for what, mutate in (
+        ("an existing file", lambda root: (root / "model").write_text("x")),
+        ("an existing folder", lambda root: (root / "model").mkdir()),
+    ):
+        cases.append(Case(f"--out: {what}", mutate, train_argv(), ("model",)))
+    cases.append(
+        Case(
+            "--out: under a file",
+            lambda root: (root / "afile").write_text("x"),
+            lambda root: [
+                "train",
+                str(root / "ds"),
+                "--policy",
+                "kiwi_mlp",
+                "--out",
+                str(root / "afile" / "m"),
+            ],
+            ("afile",),
+        )
+    )
+    return cases
+
+
+def test_train_refuses_bad_input_in_one_line(recorded, tmp_path, capfd):
+    outcomes = fuzz(train_cases(), recorded, tmp_path, capfd)
+    assert outcomes["refused"] >= CASES // 2, outcomes
+    print(outcomes)
+
+
+# --- launch ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(recorded, tmp_path_factory):
+    """A tiny kiwi_mlp trained 2 steps on the recorded dataset (its pretrained_model folder)."""
+    from kiwi_policy.train import train
+
+    base = tmp_path_factory.mktemp("checkpoint")
+    pretrained = train(recorded / "ds", "kiwi_mlp", base / "run", steps=2, batch_size=2, log=base / "log")
+    shutil.copytree(pretrained, base / "model")
+    shutil.rmtree(base / "run")
+    return base
+
+
+def bad_values(arg) -> list[str]:
+    """Values a launch argument cannot take, by what its default and choices say it is."""
+    if arg.choices:
+        return ["nonesuch", ""]
+    if re.fullmatch(r"\d+", arg.default):
+        return ["x", "1.5", ""]
+    if re.fullmatch(r"\d+\.\d+", arg.default):
+        return ["x", "nan", ""]
+    return []
+
+
+def launch_cases() -> list[Case]:
+    from kiwi_common.graphs import GRAPHS
+
+    rng = random.Random(43)
+    cases = []
+    nothing = lambda root: None  # noqa: E731
+
+    def launch(graph: str, *assignments: str):
+        def argv(root: Path) -> list[str]:
+            has_model = graph in GRAPHS and any(a.name == "model" for a in GRAPHS[graph].args)
+            model = [f"model:={root / 'model'}"] if has_model else []
+            return ["launch", graph, *model, *assignments, "--dry-run"]
+
+        return argv
+
+    for graph in ("", "sims", "SIM", "../sim", "sim;ls", "policy.launch.py"):
+        cases.append(Case(f"graph {graph!r}", nothing, launch(graph), ("graph", graph or "graph")))
+    for graph in GRAPHS.values():
+        for arg in graph.args:
+            for value in bad_values(arg):
+                cases.append(
+                    Case(
+                        f"{graph.name} {arg.name}:={value}",
+                        nothing,
+                        launch(graph.name, f"{arg.name}:={value}"),
+                        (arg.name,),
+                    )
+                )
+        for items in (["nosuch:=1"], ["seed=3"], [":=3"], ["=="]):
+            cases.append(
+                Case(
+                    f"{graph.name} {items}",
+                    nothing,
+                    launch(graph.name, *items),
+                    ("nosuch", "seed", ":=3", "=="),
+                )
+            )
+    model = launch("policy")
+    files = {
+        "model/config.json": 20,
+        "model/model.safetensors": 20,
+        "model/kiwi_mapping.json": 15,
+        "model/policy_preprocessor.json": 8,
+        "model/policy_preprocessor_step_3_normalizer_processor.safetensors": 8,
+    }
+    for path, n in files.items():
+        for name, mutate in damages(path, rng, n):
+            cases.append(Case(name, mutate, model, ("model",)))
+    for what, mutate in (
+        ("a file in its place", lambda root: file_for_folder(root / "model")),
+        ("gone", lambda root: remove(root / "model")),
+        ("emptied", lambda root: [remove(p) for p in (root / "model").iterdir()]),
+    ):
+        cases.append(Case(f"model: {what}", mutate, model, ("model",)))
+    return cases
+
+
+def test_launch_refuses_bad_input_in_one_line(checkpoint, tmp_path, capfd):
+    outcomes = fuzz(launch_cases(), checkpoint, tmp_path, capfd)
+    assert outcomes["refused"] >= CASES // 2, outcomes
+    print(outcomes)

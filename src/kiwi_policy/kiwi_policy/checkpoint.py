@@ -130,10 +130,18 @@ def expected_shapes(mapping: Mapping) -> dict[str, tuple[int, ...]]:
 
 def feature_mismatches(config, mapping: Mapping) -> list[str]:
     """Every way the checkpoint's input/output features differ from the robot's mapping."""
+    return _mismatches(
+        {name: (ft.type.value, tuple(ft.shape)) for name, ft in config.input_features.items()},
+        {name: (ft.type.value, tuple(ft.shape)) for name, ft in config.output_features.items()},
+        mapping,
+    )
+
+
+def _mismatches(inputs: dict, outputs: dict, mapping: Mapping) -> list[str]:
+    """`feature_mismatches` on {name: (kind, shape)} of the inputs and outputs."""
     robot = expected_shapes(mapping)
     problems = []
-    for name, ft in {**config.input_features, **config.output_features}.items():
-        kind, shape = ft.type.value, tuple(ft.shape)
+    for name, (kind, shape) in {**inputs, **outputs}.items():
         if name == INTERVENTION:
             continue
         if name not in robot:
@@ -143,9 +151,55 @@ def feature_mismatches(config, mapping: Mapping) -> list[str]:
             )
         elif robot[name] != shape:
             problems.append(f"{name}: the checkpoint expects shape {shape}, the mapping gives {robot[name]}")
-    if "action" not in config.output_features:
+    if "action" not in outputs:
         problems.append("action: the checkpoint has no `action` output")
     return problems
+
+
+def _safetensors_whole(path: Path) -> bool:
+    """The file's header parses and its tensors end where the file ends (not cut, not padded)."""
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if not 2 <= size <= 100_000_000:
+                return False
+            header = json.loads(f.read(size))
+        ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+        return path.stat().st_size == 8 + size + max(ends, default=0)
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return False
+
+
+def check_checkpoint(model: str, mapping: Mapping | None = None) -> Path:
+    """What loading `model` would read, checked without torch: its files are whole (JSON parses,
+    safetensors end where their headers say) and its features fit the mapping. The
+    pretrained_model folder; CheckpointError says what is wrong."""
+    pretrained = resolve_model(model)
+    try:
+        config = json.loads((pretrained / "config.json").read_text())
+        features = [
+            {name: (ft["type"], tuple(ft["shape"])) for name, ft in config[key].items()}
+            for key in ("input_features", "output_features")
+        ]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CheckpointError(f"{pretrained}/config.json is not a LeRobot policy config: {exc}") from None
+    for processor in sorted(pretrained.glob("policy_*processor.json")):
+        try:
+            json.loads(processor.read_text())
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"{processor}: not JSON ({exc})") from None
+    for weights in sorted(pretrained.glob("*.safetensors")):
+        if not _safetensors_whole(weights):
+            raise CheckpointError(f"{weights}: damaged (cut short, or its header does not parse)")
+    _raise_on_mismatch(pretrained, _mismatches(*features, mapping or find_mapping(pretrained)))
+    return pretrained
+
+
+def _raise_on_mismatch(pretrained: Path, problems: list[str]) -> None:
+    if problems:
+        raise CheckpointError(
+            f"checkpoint {pretrained} does not fit the robot's mapping: " + "; ".join(problems)
+        )
 
 
 @dataclass
@@ -185,11 +239,7 @@ def load_policy(model: str, mapping: Mapping | None = None, device: str = "cpu")
     pretrained = resolve_model(model)
     config = load_config(pretrained)
     mapping = mapping or find_mapping(pretrained)
-    problems = feature_mismatches(config, mapping)
-    if problems:
-        raise CheckpointError(
-            f"checkpoint {pretrained} does not fit the robot's mapping:\n  - " + "\n  - ".join(problems)
-        )
+    _raise_on_mismatch(pretrained, feature_mismatches(config, mapping))
     if hasattr(config, "pretrained_backbone_weights"):
         config.pretrained_backbone_weights = None  # the weights come from model.safetensors; no download
     config.device = device

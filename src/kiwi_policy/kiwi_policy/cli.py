@@ -3,15 +3,20 @@ through the `kiwi.commands` entry point group). Arguments after `--` go to lerob
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 
 def run(args) -> int:
     from .checkpoint import models_root
-    from .train import TrainError, train
+    from .train import TrainError, check_dataset, train
 
     try:
+        if args.check:
+            check_dataset(args.dataset)
+            print(f"{args.dataset}: ready to train")
+            return 0
         pretrained = train(
             args.dataset,
             args.policy,
@@ -28,6 +33,16 @@ def run(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
     p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
@@ -40,8 +55,13 @@ def add_parser(sub) -> None:
         default=None,
         help="new output folder (default: $KIWI_MODELS/<policy>, else the workspace's data/models/<policy>)",
     )
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--steps", type=_positive_int, default=2000)
+    p.add_argument("--batch-size", type=_positive_int, default=8)
     p.add_argument("--seed", type=int, default=1000)
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="read and check the dataset as training would (every data file), then stop",
+    )
     p.set_defaults(func=run)
     p.epilog = "More lerobot-train arguments go after --, e.g. -- --policy.chunk_size=50"

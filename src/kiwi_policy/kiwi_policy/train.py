@@ -126,6 +126,16 @@ def logged_step(line: str) -> int | None:
     return int(float(number) * BIG_NUMBER_SUFFIX.get(suffix, 1))
 
 
+def check_dataset(dataset: Path) -> None:
+    """Read everything training will read, before lerobot-train starts (its errors are tracebacks)."""
+    from kiwi_common.dataset_check import DatasetError, check_for_training
+
+    try:
+        check_for_training(dataset)
+    except DatasetError as exc:
+        raise TrainError(str(exc)) from None
+
+
 def _remove_if_no_checkpoint(out: Path) -> None:
     """A run stopped before its first checkpoint leaves no folder behind (a new run needs a new one);
     saved checkpoints are kept (LeRobot's --resume continues them)."""
@@ -179,17 +189,15 @@ def train(
     output goes to that file and `on_step(step)` hears of each logged step (progress bars). With
     `start`, continue that checkpoint's weights."""
     dataset, out = Path(dataset), Path(out)
-    if not (dataset / "meta" / "info.json").is_file():
-        raise TrainError(f"{dataset} is not a LeRobot dataset (no meta/info.json)")
-    if not (dataset / "meta" / MAPPING_FILE).is_file():
-        raise TrainError(
-            f"{dataset} has no meta/{MAPPING_FILE}: convert it with `kiwi convert` "
-            f"(or copy a mapping there) so the policy node knows the robot's topics"
-        )
     if out.exists():
         raise TrainError(f"{out} exists; give a new --out (LeRobot does not overwrite a training run)")
     if start is not None and not (Path(start) / "config.json").is_file():
         raise TrainError(f"{start} is no checkpoint to continue (no config.json)")
+    check_dataset(dataset)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrainError(f"cannot create {out}: {exc.strerror or exc}") from None
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
     try:

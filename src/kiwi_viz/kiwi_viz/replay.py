@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kiwi_common.dataset_check import DatasetError, read_episodes, read_metadata
 from kiwi_common.features import ENVIRONMENT_NAMES, ENVIRONMENT_STATE, INTERVENTION
 from kiwi_common.native_output import native_stderr_hidden
 from kiwi_recorder.bag import BagError, deserialize, open_reader, readable_bag
-from kiwi_recorder.dataset_check import DatasetError, read_episodes, read_metadata
 
 from .feed import MessageFeed
 from .scene import Scene, in_frame

@@ -32,7 +32,15 @@ def read_metadata(root: Path):
         raise DatasetError(f"{root} is not a LeRobot dataset (no meta/info.json)")
     try:
         with loggers_silenced(*LIBRARY_LOGGERS):
-            return LeRobotDatasetMetadata("kiwi/local", root=root)
+            meta = LeRobotDatasetMetadata("kiwi/local", root=root)
+            # Read now what is read lazily later, where a broken info.json would raise anything.
+            for feature in meta.features.values():
+                if not isinstance(feature, dict) or not isinstance(feature["shape"], (list, tuple)):
+                    raise ValueError(f"a feature is not a dict with a shape: {feature!r}"[:200])
+            _ = meta.video_keys, meta.camera_keys, int(meta.total_frames), int(meta.total_episodes)
+            if not float(meta.fps) > 0:
+                raise ValueError(f"fps {meta.fps!r}")
+            return meta
     except Exception as exc:  # LeRobot raises several types for a broken meta/ folder
         raise DatasetError(f"cannot read the dataset {root}: {_first_line(exc)}") from exc
 
