@@ -13,11 +13,14 @@ the sim (both cameras rendered at LeRobot's sizes, 30 Hz) twice, each time for -
 
 Both publish /policy/arm/command; this process times their arrival (the control tick as the robot
 sees it): period p50/p99/max and ticks later than 1.5 periods. Torch uses 1 thread in both.
+Each is measured twice: on an otherwise idle machine, and with every core kept busy by a CPU hog
+(one spinning process per core, at normal priority: a laptop compiling, a browser tab).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -158,6 +161,18 @@ def measure(argv: list[str], seconds: float, warmup: float) -> tuple[np.ndarray,
     return np.diff(times) * 1e3, out
 
 
+@contextlib.contextmanager
+def cpu_hogs(count: int):
+    """`count` processes spinning at normal priority for the length of the block."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
 def report(label: str, periods_ms: np.ndarray) -> dict:
     late = int((periods_ms > 1.5 * 1e3 / HZ).sum())
     row = {
@@ -168,7 +183,7 @@ def report(label: str, periods_ms: np.ndarray) -> dict:
         "n": len(periods_ms) + 1,
     }
     print(
-        f"   {label:<38} {row['p50']:7.2f} {row['p99']:8.2f} {row['max']:8.2f} {late:6d} {row['n']:6d}",
+        f"   {label:<46} {row['p50']:7.2f} {row['p99']:8.2f} {row['max']:8.2f} {late:6d} {row['n']:6d}",
         flush=True,
     )
     return row
@@ -204,48 +219,49 @@ def main() -> None:
                 f"control at {HZ:g} Hz, sim with both cameras rendering; {args.seconds:g} s each, 1 torch thread"
             )
             print(
-                f"   {'command tick period (ms)':<38} {'p50':>7} {'p99':>8} {'max':>8} {'late':>6} {'n':>6}"
+                f"   {'command tick period (ms)':<46} {'p50':>7} {'p99':>8} {'max':>8} {'late':>6} {'n':>6}"
                 f"   (late: > {1.5e3 / HZ:.0f} ms)"
             )
-            node_periods, node_log = measure(
-                [
-                    sys.executable,
-                    "-m",
-                    "kiwi_policy.policy_node",
-                    "--ros-args",
-                    "-p",
-                    f"model:={checkpoint}",
-                    "-p",
-                    f"control_hz:={HZ}",
-                    "-p",
-                    "torch_threads:=1",
-                ],
-                args.seconds,
-                args.warmup,
-            )
-            a = report("(a) policy node (async, timer)", node_periods)
-            sync_periods, sync_log = measure(
-                [
-                    sys.executable,
-                    __file__,
-                    "--sync-loop",
-                    str(checkpoint),
-                    "--seconds",
-                    str(args.seconds),
-                    "--warmup",
-                    str(args.warmup),
-                ],
-                args.seconds,
-                args.warmup,
-            )
-            b = report("(b) synchronous loop (LeRobot-style)", sync_periods)
+            node = [
+                sys.executable,
+                "-m",
+                "kiwi_policy.policy_node",
+                "--ros-args",
+                "-p",
+                f"model:={checkpoint}",
+                "-p",
+                f"control_hz:={HZ}",
+                "-p",
+                "torch_threads:=1",
+            ]
+            sync = [
+                sys.executable,
+                __file__,
+                "--sync-loop",
+                str(checkpoint),
+                "--seconds",
+                str(args.seconds),
+                "--warmup",
+                str(args.warmup),
+            ]
+            rows = {}
+            for load in ("idle", "loaded"):
+                with cpu_hogs(os.cpu_count() if load == "loaded" else 0):
+                    for name, argv in (
+                        ("(a) policy node (async, timer)", node),
+                        ("(b) synchronous loop", sync),
+                    ):
+                        periods, _ = measure(argv, args.seconds, args.warmup)
+                        rows[load, name[:3]] = report(f"{name}, {load}", periods)
         finally:
             os.killpg(sim.pid, signal.SIGINT)
             sim.wait(timeout=30)
-    print(
-        f"   ratio (b)/(a): p99 {b['p99'] / a['p99']:.2f}x, max {b['max'] / a['max']:.2f}x, "
-        f"late ticks {b['late']} vs {a['late']}"
-    )
+    for load in ("idle", "loaded"):
+        a, b = rows[load, "(a)"], rows[load, "(b)"]
+        print(
+            f"   {load}: ratio (b)/(a): p99 {b['p99'] / a['p99']:.2f}x, max {b['max'] / a['max']:.2f}x, "
+            f"late ticks {b['late']} vs {a['late']}"
+        )
 
 
 if __name__ == "__main__":
