@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
@@ -52,6 +53,7 @@ from .plan import (
     read_summaries,
     round_model,
     trainings,
+    write_atomically,
 )
 
 
@@ -83,10 +85,13 @@ class Demo:
     # --- folders and resume ----------------------------------------------------------------------
 
     def prepare(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DemoError(f"cannot use {self.out} as the run folder: {exc.strerror or exc}") from None
         saved = self.out / "config.json"
         if saved.exists():
-            previous = json.loads(saved.read_text())
+            previous = self._run_record("config.json")
             if previous != asdict(self.config):
                 changed = ", ".join(
                     f"{k} {previous.get(k)} -> {v}"
@@ -97,35 +102,61 @@ class Demo:
                     f"{self.out} holds a run with other settings ({changed}); "
                     f"give a new --out, or --fresh to start over"
                 )
-        saved.write_text(json.dumps(asdict(self.config), indent=2))
+        write_atomically(saved, json.dumps(asdict(self.config), indent=2))
         self.code = code_version()
         code = self.out / "code.json"
         if code.exists():
-            made_by = json.loads(code.read_text())
+            made_by = self._run_record("code.json", ("fingerprint", "commit"))
             if made_by["fingerprint"] != self.code["fingerprint"]:
                 raise DemoError(
                     f"{self.out} holds stages made by other code (commit {made_by['commit']}, sources "
                     f"{made_by['fingerprint']}; now {self.code['commit']}, {self.code['fingerprint']}): "
                     f"their results would mix; give a new --out, or --fresh to start over"
                 )
-        code.write_text(json.dumps(self.code, indent=2))
-        (self.out / "mapping.json").write_text(demo_mapping().to_json())
+        write_atomically(code, json.dumps(self.code, indent=2))
+        write_atomically(self.out / "mapping.json", demo_mapping().to_json())
         for sub in ("bags", "episodes", "datasets", "models", "logs", "report"):
-            (self.out / sub).mkdir(exist_ok=True)
-        self.timings = self._load_json("timings.json", {})
+            path = self.out / sub
+            if path.exists() and not path.is_dir():
+                raise DemoError(f"{path} is not a folder; give a new --out, or --fresh to start over")
+            path.mkdir(exist_ok=True)
+        self.timings = self._timings()
 
-    def _load_json(self, name: str, default):
+    def _run_record(self, name: str, keys: tuple[str, ...] = ()) -> dict:
+        """The run's own record `name` (what the run is; a damaged one cannot be guessed)."""
         path = self.out / name
-        return json.loads(path.read_text()) if path.exists() else default
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or any(k not in record for k in keys):
+                raise ValueError(f"not an object with {', '.join(keys) or 'settings'}")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise DemoError(
+                f"{path} is damaged ({exc}); give a new --out, or --fresh to start over"
+            ) from None
+        return record
+
+    def _timings(self) -> dict[str, float]:
+        """Seconds per stage so far (for the report); damaged, they start again from zero."""
+        path = self.out / "timings.json"
+        try:
+            timings = json.loads(path.read_text()) if path.exists() else {}
+            if not isinstance(timings, dict) or not all(
+                isinstance(v, (int, float)) for v in timings.values()
+            ):
+                raise ValueError("not seconds per stage")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            print(f"warning: {path} is damaged ({exc}); the report's timings start again", file=sys.stderr)
+            return {}
+        return timings
 
     def _stage(self, name: str) -> float:
         """Say in `status.json` which stage the run is in (for whoever watches a long run); its start."""
-        (self.out / "status.json").write_text(json.dumps({"stage": name, "pid": os.getpid()}))
+        write_atomically(self.out / "status.json", json.dumps({"stage": name, "pid": os.getpid()}))
         return time.monotonic()
 
     def _timed(self, name: str, started: float) -> None:
         self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - started, 1)
-        (self.out / "timings.json").write_text(json.dumps(self.timings, indent=2))
+        write_atomically(self.out / "timings.json", json.dumps(self.timings, indent=2))
 
     # --- episodes --------------------------------------------------------------------------------
 
@@ -163,7 +194,7 @@ class Demo:
         0's normalization statistics (a continued model keeps the scale it learnt)."""
         out = self.out / "datasets" / name
         sources = out / "meta" / "kiwi_demo_sources.json"  # written last
-        if sources.exists():
+        if self.sources(name) is not None:
             return out
         shutil.rmtree(out, ignore_errors=True)
         started = self._stage(f"convert {name}")
@@ -174,6 +205,16 @@ class Demo:
         sources.write_text(json.dumps(summary, indent=2))
         self._timed(f"convert {name}", started)
         return out
+
+    def sources(self, name: str) -> dict | None:
+        """What the dataset `name` was made of; None while it is unfinished (the record is written
+        last) or when the record is damaged (the dataset is then made again)."""
+        path = self.out / "datasets" / name / "meta" / "kiwi_demo_sources.json"
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        return record if isinstance(record, dict) else None
 
     def model(self, name: str) -> Path:
         from tqdm import tqdm

@@ -64,6 +64,40 @@ def passing_side(samples: list[Sample], obstacle: tuple[float, float] | None) ->
     return "left" if level.y > obstacle[1] else "right"
 
 
+NUMBER = (int, float)
+# What `summarize` writes, by type: what a summary read back from a run folder must hold.
+SUMMARY_TYPES = {
+    "seed": (int,),
+    "obstacle": (list, type(None)),
+    "success": (bool,),
+    "time_to_success": (*NUMBER, type(None)),
+    "duration": NUMBER,
+    "collisions": (int,),
+    "min_clearance": (*NUMBER, type(None)),
+    "interventions": (int,),
+    "intervention_time": NUMBER,
+    "gate_fires": (int,),
+    "takeover_reasons": (dict,),
+    "side": (str, type(None)),
+    "base_error": (*NUMBER, type(None)),
+    "arm_error_deg": (*NUMBER, type(None)),
+    "trajectory": (list,),
+}
+
+
+def summary_problem(summary) -> str | None:
+    """What makes `summary` not one `summarize` wrote (None if nothing)."""
+    if not isinstance(summary, dict):
+        return "not an episode's summary"
+    for key, types in SUMMARY_TYPES.items():
+        if key not in summary:
+            return f"no {key}"
+        value = summary[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return f"{key} is {value!r}"
+    return None
+
+
 def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
     """One rollout's measures (JSON-ready)."""
     s = rollout.samples

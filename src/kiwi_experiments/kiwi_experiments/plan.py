@@ -6,6 +6,8 @@ and imports none of them."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +17,7 @@ from kiwi_common.features import Mapping
 from kiwi_policy.train import CPU_DEFAULTS
 
 from .episodes import EpisodePlan
+from .evaluation import summary_problem
 
 
 class DemoError(RuntimeError):
@@ -165,17 +168,41 @@ def code_version() -> dict:
     return {"fingerprint": digest.hexdigest()[:16], "commit": commit, "dirty": dirty}
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """`text` as the file `path`, whole or not at all (a kill mid-write leaves the old one)."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise DemoError(f"cannot write {path}: {exc.strerror or exc}; give a new --out, or --fresh") from None
+
+
 def read_summaries(path: Path) -> list[dict]:
-    """The finished episodes' summaries; a last line cut off by a kill is dropped (and rewritten away)."""
+    """The finished episodes' summaries. A last line cut off by a kill is dropped (and rewritten
+    away), with a warning; a damaged line before the last is an error (the run's record is broken)."""
     if not path.exists():
         return []
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DemoError(f"{path} is damaged ({exc}); give a new --out, or --fresh to start over") from None
     summaries = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(lines, 1):
         try:
-            summaries.append(json.loads(line))
-        except json.JSONDecodeError:
+            summary = json.loads(line)
+            problem = summary_problem(summary)
+            if problem:
+                raise ValueError(problem)
+        except ValueError as exc:
+            if number < len(lines):
+                raise DemoError(
+                    f"{path}: line {number} is damaged ({exc}); give a new --out, or --fresh to start over"
+                ) from None
+            print(f"warning: {path}: its last line was cut off; that episode runs again", file=sys.stderr)
             break
-    path.write_text("".join(json.dumps(s) + "\n" for s in summaries))
+        summaries.append(summary)
+    write_atomically(path, "".join(json.dumps(s) + "\n" for s in summaries))
     return summaries
 
 

@@ -129,8 +129,7 @@ def _reasons(counts: dict) -> str:
 
 
 def _sources(demo, dataset: str) -> dict:
-    path = demo.out / "datasets" / dataset / "meta" / "kiwi_demo_sources.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return demo.sources(dataset) or {}
 
 
 def _pyplot():

@@ -458,3 +458,87 @@ def test_launch_refuses_bad_input_in_one_line(checkpoint, tmp_path, capfd):
     outcomes = fuzz(launch_cases(), checkpoint, tmp_path, capfd)
     assert outcomes["refused"] >= CASES // 2, outcomes
     print(outcomes)
+
+
+# --- demo's resume ---------------------------------------------------------------------------------
+
+DEMO = ["demo", "--quick", "--backend", "env", "--rounds", "0"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished `kiwi demo --quick --backend env --rounds 0` run folder (`run`)."""
+    import subprocess
+    import sys
+
+    base = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "kiwi_experiments.cli", *DEMO, "--out", str(base / "run")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return base
+
+
+def demo_argv(*extra: str):
+    return lambda root: [*DEMO, "--out", str(root / "run"), *extra]
+
+
+def demo_cases() -> list[Case]:
+    """The run folder's own records damaged (its settings, the code that made it, the episodes kept
+    so far, the timings, the stage), its folders replaced by files, the options changed, then the
+    same command run again."""
+    rng = random.Random(47)
+    cases = []
+    report = "run/report/README.md"
+    for path, n in {
+        "run/config.json": 50,
+        "run/code.json": 40,
+        "run/timings.json": 15,
+        "run/status.json": 8,
+        "run/mapping.json": 8,
+        "run/episodes/demos.jsonl": 30,
+        "run/episodes/eval_r0.jsonl": 30,
+        "run/datasets/r0/meta/kiwi_demo_sources.json": 8,
+    }.items():
+        for name, mutate in damages(path, rng, n):
+            cases.append(Case(name, mutate, demo_argv(), (Path(path).name, "run"), (), report))
+    for folder in ("episodes", "datasets", "models", "report", "logs"):
+        cases.append(
+            Case(
+                f"run/{folder}: a file in its place",
+                lambda root, f=folder: file_for_folder(root / "run" / f),
+                demo_argv(),
+                (folder,),
+            )
+        )
+    nothing = lambda root: None  # noqa: E731
+    for option, values in {
+        "--correction-weight": ["0", "-2", "x"],
+        "--rounds": ["1", "x"],
+        "--seed": ["y", "1.5"],
+        "--sim-speed": ["abc", ""],
+        "--timeout-s": ["q"],
+        "--policy": ["nonsense"],
+        "--backend": ["both"],
+    }.items():
+        for value in values:
+            named = (option, option.strip("-"), option.strip("-").replace("-", "_"))
+            cases.append(Case(f"{option} {value!r}", nothing, demo_argv(option, value), named))
+    cases.append(
+        Case(
+            "--out under a file",
+            lambda root: (root / "afile").write_text("x"),
+            lambda root: [*DEMO, "--out", str(root / "afile" / "run")],
+            ("afile",),
+        )
+    )
+    return cases
+
+
+def test_demo_resume_refuses_bad_input_in_one_line(finished_run, tmp_path, capfd):
+    outcomes = fuzz(demo_cases(), finished_run, tmp_path, capfd)
+    assert outcomes["refused"] >= CASES // 4, outcomes
+    print(outcomes)
