@@ -191,7 +191,7 @@ VIEW_ARGS = (
 SIM_ARGS = (
     LaunchArg("seed", "0", "Seed of the first scene layout."),
     LaunchArg("obstacle", "false", "Put an obstacle between the robot and the cube.", ("true", "false")),
-    LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
+    LaunchArg("rate_hz", "30.0", "Driver rate (Hz)."),
     LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
     LaunchArg("cameras", "true", "Render and publish the two cameras.", ("true", "false")),
     *VIEW_ARGS,
@@ -203,7 +203,7 @@ ROBOT_ARGS = (
     LaunchArg("port", "/dev/ttyACM0", "Serial port of the LeKiwi bus."),
     LaunchArg("robot_id", "lekiwi", "LeRobot robot id (names the calibration file)."),
     LaunchArg("calibration_dir", "", "Folder of <robot_id>.json; empty: LeRobot's default."),
-    LaunchArg("rate_hz", "30", "Driver rate (Hz)."),
+    LaunchArg("rate_hz", "30.0", "Driver rate (Hz)."),
     LaunchArg("cameras", "true", "Start the front and wrist camera nodes.", ("true", "false")),
     LaunchArg("front_device", "/dev/video0", "Front camera: V4L2 index or path."),
     LaunchArg("wrist_device", "/dev/video2", "Wrist camera: V4L2 index or path."),
@@ -356,7 +356,7 @@ POLICY_ARGS = _merge_args(
         LaunchArg(
             "scheduler", "latest", "How overlapping chunks combine.", ("latest", "ensemble", "average")
         ),
-        LaunchArg("control_hz", "0", "Command rate (Hz); 0: the dataset's fps."),
+        LaunchArg("control_hz", "0.0", "Command rate (Hz); 0: the dataset's fps."),
         LaunchArg("torch_threads", "1", "Torch threads for inference."),
         LaunchArg("task", "pick up the cube", "Task string given to the policy."),
         LaunchArg(

@@ -54,11 +54,23 @@ def test_summary_needs_samples_and_aggregate_counts():
     assert row["collision_episodes"] == 0
 
 
-def test_summaries_cut_off_by_a_kill_are_dropped(tmp_path):
-    from kiwi_experiments.plan import read_summaries
+def test_summaries_cut_off_by_a_kill_are_dropped_and_damaged_ones_named(tmp_path, capsys):
+    import json
 
-    path = tmp_path / "eval.jsonl"
-    assert read_summaries(path) == []
-    path.write_text('{"seed": 1}\n{"seed": 2}\n{"seed": ')
-    assert read_summaries(path) == [{"seed": 1}, {"seed": 2}]
-    assert path.read_text() == '{"seed": 1}\n{"seed": 2}\n'
+    from kiwi_experiments.plan import DemoError, read_summaries
+
+    first, second = (summarize(Rollout(k, OBSTACLE, path([(0.0, 0.0), (0.4, 0.3)]))) for k in (1, 2))
+    whole = json.dumps(first) + "\n" + json.dumps(second) + "\n"
+    path_ = tmp_path / "eval.jsonl"
+    assert read_summaries(path_) == []
+    path_.write_text(whole + json.dumps(first)[:40])
+    assert read_summaries(path_) == [first, second]
+    assert path_.read_text() == whole, "the cut line is rewritten away"
+    assert "its last line was cut off" in capsys.readouterr().err
+    # A damaged line before the last, or a line that is no episode's summary, is named.
+    path_.write_text(json.dumps(first)[:40] + "\n" + json.dumps(second) + "\n")
+    with pytest.raises(DemoError, match="line 1 is damaged"):
+        read_summaries(path_)
+    path_.write_text(json.dumps({**first, "success": "yes"}) + "\n" + json.dumps(second) + "\n")
+    with pytest.raises(DemoError, match="line 1 is damaged .success is 'yes'"):
+        read_summaries(path_)

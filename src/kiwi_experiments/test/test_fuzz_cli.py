@@ -85,6 +85,25 @@ def damages(path: str, rng: random.Random, n: int) -> list[tuple[str, Callable[[
     return [(f"{path}: {what}", mutate) for what, mutate in out[:n]]
 
 
+def folder_damages(folder: str) -> list[tuple[str, Callable[[Path], None]]]:
+    """The folder `folder` (relative to a case's folder) replaced by a file, gone, or emptied."""
+    return [
+        (f"{folder}: a file in its place", lambda root: file_for_folder(root / folder)),
+        (f"{folder}: gone", lambda root: remove(root / folder)),
+        (f"{folder}: emptied", lambda root: [remove(p) for p in (root / folder).iterdir()]),
+    ]
+
+
+def under_a_file(option: str, argv: Callable[[Path, Path], list[str]]) -> Case:
+    """`option` given a path inside a file: `argv(root, that path)`."""
+    return Case(
+        f"{option} under a file",
+        lambda root: (root / "afile").write_text("x"),
+        lambda root: argv(root, root / "afile" / "output"),
+        ("afile",),
+    )
+
+
 # --- running and judging ---------------------------------------------------------------------------
 
 
@@ -183,12 +202,8 @@ def convert_cases() -> list[Case]:
             named = (str(Path(path).parent), path.split("/")[0]) if "/" in path else ("mapping",)
             cases.append(Case(name, mutate, convert_argv, named, ("dataset",), DATASET))
     for folder in ("demos", "corrections", "demos/episode_0001"):
-        for what, mutate in (
-            ("a file in its place", lambda root, f=folder: file_for_folder(root / f)),
-            ("gone", lambda root, f=folder: remove(root / f)),
-            ("emptied", lambda root, f=folder: [remove(p) for p in (root / f).iterdir()]),
-        ):
-            cases.append(Case(f"{folder}: {what}", mutate, convert_argv, (folder,), ("dataset",)))
+        for name, mutate in folder_damages(folder):
+            cases.append(Case(name, mutate, convert_argv, (folder,), ("dataset",)))
     nothing = lambda root: None  # noqa: E731
     for option, values in {
         "--fps": ["0", "-30", "nan", "inf", "abc", ""],
@@ -213,14 +228,7 @@ def convert_cases() -> list[Case]:
         ("an existing folder", lambda root: (root / "dataset").mkdir()),
     ):
         cases.append(Case(f"--out: {what}", mutate, convert_argv, ("dataset",)))
-    cases.append(
-        Case(
-            "--out: under a file",
-            lambda root: (root / "afile").write_text("x"),
-            lambda root: [*convert_argv(root)[:-1], str(root / "afile" / "dataset")],
-            ("afile",),
-        )
-    )
+    cases.append(under_a_file("--out", lambda root, out: [*convert_argv(root)[:-1], str(out)]))
     return cases
 
 
@@ -275,23 +283,12 @@ def viz_cases() -> list[Case]:
             cases.append(Case(name, mutate, viz_argv("ds"), ("ds",), ("out.rrd",), "out.rrd"))
     nothing = lambda root: None  # noqa: E731
     for source in ("bag", "ds", "ds/meta", "ds/data"):
-        for what, mutate in (
-            ("a file in its place", lambda root, s=source: file_for_folder(root / s)),
-            ("gone", lambda root, s=source: remove(root / s)),
-            ("emptied", lambda root, s=source: [remove(p) for p in (root / s).iterdir()]),
-        ):
-            top = source.split("/")[0]
-            cases.append(Case(f"{source}: {what}", mutate, viz_argv(top), (top,), ("out.rrd",), "out.rrd"))
+        top = source.split("/")[0]
+        for name, mutate in folder_damages(source):
+            cases.append(Case(name, mutate, viz_argv(top), (top,), ("out.rrd",), "out.rrd"))
     for value in ("-1", "2", "99", "x", ""):
         cases.append(Case(f"--episode {value!r}", nothing, viz_argv("ds", "--episode", value), ("episode",)))
-    cases.append(
-        Case(
-            "--viewer under a file",
-            lambda root: (root / "afile").write_text("x"),
-            lambda root: ["viz", str(root / "ds"), "--viewer", str(root / "afile" / "out.rrd")],
-            ("afile",),
-        )
-    )
+    cases.append(under_a_file("--viewer", lambda root, out: ["viz", str(root / "ds"), "--viewer", str(out)]))
     return cases
 
 
@@ -326,13 +323,9 @@ def train_cases() -> list[Case]:
             cases.append(Case(name, mutate, train_argv("--check"), ("ds",), ("model",)))
     nothing = lambda root: None  # noqa: E731
     for folder in ("ds", "ds/meta", "ds/data", "ds/meta/episodes"):
-        for what, mutate in (
-            ("a file in its place", lambda root, f=folder: file_for_folder(root / f)),
-            ("gone", lambda root, f=folder: remove(root / f)),
-            ("emptied", lambda root, f=folder: [remove(p) for p in (root / f).iterdir()]),
-        ):
-            cases.append(Case(f"{folder}: {what}", mutate, train_argv("--check"), ("ds",), ("model",)))
-            cases.append(Case(f"{folder}: {what}, training", mutate, train_argv(), ("ds",), ("model",)))
+        for name, mutate in folder_damages(folder):
+            cases.append(Case(name, mutate, train_argv("--check"), ("ds",), ("model",)))
+            cases.append(Case(f"{name}, training", mutate, train_argv(), ("ds",), ("model",)))
     for option, values in {
         "--steps": ["0", "-5", "x", "1.5"],
         "--batch-size": ["0", "-1", "y"],
@@ -348,18 +341,8 @@ def train_cases() -> list[Case]:
     ):
         cases.append(Case(f"--out: {what}", mutate, train_argv(), ("model",)))
     cases.append(
-        Case(
-            "--out: under a file",
-            lambda root: (root / "afile").write_text("x"),
-            lambda root: [
-                "train",
-                str(root / "ds"),
-                "--policy",
-                "kiwi_mlp",
-                "--out",
-                str(root / "afile" / "m"),
-            ],
-            ("afile",),
+        under_a_file(
+            "--out", lambda root, out: ["train", str(root / "ds"), "--policy", "kiwi_mlp", "--out", str(out)]
         )
     )
     return cases
@@ -445,12 +428,8 @@ def launch_cases() -> list[Case]:
     for path, n in files.items():
         for name, mutate in damages(path, rng, n):
             cases.append(Case(name, mutate, model, ("model",)))
-    for what, mutate in (
-        ("a file in its place", lambda root: file_for_folder(root / "model")),
-        ("gone", lambda root: remove(root / "model")),
-        ("emptied", lambda root: [remove(p) for p in (root / "model").iterdir()]),
-    ):
-        cases.append(Case(f"model: {what}", mutate, model, ("model",)))
+    for name, mutate in folder_damages("model"):
+        cases.append(Case(name, mutate, model, ("model",)))
     return cases
 
 
@@ -527,14 +506,7 @@ def demo_cases() -> list[Case]:
         for value in values:
             named = (option, option.strip("-"), option.strip("-").replace("-", "_"))
             cases.append(Case(f"{option} {value!r}", nothing, demo_argv(option, value), named))
-    cases.append(
-        Case(
-            "--out under a file",
-            lambda root: (root / "afile").write_text("x"),
-            lambda root: [*DEMO, "--out", str(root / "afile" / "run")],
-            ("afile",),
-        )
-    )
+    cases.append(under_a_file("--out", lambda root, out: [*DEMO, "--out", str(out)]))
     return cases
 
 

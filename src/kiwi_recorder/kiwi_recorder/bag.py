@@ -139,6 +139,8 @@ def _complete_messages(mcap: Path):
     """Channels and messages of an MCAP file up to its first incomplete or damaged record (rosbags
     layout: everything in chunks)."""
     data = mcap.read_bytes()
+    if MCAP_MAGIC.startswith(data):  # empty or cut inside the magic: stopped before its first flush
+        return {}, []
     if not data.startswith(MCAP_MAGIC):
         raise BagError(f"{mcap} is not an MCAP file")
     channels: dict[int, tuple[str, str]] = {}

@@ -177,3 +177,73 @@ def test_a_full_disk_stops_the_recording_keeps_what_was_saved_and_refuses_the_ne
     (small_disk / "filler").unlink()
     _, warning = readable_bag(small_disk / "episode_0001", small_disk.parent / "recovered")
     assert "recovered" in warning
+
+
+def test_a_recorder_killed_at_random_moments_leaves_a_recoverable_episode(tmp_path, ros_probe):
+    """kill -9 (no clean-up at all) at random moments of an episode: what was flushed (each
+    flush_period, 1 s) is recovered, in order; killed before the first flush, nothing is, and
+    that is one error line."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import time
+
+    from geometry_msgs.msg import Twist
+    from sensor_msgs.msg import CompressedImage, JointState
+    from std_msgs.msg import Bool
+    from std_srvs.srv import Trigger
+
+    from kiwi_recorder.bag import BagError, deserialize, open_reader, readable_bag
+
+    node = ros_probe.node
+    joints = node.create_publisher(JointState, JOINTS, 10)
+    others = [
+        node.create_publisher(JointState, "/arm/command", 10),
+        node.create_publisher(Twist, "/cmd_vel", 10),
+        node.create_publisher(Bool, "/intervention", 10),
+    ]
+    cameras = [node.create_publisher(CompressedImage, topic, 10) for topic in CAMERAS]
+    ticks = {"n": 0}
+
+    def tick():
+        ticks["n"] += 1
+        joints.publish(JointState(name=["shoulder_pan"], position=[float(ticks["n"])]))
+        for pub in cameras:
+            pub.publish(CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xd9"))
+        others[2].publish(Bool(data=False))
+
+    node.create_timer(1 / 30, tick)
+    rng = random.Random(3)
+    for k, moment in enumerate([rng.uniform(0.1, 0.8), rng.uniform(1.2, 2.5), rng.uniform(2.5, 4.0)]):
+        out = tmp_path / f"run{k}"
+        # Each recorder's start service under its own name: a killed one lingers in discovery.
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "kiwi_recorder.recorder_node", "--ros-args", "-p", f"out_dir:={out}"]
+            + ["-r", f"recorder/start:=recorder/start_{k}"],
+            env=os.environ.copy(),
+        )
+        start = node.create_client(Trigger, f"/recorder/start_{k}")
+        try:
+            assert start.wait_for_service(timeout_sec=60), "no recorder"
+            ros_probe.spin_for(1.0)  # its subscriptions matched
+            assert call(ros_probe, start).success
+            started = time.monotonic()
+            ros_probe.spin_for(moment)
+        finally:
+            recorder.send_signal(signal.SIGKILL)
+            recorder.wait()
+        lived = time.monotonic() - started
+        bag = out / "episode_0000"
+        try:
+            fixed, warning = readable_bag(bag, tmp_path / f"scratch{k}")
+        except BagError as exc:
+            assert lived < 1.5, f"killed {lived:.2f} s in, yet nothing recovered: {exc}"
+            assert "no complete message" in str(exc) and "\n" not in str(exc)
+            continue
+        assert "unfinished" in warning
+        reader = open_reader(fixed)
+        values = [deserialize(d, c.msgtype).position[0] for c, _, d in reader.messages() if c.topic == JOINTS]
+        reader.close()
+        assert values == sorted(values) and len(values) == len(set(values)), "in order, none twice"
+        assert len(values) >= 30 * (lived - 1.0) - 10, (k, lived, len(values))
