@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-DOMAIN_LOCKS = Path(tempfile.gettempdir()) / "kiwi-test-ros-domains"
+DOMAIN_LOCKS = Path(tempfile.gettempdir()) / f"kiwi-test-ros-domains-{os.getuid()}"
 DOMAINS = 101  # 1..101: the IDs whose DDS ports fit below Linux's ephemeral range
 _next_domain = (os.getpid() % 50) * 2  # test runs side by side start apart
 

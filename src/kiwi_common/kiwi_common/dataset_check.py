@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-from kiwi_common.features import MAPPING_FILE, Mapping, MappingError
+from kiwi_common.features import INTERVENTION, MAPPING_FILE, Mapping, MappingError
 from kiwi_common.native_output import loggers_silenced
 
 LIBRARY_LOGGERS = ("datasets", "lerobot", "fsspec")
@@ -30,6 +30,10 @@ def read_metadata(root: Path):
     root = Path(root)
     if not (root / "meta" / "info.json").is_file():
         raise DatasetError(f"{root} is not a LeRobot dataset (no meta/info.json)")
+    # LeRobot fetches a missing meta file from the Hub: name it here instead.
+    for part in ("meta/tasks.parquet", "meta/episodes"):
+        if not (root / part).exists():
+            raise DatasetError(f"{root} lacks {part}: not a whole LeRobot v3 dataset")
     try:
         with loggers_silenced(*LIBRARY_LOGGERS):
             meta = LeRobotDatasetMetadata("kiwi/local", root=root)
@@ -72,7 +76,11 @@ def check_for_training(root: Path) -> Mapping:
             f"{root}: {exc} (convert the bags with `kiwi convert`, which writes it, or copy a mapping "
             "there) so the policy node knows the robot's topics"
         ) from None
-    expected = {k: list(v["shape"]) for k, v in mapping.features(use_videos=bool(meta.video_keys)).items()}
+    expected = {
+        k: list(v["shape"])
+        for k, v in mapping.features(use_videos=bool(meta.video_keys)).items()
+        if k != INTERVENTION  # optional: a LeRobot recording has none
+    }
     found = {k: list(v["shape"]) for k, v in meta.features.items() if k in expected}
     if found != expected:
         missing = sorted(set(expected) - set(found))
@@ -82,23 +90,25 @@ def check_for_training(root: Path) -> Mapping:
             + (f"; missing {', '.join(missing)}" if missing else "")
             + (f"; other shapes for {', '.join(reshaped)}" if reshaped else "")
         )
-    numeric = [k for k, v in meta.features.items() if v["dtype"] in ("float32", "float64")]
+    numeric = [k for k, v in meta.features.items() if v.get("dtype") in ("float32", "float64")]
     files = sorted((root / "data").rglob("*.parquet"))
     if not files:
         raise DatasetError(f"{root}: no data files (data/**/*.parquet)")
     rows = 0
     for path in files:
         try:
-            table = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise DatasetError(f"{path}: not a readable parquet file: {_first_line(exc)}") from exc
-        absent = [k for k in numeric if k not in table.column_names]
-        if absent:
-            raise DatasetError(f"{path}: no column {', '.join(absent)}")
-        for key in numeric:
-            values = np.asarray(table.column(key).to_pylist(), dtype=np.float64)
-            if not np.isfinite(values).all():
-                raise DatasetError(f"{path}: {key} has a value that is not a finite number")
+            absent = [k for k in numeric if k not in pq.read_schema(path).names]
+            if absent:
+                raise DatasetError(f"{path}: no column {', '.join(absent)}")
+            table = pq.read_table(path, columns=numeric)  # not the images of a dataset without videos
+            for key in numeric:
+                values = np.asarray(table.column(key).to_pylist(), dtype=np.float64)
+                if not np.isfinite(values).all():
+                    raise DatasetError(f"{path}: {key} has a value that is not a finite number")
+        except DatasetError:
+            raise
+        except Exception as exc:  # pyarrow raises several types for a damaged file; ragged values
+            raise DatasetError(f"{path}: not a readable data file: {_first_line(exc)}") from exc
         rows += table.num_rows
     if rows != meta.total_frames:
         raise DatasetError(f"{root}: {rows} frames in its data files, {meta.total_frames} in meta/info.json")

@@ -68,5 +68,12 @@ def interrupts_deferred():
 def start_child(command: list[str], **popen_args) -> subprocess.Popen:
     """subprocess.Popen that interrupts the child when we die and does not lose a Ctrl-C that lands
     while it forks."""
-    with interrupts_deferred():
-        return subprocess.Popen(command, preexec_fn=interrupt_when_parent_dies(os.getpid()), **popen_args)
+    proc = None
+    try:
+        with interrupts_deferred():
+            proc = subprocess.Popen(command, preexec_fn=interrupt_when_parent_dies(os.getpid()), **popen_args)
+    except BaseException:  # the deferred Ctrl-C: the caller never gets the child, so stop it here
+        if proc is not None:
+            interrupt(proc)
+        raise
+    return proc

@@ -11,6 +11,7 @@ kiwi viz [BAG_OR_DATASET]            the robot in Rerun: live, or a recorded epi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -113,6 +114,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Offline, always: no command may reach the Hugging Face Hub (LeRobot fetches what a local
+    # dataset lacks); set before huggingface_hub is imported, which reads it once.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return run_command("kiwi", parse_args(sys.argv[1:] if argv is None else argv))
 
 

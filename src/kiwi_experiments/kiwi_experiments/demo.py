@@ -99,7 +99,7 @@ class Demo:
                     if previous.get(k) != v
                 )
                 raise DemoError(
-                    f"{self.out} holds a run with other settings ({changed}); "
+                    f"{saved} holds a run with other settings ({changed}); "
                     f"give a new --out, or --fresh to start over"
                 )
         write_atomically(saved, json.dumps(asdict(self.config), indent=2))
@@ -109,7 +109,7 @@ class Demo:
             made_by = self._run_record("code.json", ("fingerprint", "commit"))
             if made_by["fingerprint"] != self.code["fingerprint"]:
                 raise DemoError(
-                    f"{self.out} holds stages made by other code (commit {made_by['commit']}, sources "
+                    f"{code} says its stages were made by other code (commit {made_by['commit']}, sources "
                     f"{made_by['fingerprint']}; now {self.code['commit']}, {self.code['fingerprint']}): "
                     f"their results would mix; give a new --out, or --fresh to start over"
                 )

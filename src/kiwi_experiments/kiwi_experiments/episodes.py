@@ -215,6 +215,9 @@ class EpisodeClient:
 
         done = self.spin_until(over, deadline - time.monotonic())
         self.rollout = None
+        if failure is not None and not rollout.samples:  # nothing to keep: the episode runs again
+            self.discard()
+            return EpisodeResult(rollout, started, "discarded", failure)
         if failure is not None:
             return EpisodeResult(rollout, started, self._save_failure(failure), failure)
         if policy:
@@ -227,6 +230,13 @@ class EpisodeClient:
             )
         saved = self.call("recorder/save" if rollout.lifted() else "recorder/save_failure")
         return EpisodeResult(rollout, started, saved)
+
+    def discard(self) -> None:
+        """Throw the episode being recorded away, if one is (a graph going down: best effort)."""
+        try:
+            self.call("recorder/discard", timeout=5.0)
+        except EpisodeError:
+            pass
 
     def _save_failure(self, reason: str) -> str:
         """The recorder's word on saving a cut-short episode as a failure ('' if it cannot)."""

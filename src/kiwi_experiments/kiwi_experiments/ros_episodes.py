@@ -16,6 +16,8 @@ from .episodes import EpisodeClient, EpisodeError
 from .evaluation import summarize
 from .plan import Batch, DemoConfig, DemoError, chunk_frames, demo_mapping
 
+MAX_EARLY_POLICY_DEATHS = 3  # then the policy cannot run here; the run stops saying so
+
 
 class RosEpisodes:
     def __init__(self, out: Path, config: DemoConfig, progress: bool = True):
@@ -44,31 +46,35 @@ class RosEpisodes:
         )
         todo = list(batch.plans)
         log_path = self.out / "logs" / f"{batch.name}.log"
+        early_deaths = 0  # the policy dying before an episode's first sample, in a row
         with open(log_path, "a") as log:
             while todo:  # a graph session; a new one after a policy node that died
+                if early_deaths >= MAX_EARLY_POLICY_DEATHS:
+                    raise DemoError(
+                        f"the policy node died {early_deaths} times before an episode of {batch.name} "
+                        f"began; its output: {log_path}"
+                    )
                 with _Session(specs, log, f"{batch.name} (its output: {log_path})") as session:
                     while todo and not session.lost_policy():
                         try:
                             result = session.client.run(todo[0], batch.timeout_s, batch.policy, session.died)
                         except EpisodeError:
-                            if session.lost_policy():
-                                break  # in a service call, before the episode began: run it again
+                            if session.lost_policy():  # in a service call: the episode runs again
+                                session.client.discard()
+                                early_deaths += 1
+                                break
                             raise
-                        if result.failure is None:
-                            keep({**summarize(result.rollout), "recorder": result.saved})
-                        elif result.rollout.samples:  # the policy's crash is the rollout's failure
-                            keep(
-                                {
-                                    **summarize(result.rollout),
-                                    "recorder": result.saved,
-                                    "success": False,
-                                    "time_to_success": None,
-                                    "failure": result.failure,
-                                }
-                            )
-                        else:
-                            continue  # died before the episode's first sample: run it again
+                        if result.failure is not None and session.dead != "policy":
+                            session.check()  # the driver or another node: the run stops
+                        if result.failure is not None and not result.rollout.samples:
+                            early_deaths += 1  # nothing happened yet (its bag discarded): run it again
+                            continue
+                        summary = {**summarize(result.rollout), "recorder": result.saved}
+                        if result.failure is not None:  # the policy's crash is the rollout's failure
+                            summary.update(success=False, time_to_success=None, failure=result.failure)
+                        keep(summary)
                         todo.pop(0)
+                        early_deaths = 0
 
     def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
         """The demonstrations' bags and the correction segments of the `rollouts` batches' bags

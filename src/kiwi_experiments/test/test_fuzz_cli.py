@@ -427,7 +427,9 @@ def launch_cases() -> list[Case]:
     }
     for path, n in files.items():
         for name, mutate in damages(path, rng, n):
-            cases.append(Case(name, mutate, model, ("model",)))
+            # The damaged file, or (a changed but readable config or mapping) the features' mismatch.
+            named = (Path(path).name, "does not fit the robot's mapping")
+            cases.append(Case(name, mutate, model, named))
     for name, mutate in folder_damages("model"):
         cases.append(Case(name, mutate, model, ("model",)))
     return cases
@@ -483,7 +485,9 @@ def demo_cases() -> list[Case]:
         "run/datasets/r0/meta/kiwi_demo_sources.json": 8,
     }.items():
         for name, mutate in damages(path, rng, n):
-            cases.append(Case(name, mutate, demo_argv(), (Path(path).name, "run"), (), report))
+            # The report goes first: an exit 0 must have made it again.
+            damage = lambda root, m=mutate: ((root / report).unlink(), m(root))  # noqa: E731
+            cases.append(Case(name, damage, demo_argv(), (Path(path).name,), (), report))
     for folder in ("episodes", "datasets", "models", "report", "logs"):
         cases.append(
             Case(

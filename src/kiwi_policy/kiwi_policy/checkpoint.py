@@ -183,11 +183,15 @@ def check_checkpoint(model: str, mapping: Mapping | None = None) -> Path:
         ]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise CheckpointError(f"{pretrained}/config.json is not a LeRobot policy config: {exc}") from None
-    for processor in sorted(pretrained.glob("policy_*processor.json")):
+    for processor in (pretrained / f"policy_{kind}processor.json" for kind in ("pre", "post")):
         try:
-            json.loads(processor.read_text())
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{processor}: not JSON ({exc})") from None
+            steps = json.loads(processor.read_text())["steps"]
+            state_files = [step["state_file"] for step in steps if "state_file" in step]
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise CheckpointError(f"{processor}: not LeRobot's processor file ({exc})") from None
+        for name in state_files:
+            if not (pretrained / str(name)).is_file():
+                raise CheckpointError(f"{processor}: its state file {name} is not in {pretrained}")
     for weights in sorted(pretrained.glob("*.safetensors")):
         if not _safetensors_whole(weights):
             raise CheckpointError(f"{weights}: damaged (cut short, or its header does not parse)")

@@ -189,10 +189,14 @@ def recover_bag(src: Path, dst: Path) -> tuple[int, float]:
     if not messages:
         raise BagError(f"{src}: no complete message in the bag; nothing to recover")
     used = {cid for cid, _, _ in messages}
+    try:  # a bag cut short after it was finished still has its task, outcome and mapping
+        kept = {k: str(v) for k, v in custom_data(src).items()}
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
+        kept = {}
     bag = EpisodeBag(
         dst,
         {topic: msgtype for cid, (topic, msgtype) in channels.items() if cid in used},
-        {"recovered_from": str(src)},
+        {**kept, "recovered_from": str(src)},
     )
     for cid, log_time, payload in messages:
         bag.write(channels[cid][0], log_time, payload)
