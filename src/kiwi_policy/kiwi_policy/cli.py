@@ -3,9 +3,10 @@ through the `kiwi.commands` entry point group). Arguments after `--` go to lerob
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from kiwi_common.arguments import number_in
 
 
 def run(args) -> int:
@@ -33,16 +34,6 @@ def run(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
     p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
@@ -55,8 +46,8 @@ def add_parser(sub) -> None:
         default=None,
         help="new output folder (default: $KIWI_MODELS/<policy>, else the workspace's data/models/<policy>)",
     )
-    p.add_argument("--steps", type=_positive_int, default=2000)
-    p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument("--steps", type=number_in(int, 1), default=2000)
+    p.add_argument("--batch-size", type=number_in(int, 1), default=8)
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument(
         "--check",

@@ -4,9 +4,10 @@ the `kiwi.commands` entry point group)."""
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
+
+from kiwi_common.arguments import number_in
 
 
 def video_settings(args):
@@ -69,28 +70,13 @@ def _image_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def _at_least(kind, low, high=math.inf):
-    """An argparse type: a `kind` number in [low, high] (a finite one)."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (low <= value <= high) or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g}, got {text!r}")
-        return value
-
-    return parse
-
-
 def add_parser(sub) -> None:
     p = sub.add_parser("convert", help="episode bags (rosbag2 MCAP) -> LeRobotDataset v3")
     p.add_argument("bags", nargs="*", type=Path, help="bag folders, or folders of them")
     p.add_argument("--out", type=Path, required=True, help="new dataset folder")
     p.add_argument(
         "--fps",
-        type=_at_least(float, 0.1, 1000),
+        type=number_in(float, 0.1, 1000),
         default=None,
         help="frame rate (default: the mapping's, 30)",
     )
@@ -110,7 +96,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--crf",
-        type=_at_least(int, 0, 63),
+        type=number_in(int, 0, 63),
         default=None,
         help="quality: lower is better and larger (default 30, LeRobot's)",
     )
@@ -142,14 +128,14 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--correction-weight",
-        type=_at_least(int, 1),
+        type=number_in(int, 1),
         default=1,
         metavar="K",
         help="write each correction segment K times (oversampling: K times the weight of a demo frame)",
     )
     p.add_argument(
         "--min-segment-frames",
-        type=_at_least(int, 1),
+        type=number_in(int, 1),
         default=3,
         metavar="N",
         help="drop correction segments shorter than N frames (e.g. the policy's chunk size)",
