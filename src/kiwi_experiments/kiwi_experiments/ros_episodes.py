@@ -54,27 +54,33 @@ class RosEpisodes:
                         f"the policy node died {early_deaths} times before an episode of {batch.name} "
                         f"began; its output: {log_path}"
                     )
+                left = len(todo)
                 with _Session(specs, log, f"{batch.name} (its output: {log_path})") as session:
-                    while todo and not session.lost_policy():
-                        try:
-                            result = session.client.run(todo[0], batch.timeout_s, batch.policy, session.died)
-                        except EpisodeError:
-                            if session.lost_policy():  # in a service call: the episode runs again
-                                session.client.discard()
-                                early_deaths += 1
-                                break
-                            raise
-                        if result.failure is not None and session.dead != "policy":
-                            session.check()  # the driver or another node: the run stops
-                        if result.failure is not None and not result.rollout.samples:
-                            early_deaths += 1  # nothing happened yet (its bag discarded): run it again
-                            continue
-                        summary = {**summarize(result.rollout), "recorder": result.saved}
-                        if result.failure is not None:  # the policy's crash is the rollout's failure
-                            summary.update(success=False, time_to_success=None, failure=result.failure)
-                        keep(summary)
-                        todo.pop(0)
-                        early_deaths = 0
+                    died_early = self._run_in(session, todo, batch, keep)
+                early_deaths = (0 if len(todo) < left else early_deaths) + died_early
+
+    @staticmethod
+    def _run_in(session: _Session, todo: list, batch: Batch, keep: Callable[[dict], None]) -> bool:
+        """Run `todo`'s episodes in `session`, popping each one kept, until none is left or the
+        policy node dies; True when it died before an episode began (that episode runs again)."""
+        while todo and not session.lost_policy():
+            try:
+                result = session.client.run(todo[0], batch.timeout_s, batch.policy, session.died)
+            except EpisodeError:
+                if session.lost_policy():  # in a service call
+                    session.client.discard()
+                    return True
+                raise
+            if result.failure is not None and session.dead != "policy":
+                session.check()  # the driver or another node: the run stops
+            if result.failure is not None and not result.rollout.samples:
+                return True  # nothing happened yet (its bag discarded)
+            summary = {**summarize(result.rollout), "recorder": result.saved}
+            if result.failure is not None:  # the policy's crash is the rollout's failure
+                summary.update(success=False, time_to_success=None, failure=result.failure)
+            keep(summary)
+            todo.pop(0)
+        return False
 
     def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
         """The demonstrations' bags and the correction segments of the `rollouts` batches' bags
