@@ -19,6 +19,7 @@ setup(
     entry_points={
         "kiwi.commands": [
             "demo = kiwi_experiments.cli:add_demo_parser",
+            "study = kiwi_experiments.cli:add_study_parser",
         ],
         "console_scripts": [
             "kiwi = kiwi_experiments.cli:main",

@@ -17,6 +17,11 @@ from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 
 LIFTED_Z = 0.045  # m: cube centre height that counts as lifted (it rests at CUBE_SIZE / 2)
+# Success, strictly: the cube's centre HELD_HEIGHT above where it rests, touching both jaws (not
+# balanced on one, not tossed), for HELD_S of sim time without a break.
+HELD_HEIGHT = 0.05
+HELD_Z = c.CUBE_SIZE / 2 + HELD_HEIGHT
+HELD_S = 1.0
 TASK = "pick up the cube"
 START = (0.0, 0.0, 0.0)  # the robot's pose (x, y, yaw) after every reset: the origin, facing +x
 OBSTACLE_AT = 0.475  # of the way from the robot to the cube (leaving room to pass it and stand behind)
@@ -53,8 +58,35 @@ def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
 
 
 def is_lifted(cube_z: float) -> bool:
-    """Success: the cube's centre is above LIFTED_Z."""
+    """The old, loose success (a secondary measure): the cube's centre is above LIFTED_Z once."""
     return cube_z > LIFTED_Z
+
+
+def is_held_up(cube_z: float, between_jaws: bool) -> bool:
+    """One instant of strict success: the cube between the jaws, HELD_HEIGHT above its rest."""
+    return between_jaws and cube_z >= HELD_Z
+
+
+class HoldClock:
+    """Strict success as instants arrive in time order: held up without a break for HELD_S."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def update(self, t: float, held_up: bool) -> bool:
+        """Whether the cube has been held up from HELD_S ago (within a microsecond) until `t`."""
+        if not held_up:
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = t
+        return t - self.since >= HELD_S - 1e-6
+
+
+def held_at(instants) -> float | None:
+    """The first time of (time, held up) instants at which strict success holds; None if never."""
+    clock = HoldClock()
+    return next((t for t, held_up in instants if clock.update(t, held_up)), None)
 
 
 def chassis_clearance(robot_xy: tuple[float, float], obstacle_xy: tuple[float, float] | None) -> float:

@@ -96,6 +96,7 @@ INTERFACE = NodeInterface(
         Topic("sim/ground_truth/cube", "geometry_msgs/msg/PoseStamped"),
         Topic("sim/ground_truth/obstacle", "geometry_msgs/msg/PoseStamped"),
         Topic("sim/ground_truth/obstacle_contact", "std_msgs/msg/Bool"),
+        Topic("sim/ground_truth/cube_between_jaws", "std_msgs/msg/Bool"),
         *CAMERA_TOPICS,
     ),
     subscribes=(

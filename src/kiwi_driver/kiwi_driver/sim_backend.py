@@ -53,6 +53,8 @@ class SimBackend:
         self._obstacle_mocap = m.body("obstacle").mocapid[0]
         self._obstacle_body = m.body("obstacle").id
         self._not_robot = {0, m.body("cube").id, self._obstacle_body}  # world (floor), cube, obstacle
+        self._cube_body = m.body("cube").id
+        self._jaw_bodies = {m.body("gripper_link").id, m.body("moving_jaw_link").id}  # fixed, moving
         self._renderers: dict[tuple[str, int, int], mujoco.Renderer] = {}
         self.layout = self.reset(0, obstacle=False)
 
@@ -129,6 +131,16 @@ class SimBackend:
             if self._obstacle_body in pair and not pair <= self._not_robot:
                 return True
         return False
+
+    def cube_between_jaws(self) -> bool:
+        """Whether the cube touches both jaws: the fixed one (the gripper's body) and the moving one."""
+        body = self.model.geom_bodyid
+        touching = set()
+        for contact in self.data.contact[: self.data.ncon]:
+            pair = {int(body[contact.geom1]), int(body[contact.geom2])}
+            if self._cube_body in pair:
+                touching |= pair & self._jaw_bodies
+        return touching == self._jaw_bodies
 
     # --- commands --------------------------------------------------------------------------------
 

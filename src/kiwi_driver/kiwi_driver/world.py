@@ -95,6 +95,7 @@ class SimWorld:
         self.truth_cube_pub = node.create_publisher(PoseStamped, "sim/ground_truth/cube", 10)
         self.truth_obstacle_pub = node.create_publisher(PoseStamped, "sim/ground_truth/obstacle", 10)
         self.truth_contact_pub = node.create_publisher(Bool, "sim/ground_truth/obstacle_contact", 10)
+        self.truth_jaws_pub = node.create_publisher(Bool, "sim/ground_truth/cube_between_jaws", 10)
         node.create_service(Trigger, "sim/reset", self._on_reset)
         self.cameras: dict[str, tuple[tuple[int, int], CameraPublisher]] = {}
         self.ticks = 0
@@ -149,6 +150,7 @@ class SimWorld:
         # The obstacle is parked under the floor (z < 0) when the layout has none.
         self.truth_obstacle_pub.publish(pose_msg(world, stamp, sim.obstacle_position(), (1.0, 0.0, 0.0, 0.0)))
         self.truth_contact_pub.publish(Bool(data=sim.obstacle_contact()))
+        self.truth_jaws_pub.publish(Bool(data=sim.cube_between_jaws()))
 
     def _on_reset(self, _request, response):
         seed = self.node.get_parameter("seed").value

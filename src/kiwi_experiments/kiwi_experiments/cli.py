@@ -11,6 +11,7 @@ kiwi viz [BAG_OR_DATASET]            the robot in Rerun: live, or a recorded epi
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -29,13 +30,41 @@ def commands():
 
 
 def add_demo_parser(sub) -> None:
-    from .demo import DemoConfig
-
-    defaults = DemoConfig()
     p = sub.add_parser(
         "demo", help="the whole loop in the sim: demonstrations, training, evaluation, DAgger rounds, report"
     )
     p.add_argument("--out", type=Path, default=Path("data/demo"), help="run folder (resumed if it exists)")
+    add_loop_options(p)
+    p.set_defaults(func=_cmd_demo)
+
+
+def add_study_parser(sub) -> None:
+    from kiwi_common.arguments import number_in
+
+    from .study import MAX_REPETITIONS
+
+    p = sub.add_parser(
+        "study", help="`kiwi demo` repeated independently, and mean, SD and paired tests across repetitions"
+    )
+    p.add_argument("--out", type=Path, default=Path("data/study"), help="study folder (resumed if it exists)")
+    p.add_argument(
+        "--repetitions",
+        type=number_in(int, 2, MAX_REPETITIONS),
+        default=5,
+        help="independent repetitions, each with its own seed (default 5)",
+    )
+    add_loop_options(p)
+    p.set_defaults(func=_cmd_study)
+
+
+def add_loop_options(p) -> None:
+    """The options of one run of the loop (`kiwi demo`'s, and each repetition's of `kiwi study`)."""
+    from kiwi_common.arguments import number_in
+
+    from .demo import DemoConfig
+    from .plan import MAX_HELD_OUT
+
+    defaults = DemoConfig()
     p.add_argument(
         "--quick", action="store_true", help="a tiny run (a smoke test: 2 demos, 10 training steps)"
     )
@@ -52,20 +81,21 @@ def add_demo_parser(sub) -> None:
         default=None,
         help=f"the expert's detour side in the demonstrations, random: drawn per episode (default {defaults.detour})",
     )
-    for name, text in (
-        ("demos", "expert demonstrations"),
-        ("eval_episodes", "evaluation layouts per policy"),
-        ("rounds", "DAgger rounds"),
-        ("dagger_episodes", "rollouts per HG-DAgger round"),
-        ("steps", "round 0's training steps"),
-        ("round_steps", "training steps of each later round, continuing the last model"),
-        ("batch_size", "training batch size"),
-        ("correction_weight", "times each correction segment is written (oversampling)"),
-        ("seed", "seed of it all"),
+    for name, text, low, high in (
+        ("demos", "expert demonstrations", 1, math.inf),
+        ("eval_episodes", "held-out evaluation layouts per model", 1, MAX_HELD_OUT),
+        ("dev_episodes", "development layouts per diagnosed model (paths, videos)", 1, math.inf),
+        ("rounds", "DAgger rounds", 0, 9),  # each round's rollouts have 100 seeds of their own
+        ("dagger_episodes", "rollouts per HG-DAgger round", 1, 100),
+        ("steps", "round 0's training steps", 1, math.inf),
+        ("round_steps", "training steps of each later round, continuing the last model", 1, math.inf),
+        ("batch_size", "training batch size", 1, math.inf),
+        ("correction_weight", "times each correction segment is written (oversampling)", 1, math.inf),
+        ("seed", "seed of it all", 0, 20_000),
     ):
         p.add_argument(
             f"--{name.replace('_', '-')}",
-            type=int,
+            type=number_in(int, low, high),
             default=None,
             help=f"{text} (default {getattr(defaults, name)})",
         )
@@ -85,13 +115,18 @@ def add_demo_parser(sub) -> None:
         default=None,
         help=f"sim seconds per rollout (default {defaults.timeout_s})",
     )
-    p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
     return run_demo(args, ["demo", *args.raw_argv])
+
+
+def _cmd_study(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args, ["study", *args.raw_argv], repetitions=args.repetitions)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -8,12 +8,16 @@
 3. HG-DAgger rounds: the latest policy drives rollouts with the expert taking over when the
    state heads for failure; only the take-over segments join the data, and the round's model
    continues training from the last one on everything so far (normalization kept from round 0).
-   The control continues round 0 for the same extra steps on the demonstrations alone.
-4. Every model is evaluated on the same fixed obstacle layouts in the gymnasium env (the same
+   Two baselines follow the rounds' schedule from round 0: the control on the demonstrations
+   alone, and the effort-matched BC arm on them plus extra expert demonstrations with as many
+   frames as the corrections.
+4. Every model is evaluated on the same held-out obstacle layouts in the gymnasium env (the same
    scene, task, driver limits and policy loader; deterministic and as fast as the policy runs),
-   and round 0 is trained once more with another seed (the noise floor).
+   with strict success (the cube held between the jaws 5 cm up for 1 s); round 0 is trained
+   once more with another seed (the noise floor). Round 0, the last round and the baselines
+   also run on the run's development layouts, for diagnosis (paths, videos).
 5. The report: tables with intervals and paired tests, plots, a top-down video of each model's
-   first evaluation layouts, the commands and seeds.
+   first development layouts, the commands and seeds.
 
 Every stage leaves its result in the output folder and is skipped when it is already there, so an
 interrupted run continues where it stopped when started again with the same options: finished
@@ -49,6 +53,7 @@ from .plan import (
     EpisodeSource,
     code_version,
     demo_mapping,
+    diagnoses,
     evaluations,
     read_summaries,
     round_model,
@@ -190,21 +195,54 @@ class Demo:
         return training.steps + (0 if training.start is None else self.total_steps(training.start))
 
     def dataset(self, name: str) -> Path:
-        """`r0`: the demonstrations; `hg_rN`: they and the corrections of rounds 0..N-1, with round
-        0's normalization statistics (a continued model keeps the scale it learnt)."""
+        """`r0`: the demonstrations; `hg_rN`: they and the corrections of rounds 0..N-1; `bc`: the
+        demonstrations and the effort-matched extra ones. All but round 0's with round 0's
+        normalization statistics (a continued model keeps the scale it learnt)."""
         out = self.out / "datasets" / name
         sources = out / "meta" / "kiwi_demo_sources.json"  # written last
         if self.sources(name) is not None:
             return out
+        demos, rollouts = ["demos"], []
+        if name == "bc":
+            self.extra_demos()
+            demos.append("extra_demos")
+        elif name != "r0":
+            rollouts = [f"rollouts_r{r}" for r in range(int(name.removeprefix("hg_r")))]
         shutil.rmtree(out, ignore_errors=True)
         started = self._stage(f"convert {name}")
-        rounds = 0 if name == "r0" else int(name.removeprefix("hg_r"))
-        summary = self.source.write_dataset(out, [f"rollouts_r{r}" for r in range(rounds)])
-        if rounds:
+        summary = self.source.write_dataset(out, demos, rollouts)
+        if name != "r0":
             shutil.copyfile(self.dataset("r0") / "meta" / "stats.json", out / "meta" / "stats.json")
         sources.write_text(json.dumps(summary, indent=2))
         self._timed(f"convert {name}", started)
         return out
+
+    def extra_demos(self) -> list[dict]:
+        """The effort-matched BC arm's data: expert demonstrations on layouts of their own until
+        their frames reach the corrections' in the last round's dataset (each counted once)."""
+        c = self.config
+        last = round_model(c.rounds)
+        self.dataset(last)
+        needed = self.sources(last)["correction_frames"]
+        per_episode = [round(s["duration"] * CONTROL_RATE_HZ) for s in self.episodes_of("demos")]
+        typical = max(1, sum(per_episode) // max(1, len(per_episode)))
+        count = 0
+        while True:
+            done = self.episodes(
+                "extra_demos",
+                "record",
+                {"teleop": "expert"},
+                c.plans("extra_demos", count),
+                policy=False,
+                timeout_s=max(c.timeout_s, EXPERT_TIMEOUT_S),
+            )
+            frames = sum(round(s["duration"] * CONTROL_RATE_HZ) for s in done)
+            if frames >= needed:
+                return done
+            count = len(done) + -(-(needed - frames) // typical)
+
+    def episodes_of(self, name: str) -> list[dict]:
+        return read_summaries(self.out / "episodes" / f"{name}.jsonl")
 
     def sources(self, name: str) -> dict | None:
         """What the dataset `name` was made of; None while it is unfinished (the record is written
@@ -249,14 +287,16 @@ class Demo:
 
     # --- the loop --------------------------------------------------------------------------------
 
-    def evaluate(self, name: str, model: str) -> list[dict]:
-        """The model alone on the evaluation layouts, in the gymnasium env (lerobot_env_kiwi: the
-        same MuJoCo scene, task, driver limits and policy loader as the graph, one tick per step,
-        as fast as the policy computes): deterministic, where the graph's process timing is not."""
+    def evaluate(self, name: str, model: str, layouts: str = "heldout") -> list[dict]:
+        """The model alone on the held-out (or `dev`: development) layouts, in the gymnasium env
+        (lerobot_env_kiwi: the same MuJoCo scene, task, driver limits and policy loader as the
+        graph, one tick per step, as fast as the policy computes): deterministic, where the
+        graph's process timing is not."""
         from .env_runs import evaluation_summaries
 
         c = self.config
-        seeds = [plan.seed for plan in c.plans("eval", c.eval_episodes)]
+        count = c.eval_episodes if layouts == "heldout" else c.dev_episodes
+        seeds = [plan.seed for plan in c.plans(layouts, count)]
         path = self.out / "episodes" / f"{name}.jsonl"
         done = read_summaries(path)
         if len(done) == len(seeds):
@@ -271,7 +311,7 @@ class Demo:
         return done
 
     def video(self, name: str, model: str) -> Path:
-        """`model` on the first VIDEO_EPISODES evaluation layouts, seen from above, as the report's
+        """`model` on the first VIDEO_EPISODES development layouts, seen from above, as the report's
         `videos/<name>.mp4`, each episode labelled with its own outcome. The env is deterministic, so
         for a deterministic policy (kiwi_mlp's MSE head, ACT) these are the episodes the evaluation
         scored; a policy that samples (a mixture head, Diffusion) draws new ones."""
@@ -283,7 +323,7 @@ class Demo:
         if path.exists():
             return path
         started = self._stage(f"video {name}")
-        seeds = [plan.seed for plan in c.plans("eval", min(VIDEO_EPISODES, c.eval_episodes))]
+        seeds = [plan.seed for plan in c.plans("dev", min(VIDEO_EPISODES, c.dev_episodes))]
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
         episodes = policy_videos(self.model(model), seeds, ticks, VIDEO_EVERY)
         frames = (labelled(shot, episode_label(episode)) for episode, shots in episodes for shot in shots)
@@ -303,7 +343,7 @@ class Demo:
                 sink.write(json.dumps(summary) + "\n")
                 sink.flush()
                 done.append(summary)
-                bar.set_postfix(lifted=f"{sum(s['success'] for s in done)}/{len(done)}")
+                bar.set_postfix(success=f"{sum(s['success'] for s in done)}/{len(done)}")
                 bar.update()
 
             yield keep
@@ -326,7 +366,7 @@ class Demo:
         for round_ in range(c.rounds + 1):
             model = round_model(round_)
             results[f"eval_{model}"] = self.evaluate(f"eval_{model}", model)
-            if round_ < c.rounds:
+            if c.rounds:  # the last round's rollouts only measure its take-overs (no data)
                 results[f"rollouts_r{round_}"] = self.episodes(
                     f"rollouts_r{round_}",
                     "dagger",
@@ -334,9 +374,12 @@ class Demo:
                     c.plans("rollouts", c.dagger_episodes, round_),
                     policy=True,
                 )
-        for name, model in evaluations(c)[c.rounds + 1 :]:  # the control, the noise floor
+        for name, model in evaluations(c)[c.rounds + 1 :]:  # the baselines, the noise floor
             results[name] = self.evaluate(name, model)
-        for name, model in evaluations(c):
+        if c.rounds:
+            results["extra_demos"] = self.extra_demos()
+        for name, model in diagnoses(c):
+            results[name] = self.evaluate(name, model, "dev")
             self.video(name, model)
         rows = {name: aggregate(summaries) for name, summaries in results.items()}
         return write_report(self, results, rows)
@@ -350,7 +393,8 @@ def config_from_args(args) -> DemoConfig:
     return replace(base, **overrides)
 
 
-def run_demo(args, argv: list[str]) -> int:
+def run_demo(args, argv: list[str], repetitions: int | None = None) -> int:
+    """`kiwi demo` (one run in `args.out`), or `kiwi study` with `repetitions`."""
     import sys
 
     from kiwi_bringup.runner import RunnerError
@@ -363,26 +407,24 @@ def run_demo(args, argv: list[str]) -> int:
     os.environ.setdefault("WANDB_MODE", "disabled")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # ours say the same, once
     config = config_from_args(args)
-    if config.correction_weight < 1:
-        print(
-            f"kiwi demo: --correction-weight must be at least 1, got {config.correction_weight}",
-            file=sys.stderr,
-        )
-        return 2
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
-    demo = Demo(args.out, config, argv)
     try:
-        report = demo.run()
+        if repetitions is None:
+            report = Demo(args.out, config, argv).run()
+        else:
+            from .study import run_study
+
+            report = run_study(args.out, config, repetitions, argv)
     except KeyboardInterrupt:
         print(
-            f"\nkiwi demo: interrupted; finished episodes, datasets and models are kept in {args.out}. "
+            f"\nkiwi {argv[0]}: interrupted; finished episodes, datasets and models are kept in {args.out}. "
             f"Run the same command again to continue.",
             file=sys.stderr,
         )
         return 130
     except (DemoError, EpisodeError, ConvertError, TrainError, EnvRunError, RunnerError) as exc:
-        print(f"kiwi demo: {exc}", file=sys.stderr)
+        print(f"kiwi {argv[0]}: {exc}", file=sys.stderr)
         return 1
     print(f"report: {report}")
     return 0

@@ -62,14 +62,20 @@ class EnvEpisodes:
         side = SIDES.get(self.config.detour)
         return side or int(np.random.default_rng([self.config.seed, plan.seed]).choice((-1, 1)))
 
-    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
-        demos = [frames for path in _episodes(self.out / "bags" / "demos") for frames in load_frames(path)[0]]
+    def write_dataset(self, out: Path, demos: list[str], rollouts: list[str]) -> dict:
+        demos = [
+            frames
+            for batch in demos
+            for path in _episodes(self.out / "bags" / batch)
+            for frames in load_frames(path)[0]
+        ]
         paths = [path for batch in rollouts for path in _episodes(self.out / "bags" / batch)]
-        segments, flags = [], []
+        segments, flags, correction_frames = [], [], 0
         for path in paths:
             (frames,), (drove,) = load_frames(path)
             spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
             for a, b in spans:
+                correction_frames += b - a
                 # A merged segment keeps its gap's frames as the policy's (0), as convert does.
                 segments += [frames[a:b]] * self.config.correction_weight
                 flags += [drove[a:b]] * self.config.correction_weight
@@ -79,6 +85,7 @@ class EnvEpisodes:
             "rollouts": len(paths),
             "episodes": len(demos) + len(segments),
             "frames": total,
+            "correction_frames": correction_frames,
         }
 
 

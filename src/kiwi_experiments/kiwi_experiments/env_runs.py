@@ -299,6 +299,7 @@ def _sample(env, tick: int, info: dict, intervention: bool = False) -> Sample:
         intervention=intervention,
         gate=intervention,
         contact=bool(info["collision"]),
+        between_jaws=bool(info["between_jaws"]),
     )
 
 

@@ -3,7 +3,7 @@
 An rclpy client in the calling process (not a node of the graph): per episode it sets the
 driver's `seed` and `obstacle` parameters, calls /sim/reset and /expert/reset, starts the
 recorder, starts the policy (if the graph has one), collects ground-truth samples until the cube
-is lifted or the episode's sim time runs out, then stops the policy and saves the bag (as a
+is held up (strict success) or the episode's sim time runs out, then stops the policy and saves the bag (as a
 success or a failure). The same calls a person makes with `ros2 service call`.
 """
 
@@ -65,7 +65,7 @@ class EpisodeClient:
         self.driver_params = AsyncParameterClient(self.node, "driver")
         self.rollout: Rollout | None = None
         self.cube_pose = None
-        self.intervention = self.gate = self.contact = False
+        self.intervention = self.gate = self.contact = self.between_jaws = False
         self.latest: dict[str, tuple[float, object]] = {}  # topic -> (wall time, message)
         n = self.node
         n.create_subscription(Odometry, "sim/ground_truth/robot", self._on_robot, 50)
@@ -77,6 +77,9 @@ class EpisodeClient:
         n.create_subscription(String, "expert/takeover_reason", self._on_takeover, 50)
         n.create_subscription(
             Bool, "sim/ground_truth/obstacle_contact", lambda m: setattr(self, "contact", m.data), 50
+        )
+        n.create_subscription(
+            Bool, "sim/ground_truth/cube_between_jaws", lambda m: setattr(self, "between_jaws", m.data), 50
         )
         for topic, kind in (
             ("policy/arm/command", JointState),
@@ -149,7 +152,15 @@ class EpisodeClient:
         (_, _, cube_z), _ = pose_of(self.cube_pose)
         self.rollout.samples.append(
             Sample(
-                stamp_seconds(msg.header.stamp), x, y, yaw, cube_z, self.intervention, self.gate, self.contact
+                stamp_seconds(msg.header.stamp),
+                x,
+                y,
+                yaw,
+                cube_z,
+                self.intervention,
+                self.gate,
+                self.contact,
+                self.between_jaws,
             )
         )
 
@@ -187,7 +198,7 @@ class EpisodeClient:
         policy: bool,
         failed: Callable[[], str | None] = lambda: None,
     ) -> EpisodeResult:
-        """Reset to the plan's layout, record an episode until the cube is lifted or `timeout_s` of
+        """Reset to the plan's layout, record an episode until strict success or `timeout_s` of
         sim time, return what happened and what the recorder said. When `failed()` gives a reason
         (a node of the graph died) the episode ends there, saved as a failure with that reason."""
         layout = sample_layout(plan.seed, plan.obstacle)
@@ -200,7 +211,7 @@ class EpisodeClient:
         if not self.spin_until(lambda: self._shows(layout.cube_xy), 10.0):
             raise EpisodeError(f"the sim did not show the layout of seed {plan.seed} after /sim/reset")
         self.rollout = Rollout(plan.seed, layout.obstacle_xy)
-        self.intervention = self.gate = self.contact = False
+        self.intervention = self.gate = self.contact = self.between_jaws = False
         started = self._start_recording()
         if policy:
             self.call("policy/start")
@@ -211,7 +222,7 @@ class EpisodeClient:
         def over() -> bool:
             nonlocal failure
             failure = failed()
-            return failure is not None or rollout.lifted() or rollout.elapsed() >= timeout_s
+            return failure is not None or rollout.succeeded() or rollout.elapsed() >= timeout_s
 
         done = self.spin_until(over, deadline - time.monotonic())
         self.rollout = None
@@ -228,7 +239,7 @@ class EpisodeClient:
                 f"seed {plan.seed}: the sim stopped advancing ({rollout.elapsed():.1f} s of sim time "
                 f"in {self.wall_timeout_s + timeout_s:.0f} s)"
             )
-        saved = self.call("recorder/save" if rollout.lifted() else "recorder/save_failure")
+        saved = self.call("recorder/save" if rollout.succeeded() else "recorder/save_failure")
         return EpisodeResult(rollout, started, saved)
 
     def discard(self) -> None:

@@ -1,4 +1,5 @@
-"""What one rollout in the sim did, from ground-truth samples: success, collisions (any part of the
+"""What one rollout in the sim did, from ground-truth samples: strict success (`kiwi_common.task`:
+the cube between the jaws, 5 cm up, for 1 s) and the old "lifted" beside it, collisions (any part of the
 robot touching the obstacle, from the sim's contacts), the chassis' closest approach, time,
 interventions, which side of the obstacle it passed, and how far its actions were from the
 expert's. Pure: samples in, numbers out (the `kiwi demo` client collects the samples).
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiwi_common.task import chassis_clearance, is_lifted
+from kiwi_common.task import chassis_clearance, held_at, is_held_up, is_lifted
 
 PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
 
@@ -27,6 +28,7 @@ class Sample:
     intervention: bool = False  # the expert drives (the mux's /intervention)
     gate: bool = False  # the gate's verdict (/expert/gate): outside the envelope
     contact: bool = False  # any part of the robot touches the obstacle (the sim's contacts)
+    between_jaws: bool = False  # the cube touches both jaws (the sim's contacts)
 
 
 @dataclass
@@ -38,11 +40,16 @@ class Rollout:
     arm_errors: list[float] = field(default_factory=list)  # rad, largest joint difference, per tick
     takeover_reasons: list[str] = field(default_factory=list)  # the gate's, one per take-over
 
-    def lifted(self) -> bool:
-        return bool(self.samples) and is_lifted(self.samples[-1].cube_z)
+    def succeeded(self) -> bool:
+        return success_time(self.samples) is not None
 
     def elapsed(self) -> float:
         return self.samples[-1].t - self.samples[0].t if self.samples else 0.0
+
+
+def success_time(samples: list[Sample]) -> float | None:
+    """When strict success came (sim time), or None."""
+    return held_at((x.t, is_held_up(x.cube_z, x.between_jaws)) for x in samples)
 
 
 def rising_edges(flags) -> int:
@@ -70,6 +77,7 @@ SUMMARY_TYPES = {
     "seed": (int,),
     "obstacle": (list, type(None)),
     "success": (bool,),
+    "lifted": (bool,),
     "time_to_success": (*NUMBER, type(None)),
     "duration": NUMBER,
     "collisions": (int,),
@@ -103,13 +111,14 @@ def summarize(rollout: Rollout, trajectory_every: int = 3) -> dict:
     s = rollout.samples
     if not s:
         raise ValueError(f"seed {rollout.seed}: no ground truth was received during the episode")
-    lifted_at = next((x.t for x in s if is_lifted(x.cube_z)), None)
+    succeeded_at = success_time(s)
     gaps = [chassis_clearance((x.x, x.y), rollout.obstacle) for x in s]
     return {
         "seed": rollout.seed,
         "obstacle": list(rollout.obstacle) if rollout.obstacle else None,
-        "success": lifted_at is not None,
-        "time_to_success": None if lifted_at is None else round(lifted_at - s[0].t, 3),
+        "success": succeeded_at is not None,
+        "lifted": any(is_lifted(x.cube_z) for x in s),
+        "time_to_success": None if succeeded_at is None else round(succeeded_at - s[0].t, 3),
         "duration": round(s[-1].t - s[0].t, 3),
         "collisions": rising_edges(x.contact for x in s),
         "min_clearance": None if rollout.obstacle is None else round(min(gaps), 4),
@@ -140,6 +149,7 @@ def aggregate(summaries: list[dict]) -> dict:
     return {
         "episodes": n,
         "success": sum(x["success"] for x in summaries) / n,
+        "lifted": sum(x["lifted"] for x in summaries) / n,
         "collision_episodes": sum(x["collisions"] > 0 for x in summaries),
         "collisions_per_episode": sum(x["collisions"] for x in summaries) / n,
         "interventions_per_episode": sum(x["interventions"] for x in summaries) / n,

@@ -29,7 +29,8 @@ class DemoConfig:
     policy: str = "kiwi_mlp"  # the chunked policy: kiwi_mlp (10-action chunks), act or diffusion
     demos: int = 20
     detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
-    eval_episodes: int = 50
+    eval_episodes: int = 100  # held-out layouts: every reported figure comes from these
+    dev_episodes: int = 20  # development layouts: traces and videos for diagnosis, never reported
     rounds: int = 3  # HG-DAgger rounds after the first training
     dagger_episodes: int = 20  # rollouts per round
     steps: int = 3000  # round 0's training
@@ -47,9 +48,17 @@ class DemoConfig:
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
         """Scene seeds, the obstacle on every one (the task taught and evaluated); every kind and
-        round its own seeds; the evaluation's the same for every model."""
-        base = self.seed * 100_000 + {"demos": 1000, "rollouts": 2000 + 100 * round_, "eval": 5000}[kind]
-        return [EpisodePlan(base + k, True) for k in range(count)]
+        round its own seeds, each run (`seed`) its own; the development layouts the same for every
+        model of a run, the held-out ones the same for every model of every run (no run trains
+        on them: its own seeds are `seed` * 100000 + 1000 and up)."""
+        if kind == "heldout":
+            return [EpisodePlan(HELD_OUT_SEEDS + k, True) for k in range(count)]
+        offsets = {"demos": 1000, "rollouts": 2000 + 100 * round_, "extra_demos": 4000, "dev": 5000}
+        return [EpisodePlan(self.seed * 100_000 + offsets[kind] + k, True) for k in range(count)]
+
+
+HELD_OUT_SEEDS = 900_000  # the held-out layouts' first seed (up to 1000 of them)
+MAX_HELD_OUT = 1000
 
 
 # The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).
@@ -68,6 +77,7 @@ EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); m
 QUICK = DemoConfig(
     demos=2,
     eval_episodes=2,
+    dev_episodes=1,
     rounds=1,
     dagger_episodes=2,
     steps=10,
@@ -90,15 +100,29 @@ class Training:
     seed: int = 1000  # training seed, added to the run's
 
 
+ARMS = ("control", "bc")  # the baselines trained on the rounds' schedule
+
+
+def arm_model(arm: str, round_: int, rounds: int) -> str:
+    """A baseline's model after `round_` of its rounds: `arm` itself after the last."""
+    return "r0" if round_ == 0 else arm if round_ == rounds else f"{arm}_r{round_}"
+
+
 def trainings(config: DemoConfig) -> list[Training]:
-    """Round 0 on the demonstrations; HG-DAgger round r continues round r-1 on the demonstrations
-    plus every earlier round's corrections; the control continues round 0 for the same extra steps
-    on the demonstrations alone (what more training does without corrections)."""
+    """Round 0 on the demonstrations; HG-DAgger round r continues round r-1 for `round_steps` on
+    the demonstrations plus every earlier round's corrections. Two baselines follow the same
+    schedule (continuing round 0 once per round, each time with a new optimizer and learning-rate
+    schedule, as the rounds do): the control on the demonstrations alone (what more training does
+    without corrections) and the effort-matched BC arm on the demonstrations plus extra expert
+    demonstrations with as many frames as the corrections (what as much expert data does). Round 0
+    is trained twice (the noise floor)."""
     plan = [Training("r0", "r0", None, config.steps)]
     for r in range(1, config.rounds + 1):
         plan.append(Training(f"hg_r{r}", f"hg_r{r}", plan[-1].name, config.round_steps))
-    if config.rounds:
-        plan.append(Training("control", "r0", "r0", config.rounds * config.round_steps))
+    for arm, dataset in zip(ARMS, ("r0", "bc")):
+        for r in range(1, config.rounds + 1):
+            name, start = arm_model(arm, r, config.rounds), arm_model(arm, r - 1, config.rounds)
+            plan.append(Training(name, dataset, start, config.round_steps))
     return plan + [Training("r0_seed2", "r0", None, config.steps, seed=1001)]
 
 
@@ -107,13 +131,20 @@ def round_model(round_: int) -> str:
 
 
 def evaluations(config: DemoConfig) -> list[tuple[str, str]]:
-    """(evaluation, model): every round, the control, and round 0 trained with another seed (the
-    noise floor: what chance alone changes between two equally made models; the evaluation itself
-    is deterministic)."""
+    """(evaluation, model) on the held-out layouts: every round, the baselines, and round 0
+    trained with another seed (the noise floor: what chance alone changes between two equally made
+    models; the evaluation itself is deterministic)."""
     names = [(f"eval_{round_model(r)}", round_model(r)) for r in range(config.rounds + 1)]
     if config.rounds:
-        names.append(("eval_control", "control"))
+        names += [(f"eval_{arm}", arm) for arm in ARMS]
     return names + [("eval_r0_seed2", "r0_seed2")]
+
+
+def diagnoses(config: DemoConfig) -> list[tuple[str, str]]:
+    """(evaluation, model) on the development layouts: round 0, the last round and the baselines
+    (their paths and videos are what diagnosis looks at)."""
+    models = dict.fromkeys(["r0", round_model(config.rounds), *(ARMS if config.rounds else ())])
+    return [(f"dev_{model}", model) for model in models]
 
 
 def demo_mapping() -> Mapping:
@@ -226,6 +257,7 @@ class EpisodeSource(Protocol):
     def run(self, batch: Batch, keep: Callable[[dict], None]) -> None:
         """Run the batch's episodes in order, handing each one's summary to `keep` as it ends."""
 
-    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
-        """The demonstrations and the corrections of the `rollouts` batches as a dataset at `out`;
-        a summary (demonstrations, rollouts, episodes, frames)."""
+    def write_dataset(self, out: Path, demos: list[str], rollouts: list[str]) -> dict:
+        """The episodes of the `demos` batches whole and the corrections of the `rollouts` batches
+        as a dataset at `out`; a summary (demonstrations, rollouts, episodes, frames, and
+        correction_frames: the corrections' frames counted once)."""

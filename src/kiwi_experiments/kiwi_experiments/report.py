@@ -13,7 +13,7 @@ from pathlib import Path
 from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
-from .plan import POLICY_NAMES, PRETRAINED, QUICK, evaluations, round_model
+from .plan import POLICY_NAMES, PRETRAINED, QUICK, diagnoses, evaluations, round_model
 from .statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
 
 
@@ -31,8 +31,11 @@ def eval_label(demo, name: str) -> str:
         return f"{policy}, round 0 (demonstrations only)"
     if name == "eval_r0_seed2":
         return f"{policy}, round 0, another training seed (noise floor)"
+    extra = demo.config.rounds * demo.config.round_steps
     if name == "eval_control":
-        return f"control: round 0 + {demo.config.rounds * demo.config.round_steps} steps on the demonstrations alone"
+        return f"control: round 0 + {extra} steps on the demonstrations alone"
+    if name == "eval_bc":
+        return f"effort-matched BC: round 0 + {extra} steps on the demonstrations and as many expert frames as the corrections"
     return f"{policy} + HG-DAgger, round {name.removeprefix('eval_hg_r')}"
 
 
@@ -49,10 +52,10 @@ def paired_text(results: dict, name: str, against: str) -> str:
 
 def eval_table(demo, rows: dict, results: dict) -> list[str]:
     lines = [
-        "| model | training episodes (frames) | steps | success [95 % CI] | vs round 0 (layouts won / lost, McNemar) | "
-        "collisions: episodes (per episode) | time to lift (s) | action error: base (m/s) | arm (deg) | "
-        "passed left / right / not | video |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | training episodes (frames) | steps | strict success [95 % CI] | lifted (loose) | "
+        "vs round 0 (layouts won / lost, McNemar) | collisions: episodes (per episode) | time to success (s) | "
+        "action error: base (m/s) | arm (deg) | passed left / right / not | video (development layouts) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, model in evaluations(demo.config):
         row = rows.get(name)
@@ -63,26 +66,28 @@ def eval_table(demo, rows: dict, results: dict) -> list[str]:
         lines.append(
             f"| {eval_label(demo, name)} | {sources.get('episodes', '?')} ({sources.get('frames', '?')}) | "
             f"{demo.total_steps(model)} | {rate_text(round(row['success'] * row['episodes']), row['episodes'])} | "
+            f"{_pct(row['lifted'])} | "
             f"{'–' if model == 'r0' else paired_text(results, name, 'eval_r0')} | {row['collision_episodes']} / "
             f"{row['episodes']} ({row['collisions_per_episode']:.2f}) | {_num(row['time_to_success'], '.1f')} | "
             f"{_num(row['base_error'], '.3f')} | {_num(row['arm_error_deg'], '.1f')} | "
-            f"{row['left']} / {row['right']} / {row['not_passed']} | {_video_link(demo, name)} |"
+            f"{row['left']} / {row['right']} / {row['not_passed']} | {_video_link(demo, model)} |"
         )
     return lines
 
 
-def _video_link(demo, name: str) -> str:
-    video = Path("videos") / f"{name}.mp4"
+def _video_link(demo, model: str) -> str:
+    video = Path("videos") / f"dev_{model}.mp4"
     return f"[mp4]({video.as_posix()})" if (demo.out / "report" / video).exists() else "–"
 
 
 def comparisons(demo, results: dict) -> list[str]:
     """The paired tests the run is for: each round against the one before and against round 0, the
-    last against the control, and round 0 against its twin from another training seed."""
+    last against the baselines, and round 0 against its twin from another training seed."""
     rounds = demo.config.rounds
     pairs = [(f"eval_{round_model(r)}", f"eval_{round_model(r - 1)}") for r in range(1, rounds + 1)]
     if rounds:
-        pairs += [(f"eval_{round_model(rounds)}", "eval_r0"), (f"eval_{round_model(rounds)}", "eval_control")]
+        last = f"eval_{round_model(rounds)}"
+        pairs += [(last, "eval_r0"), (last, "eval_control"), (last, "eval_bc")]
     pairs.append(("eval_r0_seed2", "eval_r0"))
     lines = ["| this | against | layouts won / lost, McNemar p |", "|---|---|---|"]
     for name, against in dict.fromkeys(pairs):  # with one round, its predecessor is round 0
@@ -95,16 +100,17 @@ def comparisons(demo, results: dict) -> list[str]:
 
 def rollout_table(demo, rows: dict) -> list[str]:
     lines = [
-        "| collected with | rollouts | lifted | expert take-overs / episode | "
+        "| collected with | rollouts | strict success | expert take-overs / episode | "
         "share of time the expert drove | take-overs by reason |",
         "|---|---|---|---|---|---|",
     ]
-    for r in range(demo.config.rounds):
+    for r in range(demo.config.rounds + 1):
         row = rows.get(f"rollouts_r{r}")
         if not row or not row.get("episodes"):
             continue
+        last = " (the last model: its take-overs, not trained on)" if r == demo.config.rounds else ""
         lines.append(
-            f"| round {r} | {row['episodes']} | {_pct(row['success'])} | {row['interventions_per_episode']:.2f} | "
+            f"| round {r}{last} | {row['episodes']} | {_pct(row['success'])} | {row['interventions_per_episode']:.2f} | "
             f"{_pct(row['intervention_time_fraction'])} | {_reasons(row.get('takeover_reasons', {}))} |"
         )
     return lines
@@ -164,8 +170,9 @@ def plot_success(demo, rows: dict, path: Path) -> None:
         point(f"eval_{round_model(r)}", r, "o", "HG-DAgger" if r == xs[0] else None)
     point("eval_r0_seed2", 0.1, "x", "round 0, another training seed")
     point("eval_control", rounds + 0.1, "s", "control: same steps, no corrections")
+    point("eval_bc", rounds + 0.2, "D", "effort-matched BC: as many expert frames")
     ax.set_xlabel("HG-DAgger round (0: demonstrations only)")
-    ax.set_ylabel(f"lifted over {demo.config.eval_episodes} layouts (%), 95 % CI")
+    ax.set_ylabel(f"strict success, {demo.config.eval_episodes} held-out layouts (%), 95 % CI")
     ax.set_ylim(-5, 105)
     ax.set_xticks(range(rounds + 1))
     ax.grid(alpha=0.3)
@@ -176,16 +183,16 @@ def plot_success(demo, rows: dict, path: Path) -> None:
 
 
 def plot_trajectories(demo, results: dict, path: Path) -> None:
-    """Top-down paths relative to the obstacle (at the origin), one panel per source."""
+    """Top-down paths relative to the obstacle (at the origin) on the development layouts, one
+    panel per source."""
     from matplotlib.patches import Rectangle
 
     plt = _pyplot()
 
-    last = f"eval_{round_model(demo.config.rounds)}"
     panels = [("expert demonstrations", results.get("demos", []))]
-    for name in dict.fromkeys(("eval_r0", last, "eval_control")):
+    for name, model in diagnoses(demo.config):
         if results.get(name):
-            panels.append((eval_label(demo, name).replace(", ", "\n", 1), results[name]))
+            panels.append((eval_label(demo, f"eval_{model}").replace(", ", "\n", 1), results[name]))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), sharex=True, sharey=True)
     for ax, (title, summaries) in zip(axes, panels):
         ax.add_patch(
@@ -209,7 +216,7 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
         ax.set_aspect("equal")
         ax.grid(alpha=0.3)
         ax.set_xlabel("x from the obstacle (m)")
-    axes[0].set_ylabel("y from the obstacle (m); green: lifted, red: not")
+    axes[0].set_ylabel("y from the obstacle (m); green: success, red: not")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -268,25 +275,31 @@ def _seeds(cfg, kind: str, count: int) -> list[int]:
 
 def evaluation_section(demo, results: dict, rows: dict) -> list[str]:
     cfg = demo.config
-    seeds = _seeds(cfg, "eval", cfg.eval_episodes)
+    seeds = _seeds(cfg, "heldout", cfg.eval_episodes)
+    extra = rows.get("extra_demos", {})
     return [
-        "## Evaluation",
+        "## Evaluation on the held-out layouts",
         "",
-        f"Each model alone on the same {cfg.eval_episodes} obstacle layouts (seeds {seeds[0]}.."
-        f"{seeds[-1]}), {cfg.timeout_s:g} s of sim time each; the expert only labels. Round 0 trained "
-        f"{cfg.steps} steps from scratch on the demonstrations; each HG-DAgger round continues the last model "
-        f"for {cfg.round_steps} steps on the demonstrations plus every correction so far (normalization "
-        "statistics kept from round 0); the control continues round 0 for the same extra steps on the "
-        "demonstrations alone; round 0 is trained a second time with another seed (the noise floor: two "
-        "models made alike). "
-        "Success: the cube's centre above 4.5 cm; intervals: Wilson 95 %. Collision: any part of the robot "
+        f"Each model alone on the same {cfg.eval_episodes} held-out obstacle layouts (seeds {seeds[0]}.."
+        f"{seeds[-1]}: used for nothing but these figures, the same in every run), {cfg.timeout_s:g} s of "
+        f"sim time each; the expert only labels. Round 0 trained {cfg.steps} steps from scratch on the "
+        f"demonstrations; each HG-DAgger round continues the last model for {cfg.round_steps} steps (a new "
+        "optimizer and learning-rate schedule each round) on the demonstrations plus every correction so far "
+        "(normalization statistics kept from round 0). The baselines continue round 0 on the same schedule: "
+        "the control on the demonstrations alone; the effort-matched BC arm on them plus "
+        f"{extra.get('episodes', 0)} extra expert demonstrations, as many frames as the corrections of the "
+        "last round's dataset (each counted once). Round 0 is trained a second time with another seed (the "
+        "noise floor: two models made alike). "
+        "Strict success: the cube between the jaws (touching both), its centre 5 cm above its resting "
+        "height, for 1 s of sim time without a break; lifted (loose, the earlier measure): the cube's centre "
+        "above 4.5 cm at any tick. Intervals: Wilson 95 %. Collision: any part of the robot "
         "touching the obstacle, from the sim's contacts. Action error: the policy's command against the "
         "expert's for the same state, per tick (base: twist difference, m/s; arm: the largest joint target "
         "difference, deg).",
         "",
         *eval_table(demo, rows, results),
         "",
-        "Paired on the layouts (McNemar's exact test on the layouts where exactly one of the two lifted):",
+        "Paired on the layouts (McNemar's exact test on the layouts where exactly one of the two succeeded):",
         "",
         *comparisons(demo, results),
         "",
@@ -324,7 +337,7 @@ def demonstrations_section(demo, rows: dict) -> list[str]:
         "## Expert demonstrations",
         "",
         f"{demos.get('episodes', 0)} episodes (seeds {seeds[0]}..{seeds[-1]}, the obstacle on "
-        f"every one; detour side: {cfg.detour}), {_pct(demos.get('success'))} lifted, mean "
+        f"every one; detour side: {cfg.detour}), {_pct(demos.get('success'))} strict success, mean "
         f"{_num(demos.get('time_to_success'), '.1f')} s; detours left / right: {demos.get('left', 0)} / "
         f"{demos.get('right', 0)}.",
         "",
@@ -332,7 +345,8 @@ def demonstrations_section(demo, rows: dict) -> list[str]:
         "",
         "![success against round](success_vs_round.png)",
         "",
-        "![top-down paths relative to the obstacle](trajectories.png)",
+        f"![top-down paths relative to the obstacle on the {cfg.dev_episodes} development layouts]"
+        "(trajectories.png)",
         "",
     ]
 
@@ -372,8 +386,10 @@ def reproduce_section(demo) -> list[str]:
         "```",
         "",
         f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations "
-        f"{_seeds(cfg, 'demos', cfg.demos)}, of the evaluation {_seeds(cfg, 'eval', cfg.eval_episodes)}, of "
-        f"the DAgger rollouts per round {rollout_seeds}; training seeds {cfg.seed + 1000} ({cfg.seed + 1001} "
+        f"{_seeds(cfg, 'demos', cfg.demos)}, of the held-out evaluation "
+        f"{_seeds(cfg, 'heldout', cfg.eval_episodes)}, of the development layouts "
+        f"{_seeds(cfg, 'dev', cfg.dev_episodes)}, of the DAgger rollouts per round {rollout_seeds}, of the "
+        f"extra demonstrations from {_seeds(cfg, 'extra_demos', 1)[0]} on; training seeds {cfg.seed + 1000} ({cfg.seed + 1001} "
         "for the noise floor's twin). Training commands (the datasets and models are in this run's folder):",
         "",
         "```bash",
@@ -399,6 +415,7 @@ def write_results(demo, results: dict, rows: dict, path: Path) -> None:
         "parameters": parameters(),
         "rows": rows,
         "successes": {name: successes(results, name) for name, _ in evaluations(cfg)},
+        "development_successes": {name: successes(results, name) for name, _ in diagnoses(cfg)},
         "timings_s": demo.timings,
     }
     path.write_text(json.dumps(results_json, indent=2))

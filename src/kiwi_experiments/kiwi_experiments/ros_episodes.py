@@ -82,12 +82,12 @@ class RosEpisodes:
             todo.pop(0)
         return False
 
-    def write_dataset(self, out: Path, rollouts: list[str]) -> dict:
-        """The demonstrations' bags and the correction segments of the `rollouts` batches' bags
-        converted into a dataset at `out`."""
+    def write_dataset(self, out: Path, demos: list[str], rollouts: list[str]) -> dict:
+        """The bags of the `demos` batches whole and the correction segments of the `rollouts`
+        batches' bags converted into a dataset at `out`."""
         from kiwi_recorder.convert import convert, find_bags
 
-        demos = find_bags(self.out / "bags" / "demos")
+        demos = [bag for batch in demos for bag in find_bags(self.out / "bags" / batch)]
         bags = [bag for batch in rollouts for bag in find_bags(self.out / "bags" / batch)]
         summary = convert(
             demos,

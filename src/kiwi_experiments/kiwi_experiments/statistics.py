@@ -77,3 +77,61 @@ def median_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     if k == 0:  # too few values for the level: the whole range
         return median, ordered[0], ordered[-1]
     return median, ordered[k - 1], ordered[n - k]
+
+
+def paired_t_test(first, second) -> dict:
+    """Student's paired t-test of `first` against `second` (one value per repetition, paired by
+    position): the differences' mean, SD, t and two-sided p (1.0 when every difference is 0, nan
+    when fewer than two pairs)."""
+    differences = [a - b for a, b in zip(first, second, strict=True)]
+    n = len(differences)
+    if n < 2:
+        return {
+            "n": n,
+            "mean": differences[0] if n else math.nan,
+            "sd": math.nan,
+            "t": math.nan,
+            "p": math.nan,
+        }
+    mean = sum(differences) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+    if sd == 0:
+        return {"n": n, "mean": mean, "sd": 0.0, "t": math.inf if mean else 0.0, "p": 0.0 if mean else 1.0}
+    t = mean / (sd / math.sqrt(n))
+    return {"n": n, "mean": mean, "sd": sd, "t": t, "p": student_t_two_sided(t, n - 1)}
+
+
+def student_t_two_sided(t: float, df: int) -> float:
+    """P(|T| >= |t|) for Student's t with `df` degrees of freedom: the regularized incomplete beta
+    I_x(df/2, 1/2) at x = df / (df + t^2)."""
+    return _incomplete_beta(df / (df + t * t), df / 2, 0.5)
+
+
+def _incomplete_beta(x: float, a: float, b: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), by its continued fraction (Lentz)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    if x > (a + 1) / (a + b + 2):  # the fraction converges fast only below this: use the symmetry
+        return 1.0 - _incomplete_beta(1 - x, b, a)
+    front = (
+        math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+        / a
+    )
+    tiny, f, c, d = 1e-300, 1.0, 1.0, 0.0
+    for i in range(400):
+        m = i // 2
+        if i == 0:
+            numerator = 1.0
+        elif i % 2 == 0:
+            numerator = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            numerator = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1.0 + numerator * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + numerator / (c if abs(c) > tiny else tiny)
+        f *= c * d
+        if abs(1.0 - c * d) < 1e-14:
+            break
+    return front * (f - 1.0)

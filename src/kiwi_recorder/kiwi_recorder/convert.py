@@ -342,10 +342,12 @@ def convert(
         episodes = [
             read_episode(b, mapping, fps) for b in tqdm(ready, desc="reading bags", disable=not progress)
         ]
+        correction_frames = 0  # each segment once (the effort-matched baseline's budget)
         for bag in tqdm(ready_corrections, desc="reading corrections", disable=not progress):
             episode = read_episode(bag, mapping, fps)
             segments = intervention_segments(episode.intervention, min_segment_frames, MERGE_GAP_FRAMES)
             episodes += [episode.segment(a, b) for a, b in segments for _ in range(correction_weight)]
+            correction_frames += sum(b - a for a, b in segments)
         if not episodes:
             raise ConvertError("the bags hold no episode (the corrections no intervention segment)")
         staging = out.with_name(out.name + ".partial")
@@ -394,6 +396,7 @@ def convert(
     return {
         "episodes": len(episodes),
         "frames": total,
+        "correction_frames": correction_frames,
         "fps": fps,
         "seconds": float(sum(e.times[-1] - e.times[0] + 1 / fps for e in episodes)),
     }

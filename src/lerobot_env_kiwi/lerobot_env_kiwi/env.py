@@ -15,8 +15,9 @@ kiwi_common.task), seen and commanded as a LeRobot LeKiwi policy sees and comman
   robot `action_delay` ticks after the observation it answers (1 by default: in the graph a
   command computed from a tick's /joint_states is written at the driver's next tick).
 
-`info` carries `is_success` (the cube lifted: the episode terminates), `collision` (any part of
-the robot touches the obstacle), `clearance` (chassis to obstacle, m) and `expert_action`: the
+`info` carries `is_success` (strict success, `kiwi_common.task`: the cube between the jaws, 5 cm
+above its rest, for 1 s: the episode terminates), `lifted` (the old, loose measure: the cube's
+centre above 4.5 cm now), `between_jaws`, `collision` (any part of the robot touches the obstacle), `clearance` (chassis to obstacle, m) and `expert_action`: the
 scripted expert's action for the present state, in the same units, for DAgger-style labelling.
 The expert takes the detour side the last commanded base twist heads for, as the ROS oracle does.
 """
@@ -36,7 +37,7 @@ from kiwi_common.features import (
     state_vector,
 )
 from kiwi_common.images import resize_image
-from kiwi_common.task import TASK, chassis_clearance, is_lifted
+from kiwi_common.task import TASK, HoldClock, chassis_clearance, is_held_up, is_lifted
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_driver.commands import arm_targets
@@ -111,6 +112,8 @@ class KiwiPickEnv(gym.Env):
         self._pending = deque([None] * self.action_delay)
         self._arm_target = self.sim.arm_positions()
         self._twist = (0.0, 0.0, 0.0)
+        self._hold = HoldClock()
+        self._succeeded = False
         side = (options or {}).get("expert_side", int(np.random.default_rng(layout_seed).choice((-1, 1))))
         if side not in (-1, 1):
             raise ValueError(f"expert_side must be 1 (left) or -1 (right), got {side!r}")
@@ -124,8 +127,9 @@ class KiwiPickEnv(gym.Env):
         command = split_action(values)  # raises naming the expected length
         self._pending.append(command)
         self._apply(self._pending.popleft())
-        lifted = is_lifted(float(self.sim.cube_pose()[0][2]))
-        return self._observation(), float(lifted), lifted, False, self._info()
+        held_up = is_held_up(float(self.sim.cube_pose()[0][2]), self.sim.cube_between_jaws())
+        self._succeeded = self._hold.update(self.sim.time, held_up)
+        return self._observation(), float(self._succeeded), self._succeeded, False, self._info()
 
     @property
     def expert_side(self) -> int:
@@ -192,7 +196,9 @@ class KiwiPickEnv(gym.Env):
         # a numpy bool makes an object array whose unfinished envs read None (LeRobot's rollout
         # then fails with "Could not infer dtype of NoneType").
         return {
-            "is_success": bool(is_lifted(world.cube[2])),
+            "is_success": self._succeeded,
+            "lifted": bool(is_lifted(world.cube[2])),
+            "between_jaws": bool(self.sim.cube_between_jaws()),
             "collision": bool(self.sim.obstacle_contact()),
             "clearance": float(chassis_clearance(world.robot[:2], world.obstacle)),
             "expert_action": _action(expert),

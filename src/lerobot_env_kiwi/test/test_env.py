@@ -9,7 +9,7 @@ import pytest
 from lerobot_env_kiwi.env import MAX_STEP, KiwiPickEnv
 
 from kiwi_common.features import ENVIRONMENT_NAMES, MOTOR_NAMES, Mapping
-from kiwi_common.task import sample_layout
+from kiwi_common.task import HELD_Z, sample_layout
 from kiwi_description import constants as c
 from lerobot_env_kiwi import GYM_ID, KiwiEnv
 
@@ -96,17 +96,34 @@ def test_bad_actions_are_refused_with_a_reason(env, action, message):
 def test_the_expert_in_info_picks_the_cube_around_the_obstacle_on_the_side_asked(env):
     for seed, side in ((0, 1), (0, -1), (1, 1)):
         obs, info = env.reset(seed=seed, options={"expert_side": side})
-        lateral = []
+        lateral, held_since = [], None
         for _ in range(600):
             obs, reward, terminated, truncated, info = env.step(info["expert_action"])
             lateral.append(env.sim.base_pose()[1] - env.layout.obstacle_xy[1])
+            held_up = info["between_jaws"] and env.sim.cube_pose()[0][2] >= HELD_Z
+            held_since = (held_since or env.sim.time) if held_up else None
             if terminated:
                 break
         assert terminated and info["is_success"] and reward == 1.0, f"seed {seed}: {info['expert_phase']}"
-        assert not info["collision"]
+        assert info["lifted"] and info["between_jaws"] and not info["collision"]
+        assert env.sim.time - held_since == pytest.approx(1.0, abs=0.04), "strict success: held for 1 s"
         assert side * max(lateral, key=abs) > 0.25, f"seed {seed}: not round the side asked ({side})"
     with pytest.raises(ValueError, match="expert_side"):
         env.reset(seed=0, options={"expert_side": 0})
+
+
+def test_a_cube_let_go_after_the_lift_is_no_success(env):
+    """The loose measure counts a cube that rose once; the strict one needs it held for 1 s."""
+    obs, info = env.reset(seed=2, options={"expert_side": 1})
+    while not info["lifted"]:
+        obs, _, terminated, _, info = env.step(info["expert_action"])
+        assert not terminated
+    opened = info["expert_action"].copy()
+    opened[5] = 100.0  # the gripper wide open (LeRobot's 0..100), the arm where the expert holds it
+    for _ in range(45):
+        obs, _, terminated, _, info = env.step(opened)
+        assert not terminated and not info["is_success"]
+    assert not info["between_jaws"] and env.sim.cube_pose()[0][2] < HELD_Z
 
 
 def test_cameras_and_render():

@@ -1,0 +1,205 @@
+"""`kiwi study`: the `kiwi demo` loop repeated as independent repetitions, and what holds across them.
+
+Repetition k is a whole `kiwi demo` run in `rep_k/` with the run seed `seed + k`: its own
+demonstrations, rollouts, extra demonstrations and training seeds; every repetition's models are
+scored on the same held-out layouts. A repetition whose report exists is not run again, so the
+study resumes where it stopped (inside a repetition, `kiwi demo`'s own resume applies).
+
+The study's report reads only the repetitions' `report/results.json`: per repetition its strict
+success on the held-out layouts and take-overs per rollout; across repetitions mean +- SD and
+Student's paired t-test (paired by repetition) of the last round against round 0, the control and
+the effort-matched BC arm, and of round 0 against its twin trained with another seed (the noise
+floor).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .plan import DemoConfig, DemoError, round_model, write_atomically
+from .statistics import paired_t_test
+
+MAX_REPETITIONS = 20
+
+
+def repetition_folder(out: Path, k: int) -> Path:
+    return Path(out) / f"rep_{k}"
+
+
+def run_study(
+    out: Path, config: DemoConfig, repetitions: int, argv: list[str], progress: bool = True
+) -> Path:
+    """Run (or finish) the repetitions one after another; the study's report is written anew after
+    each, from the repetitions finished so far."""
+    from .demo import Demo
+
+    path = None
+    for k in range(repetitions):
+        folder = repetition_folder(out, k)
+        if not (folder / "report" / "results.json").exists():
+            print(f"kiwi study: repetition {k + 1} of {repetitions} in {folder}", file=sys.stderr)
+            Demo(folder, replace(config, seed=config.seed + k), argv, progress).run()
+        path = write_study_report(out, [read_repetition(repetition_folder(out, j)) for j in range(k + 1)])
+    return path
+
+
+def read_repetition(folder: Path) -> dict:
+    path = folder / "report" / "results.json"
+    try:
+        results = json.loads(path.read_text())
+        results["rows"], results["config"]  # noqa: B018 (what the study reads)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DemoError(f"{path} is damaged or missing ({exc}); run that repetition again") from None
+    return results
+
+
+def figures(results: dict) -> dict[str, float | None]:
+    """One repetition's figures: strict success of each model on the held-out layouts, the last
+    round's loose 'lifted', take-overs per rollout of each round's model, minutes of stages."""
+    rows, rounds = results["rows"], results["config"]["rounds"]
+
+    def rate(name: str, key: str = "success") -> float | None:
+        row = rows.get(name) or {}
+        return row.get(key) if row.get("episodes") else None
+
+    out = {"r0": rate("eval_r0"), "last": rate(f"eval_{round_model(rounds)}")}
+    out |= {f"hg_r{r}": rate(f"eval_hg_r{r}") for r in range(1, rounds)}
+    out |= {name: rate(f"eval_{name}") for name in ("control", "bc", "r0_seed2")}
+    out["last_lifted"] = rate(f"eval_{round_model(rounds)}", "lifted")
+    for r in range(rounds + 1):
+        out[f"takeovers_r{r}"] = rate(f"rollouts_r{r}", "interventions_per_episode")
+    out["minutes"] = sum(results.get("timings_s", {}).values()) / 60
+    return out
+
+
+COMPARISONS = (
+    ("last", "r0", "last round against round 0"),
+    ("last", "control", "last round against the same-steps control"),
+    ("last", "bc", "last round against the effort-matched BC arm"),
+    ("r0_seed2", "r0", "round 0 against its twin from another training seed (noise floor)"),
+)
+
+
+def across(values: list[float | None]) -> str:
+    """'mean +- SD' of the repetitions that have the figure (percent for rates)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "–"
+    sd = statistics.stdev(present) if len(present) > 1 else math.nan
+    return f"{100 * statistics.fmean(present):.1f} ± {100 * sd:.1f}"
+
+
+def comparison_rows(table: list[dict]) -> list[dict]:
+    rows = []
+    for first, second, label in COMPARISONS:
+        pairs = [(f[first], f[second]) for f in table if f[first] is not None and f[second] is not None]
+        test = paired_t_test([a for a, _ in pairs], [b for _, b in pairs])
+        wins = sum(a > b for a, b in pairs)
+        rows.append({"comparison": label, "first": first, "second": second, "wins": wins, **test})
+    return rows
+
+
+def write_study_report(out: Path, repetitions: list[dict]) -> Path:
+    """`out/report/README.md` and `study.json` from the repetitions' results."""
+    report = Path(out) / "report"
+    report.mkdir(parents=True, exist_ok=True)
+    table = [figures(r) for r in repetitions]
+    comparisons = comparison_rows(table)
+    config = repetitions[0]["config"]
+    rounds = config["rounds"]
+    write_atomically(
+        report / "study.json",
+        json.dumps(
+            {
+                "repetitions": table,
+                "comparisons": comparisons,
+                "configs": [r["config"] for r in repetitions],
+                "code": [r.get("code") for r in repetitions],
+            },
+            indent=2,
+        ),
+    )
+    models = ["r0", *(f"hg_r{r}" for r in range(1, rounds)), "last", "control", "bc", "r0_seed2"]
+    headers = {
+        "r0": "round 0",
+        "last": f"round {rounds}",
+        "control": "control",
+        "bc": "effort-matched BC",
+        "r0_seed2": "round 0, other seed",
+    } | {f"hg_r{r}": f"round {r}" for r in range(1, rounds)}
+    takeovers = [f"takeovers_r{r}" for r in range(rounds + 1)]
+    lines = [
+        "# Kiwi study report",
+        "",
+        f"{len(repetitions)} independent repetitions of `kiwi demo` (settings below; repetition k runs with "
+        f"seed {config['seed']} + k: its own demonstrations, rollouts, extra demonstrations and training "
+        "seeds). Every figure is strict success on the same "
+        f"{config['eval_episodes']} held-out layouts (seeds 900000..{900000 + config['eval_episodes'] - 1}, "
+        "used for nothing else): the cube between the jaws, 5 cm above its rest, for 1 s. The policy read "
+        "the arm's joints, the base's velocities and the cube's and obstacle's positions relative to the "
+        "robot from the sim's ground truth (no camera).",
+        "",
+        "## Strict success per repetition (held-out layouts, %)",
+        "",
+        "| repetition | " + " | ".join(headers[m] for m in models) + f" | round {rounds}, lifted (loose) | "
+        "take-overs per rollout, by the model of round "
+        + ", ".join(str(r) for r in range(rounds + 1))
+        + " | minutes |",
+        "|---|" + "---|" * (len(models) + 3),
+    ]
+    for k, f in enumerate(table):
+        lines.append(
+            f"| {k} | "
+            + " | ".join(_pct(f[m]) for m in models)
+            + f" | {_pct(f['last_lifted'])} | "
+            + ", ".join("–" if f[t] is None else f"{f[t]:.2f}" for t in takeovers)
+            + f" | {f['minutes']:.0f} |"
+        )
+    lines.append(
+        "| mean ± SD | "
+        + " | ".join(across([f[m] for f in table]) for m in models)
+        + f" | {across([f['last_lifted'] for f in table])} | "
+        + ", ".join(_mean_sd([f[t] for f in table]) for t in takeovers)
+        + f" | {statistics.fmean(f['minutes'] for f in table):.0f} |"
+    )
+    lines += [
+        "",
+        "## Across repetitions (paired by repetition)",
+        "",
+        "| comparison | repetitions won | mean difference ± SD (points) | t | p (Student, two-sided) |",
+        "|---|---|---|---|---|",
+    ]
+    for row in comparisons:
+        lines.append(
+            f"| {row['comparison']} | {row['wins']} of {row['n']} | {100 * row['mean']:+.1f} ± "
+            f"{100 * row['sd']:.1f} | {row['t']:.2f} | {row['p']:.3g} |"
+        )
+    lines += [
+        "",
+        "Each repetition's own report (per-layout outcomes, McNemar tests, paths and videos on its development "
+        "layouts, commands and seeds) is `rep_k/report/README.md`.",
+        "",
+        "## Settings",
+        "",
+        f"`{json.dumps(config)}`",
+        "",
+    ]
+    path = report / "README.md"
+    write_atomically(path, "\n".join(lines))
+    return path
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}"
+
+
+def _mean_sd(values: list[float | None]) -> str:
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return "–" if not present else f"{present[0]:.2f}"
+    return f"{statistics.fmean(present):.2f} ± {statistics.stdev(present):.2f}"
