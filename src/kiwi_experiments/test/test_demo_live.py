@@ -84,10 +84,10 @@ def test_quick_demo_stops_on_an_interrupt_in_every_stage_and_resumes(tmp_path, r
 
     results = json.loads((run / "report" / "results.json").read_text())
     report = (run / "report" / "README.md").read_text()
-    for name in ("eval_r0", "eval_hg_r1", "eval_control", "eval_r0_seed2"):
+    for name in ("eval_r0", "eval_hg_r1", "eval_control", "eval_bc", "eval_r0_seed2"):
         episodes = lines(run / "episodes" / f"{name}.jsonl")
         assert len(episodes) == 2 and all(e["obstacle"] for e in episodes)
-        assert [e["seed"] for e in episodes] == [5000, 5001], "every model on the same layouts"
+        assert [e["seed"] for e in episodes] == [900000, 900001], "every model on the held-out layouts"
         row = results["rows"][name]
         assert row["success"] == sum(e["success"] for e in episodes) / 2
         assert row["collisions_per_episode"] == sum(e["collisions"] for e in episodes) / 2
@@ -98,10 +98,11 @@ def test_quick_demo_stops_on_an_interrupt_in_every_stage_and_resumes(tmp_path, r
     )
     for plot in ("success_vs_round.png", "trajectories.png"):
         assert (run / "report" / plot).stat().st_size > 1000
-    # A video of every model's first evaluation layouts (2 in --quick), linked from its row.
-    for name in ("eval_r0", "eval_hg_r1", "eval_control", "eval_r0_seed2"):
-        assert (run / "report" / "videos" / f"{name}.mp4").stat().st_size > 1000
-        assert f"[mp4](videos/{name}.mp4)" in report
+    # A video of each diagnosed model on its first development layout (1 in --quick), linked.
+    for model in ("r0", "hg_r1", "control", "bc"):
+        assert [e["seed"] for e in lines(run / "episodes" / f"dev_{model}.jsonl")] == [5000]
+        assert (run / "report" / "videos" / f"dev_{model}.mp4").stat().st_size > 1000
+        assert f"[mp4](videos/dev_{model}.mp4)" in report
 
     # The demonstrations' actions are the expert's commands: the base moves in them (a mapping that
     # missed the command topics once trained every policy to stand still).

@@ -111,3 +111,16 @@ def test_quick_env_demo_makes_correction_episodes(tmp_path):
     assert "ran in the gymnasium env (`--backend env`" in report and "through the mux" not in report
     results = json.loads((run / "report" / "results.json").read_text())
     assert results["config"]["backend"] == "env" and results["rows"]["eval_r0"]["episodes"] == 2
+    # The effort-matched arm: the demonstrations and extra expert ones, at least as many frames as
+    # the corrections (each once); its schedule continues round 0 as round 1 does.
+    bc = json.loads((run / "datasets" / "bc" / "meta" / "kiwi_demo_sources.json").read_text())
+    extra = bc["frames"] - len(r0)
+    assert sources["correction_frames"] > 0 and bc["rollouts"] == 0
+    assert sources["correction_frames"] <= extra < sources["correction_frames"] + 600, (
+        "one episode over at most"
+    )
+    assert bc["demonstrations"] == 2 + len((run / "episodes" / "extra_demos.jsonl").read_text().splitlines())
+    log = (run / "logs" / "train_bc.log").read_text()
+    assert f"--policy.path={run / 'models' / 'r0' / 'checkpoints' / 'last' / 'pretrained_model'}" in log
+    takeovers = [results["rows"][f"rollouts_r{r}"]["interventions_per_episode"] for r in (0, 1)]
+    assert all(t is not None for t in takeovers), "the last model's take-overs are measured too"

@@ -7,7 +7,9 @@ from kiwi_experiments.statistics import (
     mean_interval,
     median_interval,
     paired_outcomes,
+    paired_t_test,
     rate_text,
+    student_t_two_sided,
     wilson_interval,
 )
 
@@ -62,3 +64,28 @@ def test_median_interval_from_order_statistics():
     assert median_interval(values) == (25.5, 18, 33)
     # Too few values for 95 %: the whole range.
     assert median_interval([3.0, 1.0, 2.0]) == (2.0, 1.0, 3.0)
+
+
+def test_student_t_matches_the_tables():
+    # Two-sided 5 % and 10 % critical values of Student's t (any printed table).
+    for t, df, p in (
+        (12.706, 1, 0.05),
+        (4.303, 2, 0.05),
+        (2.776, 4, 0.05),
+        (1.812, 10, 0.10),
+        (2.045, 29, 0.05),
+    ):
+        assert student_t_two_sided(t, df) == pytest.approx(p, abs=2e-4)
+    assert student_t_two_sided(0.0, 4) == pytest.approx(1.0)
+    assert student_t_two_sided(-2.776, 4) == pytest.approx(0.05, abs=2e-4)
+
+
+def test_paired_t_test_of_repetitions():
+    test = paired_t_test([0.9, 0.8, 0.95], [0.6, 0.7, 0.5])
+    # differences 0.3, 0.1, 0.45: mean 0.2833, SD 0.1756, t = 2.795 with 2 degrees of freedom
+    assert test["mean"] == pytest.approx(0.2833, abs=1e-4) and test["sd"] == pytest.approx(0.1756, abs=1e-4)
+    assert test["t"] == pytest.approx(2.795, abs=1e-3) and test["p"] == pytest.approx(0.1077, abs=1e-3)
+    assert paired_t_test([0.5, 0.6], [0.5, 0.6])["p"] == 1.0, "no difference at all"
+    assert paired_t_test([0.7, 0.8], [0.5, 0.6])["p"] < 1e-9, "the same gain every time"
+    with pytest.raises(ValueError):
+        paired_t_test([0.5, 0.6], [0.5])

@@ -1,0 +1,85 @@
+"""The study's arithmetic across repetitions and its resume, from repetitions' results written here."""
+
+import json
+
+import pytest
+
+from kiwi_experiments.plan import QUICK, DemoConfig, diagnoses, evaluations, trainings
+from kiwi_experiments.study import comparison_rows, figures, run_study, write_study_report
+
+
+def results(seed, r0, hg, control, bc, twin, takeovers):
+    """A repetition's results.json with these held-out success rates (100 layouts) and take-overs."""
+    rows = {
+        f"eval_{name}": {"episodes": 100, "success": rate, "lifted": min(1.0, rate + 0.05)}
+        for name, rate in (("r0", r0), ("control", control), ("bc", bc), ("r0_seed2", twin))
+    }
+    rows |= {
+        f"eval_hg_r{r}": {"episodes": 100, "success": rate, "lifted": rate} for r, rate in enumerate(hg, 1)
+    }
+    rows |= {
+        f"rollouts_r{r}": {"episodes": 20, "interventions_per_episode": t} for r, t in enumerate(takeovers)
+    }
+    config = {**DemoConfig().__dict__, "seed": seed, "rounds": len(hg)}
+    return {"config": config, "rows": rows, "timings_s": {"train r0": 600.0}, "code": {"commit": "x"}}
+
+
+REPETITIONS = [
+    results(0, 0.5, [0.6, 0.7, 0.9], 0.6, 0.7, 0.45, [0.8, 0.6, 0.5, 0.3]),
+    results(1, 0.4, [0.5, 0.8, 0.8], 0.5, 0.6, 0.50, [0.9, 0.7, 0.4, 0.4]),
+    results(2, 0.6, [0.7, 0.6, 0.95], 0.7, 0.75, 0.55, [0.7, 0.5, 0.6, 0.2]),
+]
+
+
+def test_figures_and_comparisons_across_repetitions():
+    table = [figures(r) for r in REPETITIONS]
+    assert table[0]["last"] == 0.9 and table[0]["hg_r2"] == 0.7 and table[0]["takeovers_r3"] == 0.3
+    assert table[1]["last_lifted"] == 0.8 and table[2]["minutes"] == 10.0
+    rows = {(r["first"], r["second"]): r for r in comparison_rows(table)}
+    vs_control = rows[("last", "control")]
+    # differences 0.3, 0.3, 0.25
+    assert vs_control["wins"] == 3 and vs_control["mean"] == pytest.approx(0.2833, abs=1e-4)
+    assert vs_control["p"] < 0.01
+    assert rows[("r0_seed2", "r0")]["wins"] == 1, "the noise floor: round 0 against its twin"
+
+
+def test_study_report_says_what_each_figure_is(tmp_path):
+    path = write_study_report(tmp_path, REPETITIONS)
+    text = path.read_text()
+    assert "3 independent repetitions" in text and "held-out layouts" in text
+    assert "| mean ± SD | 50.0 ± 10.0 |" in text, "round 0: 50, 40, 60"
+    assert "| last round against the same-steps control | 3 of 3 | +28.3 ± 2.9 |" in text
+    assert "ground truth" in text, "the report says what the policy read"
+    study = json.loads((tmp_path / "report" / "study.json").read_text())
+    assert len(study["repetitions"]) == 3 and study["comparisons"][0]["first"] == "last"
+
+
+def test_finished_repetitions_are_not_run_again(tmp_path):
+    for k, result in enumerate(REPETITIONS[:2]):
+        folder = tmp_path / f"rep_{k}" / "report"
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps(result))
+    report = run_study(tmp_path, DemoConfig(), 2, ["study"], progress=False)  # nothing left to run
+    assert "2 independent repetitions" in report.read_text()
+
+
+def test_baselines_follow_the_rounds_schedule_and_layout_sets_stay_apart():
+    config = DemoConfig()
+    plan = {t.name: t for t in trainings(config)}
+    for arm, dataset in (("control", "r0"), ("bc", "bc")):
+        chain = [arm]
+        while plan[chain[-1]].start != "r0":
+            chain.append(plan[chain[-1]].start)
+        assert len(chain) == config.rounds, f"{arm}: one continuation per round, as HG-DAgger's"
+        assert all(plan[n].steps == config.round_steps and plan[n].dataset == dataset for n in chain)
+    assert [name for name, _ in evaluations(config)][-3:] == ["eval_control", "eval_bc", "eval_r0_seed2"]
+    assert [model for _, model in diagnoses(config)] == ["r0", "hg_r3", "control", "bc"]
+    held_out = {p.seed for p in config.plans("heldout", 1000)}
+    for seed in range(0, 20_001, 997):
+        run = DemoConfig(seed=seed)
+        used = {p.seed for kind in ("demos", "extra_demos", "dev") for p in run.plans(kind, 1000)}
+        used |= {p.seed for r in range(10) for p in run.plans("rollouts", 100, r)}
+        assert not used & held_out, f"seed {seed}: a run trains or diagnoses on a held-out layout"
+    assert [p.seed for p in QUICK.plans("heldout", 2)] == [
+        p.seed for p in DemoConfig(seed=7).plans("heldout", 2)
+    ]
