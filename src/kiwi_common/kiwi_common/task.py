@@ -35,6 +35,7 @@ class SceneLayout:
     cube_xy: tuple[float, float]
     cube_yaw: float  # rad: the cube turned on the floor (its faces repeat every 90 degrees)
     obstacle_xy: tuple[float, float] | None
+    start_yaw: float = 0.0  # rad: the robot's heading after the reset (at the origin)
 
 
 def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
@@ -55,6 +56,44 @@ def sample_layout(seed: int, obstacle: bool) -> SceneLayout:
     # sees its yaw vary (a feature that never varies in the demonstrations has no scale to learn).
     cube_yaw = float(rng.uniform(-math.pi / 4, math.pi / 4))
     return SceneLayout(seed, cube, cube_yaw, obstacle_xy)
+
+
+# The wider task: the cube WIDE_DISTANCE away at a bearing within WIDE_BEARING of the world's +x,
+# the robot starting at the origin heading within WIDE_HEADING of +x, the obstacle on half the
+# layouts, where driving straight at the cube hits it. The floor is uniform, so the scene is drawn
+# turned by -bearing: the cube ahead along +x (where the expert's paths are laid out) and the
+# robot's start heading heading - bearing; the robot sees the same relative scene either way.
+WIDE_DISTANCE = (0.6, 1.5)
+WIDE_BEARING = math.radians(45.0)
+WIDE_HEADING = math.radians(30.0)
+# With the obstacle the cube is 0.9 m away or more: nearer, a robot standing for the grasp would
+# stand on the obstacle (as in `sample_layout`).
+WIDE_OBSTACLE_DISTANCE = 0.9
+LAYOUT_KINDS = ("default", "wide")
+
+
+def sample_wide_layout(seed: int) -> SceneLayout:
+    """A layout of the wider task (see WIDE_*): its own distribution, not the one taught."""
+    rng = np.random.default_rng([seed, 1])
+    obstacle = bool(rng.random() < 0.5)
+    low = WIDE_OBSTACLE_DISTANCE if obstacle else WIDE_DISTANCE[0]
+    distance = float(rng.uniform(low, WIDE_DISTANCE[1]))
+    bearing = float(rng.uniform(-WIDE_BEARING, WIDE_BEARING))
+    heading = float(rng.uniform(-WIDE_HEADING, WIDE_HEADING))
+    lateral = float(rng.uniform(-0.02, 0.02))  # driving straight at the cube still hits the obstacle
+    obstacle_xy = (distance * OBSTACLE_AT, lateral * OBSTACLE_AT) if obstacle else None
+    cube_yaw = float(rng.uniform(-math.pi / 4, math.pi / 4))
+    return SceneLayout(seed, (distance, lateral), cube_yaw, obstacle_xy, kin.wrap_angle(heading - bearing))
+
+
+def layout_of(kind: str, seed: int, obstacle: bool) -> SceneLayout:
+    """The layout of `seed` in the distribution `kind`: `default` (the task taught; `obstacle`
+    says whether the box stands in the way) or `wide` (it decides the obstacle itself)."""
+    if kind == "wide":
+        return sample_wide_layout(seed)
+    if kind != "default":
+        raise ValueError(f"unknown layout kind {kind!r}: expected one of {', '.join(LAYOUT_KINDS)}")
+    return sample_layout(seed, obstacle)
 
 
 def is_lifted(cube_z: float) -> bool:

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from kiwi_common.task import SceneLayout, sample_layout
+from kiwi_common.task import SceneLayout, layout_of
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_description.mjcf import BASE_JOINTS, OBSTACLE_PARKED, build_mjcf
@@ -64,13 +64,15 @@ class SimBackend:
     def time(self) -> float:
         return float(self.data.time)
 
-    def reset(self, seed: int, obstacle: bool) -> SceneLayout:
-        """Robot at the origin in its home pose; cube and obstacle placed from the seed. Sim time
-        goes on (it is /clock: ROS nodes on sim time must never see it jump back)."""
+    def reset(self, seed: int, obstacle: bool, kind: str = "default") -> SceneLayout:
+        """Robot at the origin in its home pose; cube and obstacle placed from the seed (in the
+        layout distribution `kind`, `kiwi_common.task.layout_of`). Sim time goes on (it is /clock:
+        ROS nodes on sim time must never see it jump back)."""
         now = float(self.data.time)
         mujoco.mj_resetData(self.model, self.data)
         self.data.time = now
-        layout = sample_layout(seed, obstacle)
+        layout = layout_of(kind, seed, obstacle)
+        self.data.qpos[self._base_qpos[2]] = layout.start_yaw
         for adr, act, name in zip(self._arm_qpos, self._arm_act, c.ARM_JOINTS):
             self.data.qpos[adr] = HOME_POSE[name]
             self.data.ctrl[act] = HOME_POSE[name]

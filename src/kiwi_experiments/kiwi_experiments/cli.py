@@ -84,7 +84,8 @@ def add_loop_options(p) -> None:
     for name, text, low, high in (
         ("demos", "expert demonstrations", 1, math.inf),
         ("eval_episodes", "held-out evaluation layouts per model", 1, MAX_HELD_OUT),
-        ("dev_episodes", "development layouts per diagnosed model (paths, videos)", 1, math.inf),
+        ("dev_episodes", "development layouts per diagnosed model (paths, videos)", 1, MAX_HELD_OUT),
+        ("wide_episodes", "layouts of the wider task per diagnosed model", 1, MAX_HELD_OUT),
         ("rounds", "DAgger rounds", 0, 9),  # each round's rollouts have 100 seeds of their own
         ("dagger_episodes", "rollouts per HG-DAgger round", 1, 100),
         ("steps", "round 0's training steps", 1, math.inf),

@@ -58,6 +58,7 @@ from .plan import (
     read_summaries,
     round_model,
     trainings,
+    wide_evaluations,
     write_atomically,
 )
 
@@ -288,14 +289,15 @@ class Demo:
     # --- the loop --------------------------------------------------------------------------------
 
     def evaluate(self, name: str, model: str, layouts: str = "heldout") -> list[dict]:
-        """The model alone on the held-out (or `dev`: development) layouts, in the gymnasium env
+        """The model alone on the held-out (or `dev`: development, `wide`: the wider task's)
+        layouts, in the gymnasium env
         (lerobot_env_kiwi: the same MuJoCo scene, task, driver limits and policy loader as the
         graph, one tick per step, as fast as the policy computes): deterministic, where the
         graph's process timing is not."""
         from .env_runs import evaluation_summaries
 
         c = self.config
-        count = c.eval_episodes if layouts == "heldout" else c.dev_episodes
+        count = {"heldout": c.eval_episodes, "dev": c.dev_episodes, "wide": c.wide_episodes}[layouts]
         seeds = [plan.seed for plan in c.plans(layouts, count)]
         path = self.out / "episodes" / f"{name}.jsonl"
         done = read_summaries(path)
@@ -305,7 +307,8 @@ class Demo:
         started = self._stage(name)
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
         with self._collecting(name, path, len(seeds), done) as keep:
-            for summary in evaluation_summaries(weights, seeds[len(done) :], ticks):
+            kind = "wide" if layouts == "wide" else "default"
+            for summary in evaluation_summaries(weights, seeds[len(done) :], ticks, kind):
                 keep(summary)
         self._timed(name, started)
         return done
@@ -381,6 +384,8 @@ class Demo:
         for name, model in diagnoses(c):
             results[name] = self.evaluate(name, model, "dev")
             self.video(name, model)
+        for name, model in wide_evaluations(c):
+            results[name] = self.evaluate(name, model, "wide")
         rows = {name: aggregate(summaries) for name, summaries in results.items()}
         return write_report(self, results, rows)
 

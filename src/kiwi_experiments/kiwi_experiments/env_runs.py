@@ -189,8 +189,9 @@ def side_switches(laterals: list[float], deadband: float = SWITCH_DEADBAND) -> i
 
 
 def passing_side(path: list, obstacle_xy) -> str:
-    """Which side of the obstacle the robot was on when its x first passed the obstacle's."""
-    for x, y in path:
+    """Which side of the obstacle the robot was on when its x first passed the obstacle's
+    ("neither" without an obstacle)."""
+    for x, y in [] if obstacle_xy is None else path:
         if x >= obstacle_xy[0]:
             return "left" if y > obstacle_xy[1] else "right"
     return "neither"
@@ -228,7 +229,8 @@ def drive_policy(
             if start_lateral is None:
                 start_lateral = float(chunk[0][Y_VEL])
             x, _, yaw = env.sim.base_pose()
-            if x < env.layout.obstacle_xy[0]:  # still choosing a side
+            obstacle = env.layout.obstacle_xy
+            if obstacle is not None and x < obstacle[0]:  # still choosing a side
                 headings.append(_world_lateral(chunk, yaw))
         if gate is None:
             label = info["expert_action"].astype(np.float32)
@@ -316,10 +318,13 @@ def _record_tick(env, rollout: Rollout, tick: int, info: dict, action, label, in
     rollout.arm_errors.append(arm)
 
 
-def evaluation_summaries(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS):
-    """`drive_policy` from each seed, yielding each episode's summary in the ROS evaluation's
-    format (`evaluation.summarize`): success, collisions, clearance, side, action errors, path."""
-    with policy_in_env(model) as (predictor, env):
+def evaluation_summaries(
+    model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, layouts: str = "default"
+):
+    """`drive_policy` from each seed (of the layout distribution `layouts`), yielding each episode's
+    summary in the ROS evaluation's format (`evaluation.summarize`): success, collisions,
+    clearance, side, action errors, path."""
+    with policy_in_env(model, layouts=layouts) as (predictor, env):
         for seed in seeds:
             rollout = Rollout(seed, None)
             drive_policy(env, predictor, seed, max_ticks, rollout)
@@ -328,11 +333,13 @@ def evaluation_summaries(model: str | Path, seeds: list[int], max_ticks: int = M
 
 
 @contextmanager
-def policy_in_env(model: str | Path | None, render: bool = False, act_latent: str = "zero"):
+def policy_in_env(
+    model: str | Path | None, render: bool = False, act_latent: str = "zero", layouts: str = "default"
+):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
     `act_latent` as the node's parameter, its draws seeded; None: no policy, the expert's
-    episodes) and an obstacle env for it (rendering its top-down view if asked); the env is
-    closed afterwards."""
+    episodes) and an obstacle env for it (its `layouts` distribution; rendering its top-down view
+    if asked); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
@@ -341,7 +348,7 @@ def policy_in_env(model: str | Path | None, render: bool = False, act_latent: st
     predictor = (
         None if model is None else ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
     )
-    env = KiwiPickEnv(obstacle=True, render_mode="rgb_array" if render else None)
+    env = KiwiPickEnv(obstacle=True, render_mode="rgb_array" if render else None, layouts=layouts)
     try:
         yield predictor, env
     finally:

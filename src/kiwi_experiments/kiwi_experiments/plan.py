@@ -31,6 +31,7 @@ class DemoConfig:
     detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
     eval_episodes: int = 100  # held-out layouts: every reported figure comes from these
     dev_episodes: int = 20  # development layouts: traces and videos for diagnosis, never reported
+    wide_episodes: int = 100  # layouts of the wider task (kiwi_common.task.sample_wide_layout)
     rounds: int = 3  # HG-DAgger rounds after the first training
     dagger_episodes: int = 20  # rollouts per round
     steps: int = 3000  # round 0's training
@@ -51,13 +52,16 @@ class DemoConfig:
         round its own seeds, each run (`seed`) its own; the development layouts the same for every
         model of a run, the held-out ones the same for every model of every run (no run trains
         on them: its own seeds are `seed` * 100000 + 1000 and up)."""
-        if kind == "heldout":
-            return [EpisodePlan(HELD_OUT_SEEDS + k, True) for k in range(count)]
+        if kind in FIXED_SEEDS:
+            return [EpisodePlan(FIXED_SEEDS[kind] + k, True) for k in range(count)]
         offsets = {"demos": 1000, "rollouts": 2000 + 100 * round_, "extra_demos": 4000, "dev": 5000}
         return [EpisodePlan(self.seed * 100_000 + offsets[kind] + k, True) for k in range(count)]
 
 
-HELD_OUT_SEEDS = 900_000  # the held-out layouts' first seed (up to 1000 of them)
+# The first seeds of the layout sets every run shares (up to MAX_HELD_OUT each; a run's own seeds
+# are `seed` * 100000 + 1000 and up, never these): the held-out layouts, and the wider task's
+# (drawn from its own distribution: the obstacle on half of them).
+FIXED_SEEDS = {"heldout": 900_000, "wide": 910_000}
 MAX_HELD_OUT = 1000
 
 
@@ -78,6 +82,7 @@ QUICK = DemoConfig(
     demos=2,
     eval_episodes=2,
     dev_episodes=1,
+    wide_episodes=1,
     rounds=1,
     dagger_episodes=2,
     steps=10,
@@ -138,6 +143,12 @@ def evaluations(config: DemoConfig) -> list[tuple[str, str]]:
     if config.rounds:
         names += [(f"eval_{arm}", arm) for arm in ARMS]
     return names + [("eval_r0_seed2", "r0_seed2")]
+
+
+def wide_evaluations(config: DemoConfig) -> list[tuple[str, str]]:
+    """(evaluation, model) on the wider task's layouts: round 0, the last round and the baselines
+    (no target: the next step's baseline)."""
+    return [(f"wide_{model}", model) for _, model in diagnoses(config)]
 
 
 def diagnoses(config: DemoConfig) -> list[tuple[str, str]]:

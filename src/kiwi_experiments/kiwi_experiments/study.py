@@ -71,10 +71,16 @@ def figures(results: dict) -> dict[str, float | None]:
     out |= {f"hg_r{r}": rate(f"eval_hg_r{r}") for r in range(1, rounds)}
     out |= {name: rate(f"eval_{name}") for name in ("control", "bc", "r0_seed2")}
     out["last_lifted"] = rate(f"eval_{round_model(rounds)}", "lifted")
+    out |= {f"wide_{name}": rate(f"wide_{model}") for name, model in wide_models(rounds)}
     for r in range(rounds + 1):
         out[f"takeovers_r{r}"] = rate(f"rollouts_r{r}", "interventions_per_episode")
     out["minutes"] = sum(results.get("timings_s", {}).values()) / 60
     return out
+
+
+def wide_models(rounds: int) -> list[tuple[str, str]]:
+    """(figure, model) of the wider task's evaluations."""
+    return [("r0", "r0"), ("last", round_model(rounds)), ("control", "control"), ("bc", "bc")]
 
 
 COMPARISONS = (
@@ -179,6 +185,20 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
             f"| {row['comparison']} | {row['wins']} of {row['n']} | {100 * row['mean']:+.1f} ± "
             f"{100 * row['sd']:.1f} | {row['t']:.2f} | {row['p']:.3g} |"
         )
+    wide = [f"wide_{name}" for name, _ in wide_models(rounds)]
+    lines += [
+        "",
+        "## The wider task (a baseline, no target)",
+        "",
+        "Strict success on the wider task's layouts (`kiwi_common.task.sample_wide_layout`: the cube 0.6-1.5 m "
+        "away at a bearing within ±45°, the start heading within ±30°, the obstacle on half of them), which "
+        "no model was taught (%):",
+        "",
+        "| repetition | " + " | ".join(headers[w.removeprefix("wide_")] for w in wide) + " |",
+        "|---|" + "---|" * len(wide),
+        *(f"| {k} | " + " | ".join(_pct(f.get(w)) for w in wide) + " |" for k, f in enumerate(table)),
+        "| mean ± SD | " + " | ".join(across([f.get(w) for f in table]) for w in wide) + " |",
+    ]
     lines += [
         "",
         "Each repetition's own report (per-layout outcomes, McNemar tests, paths and videos on its development "

@@ -22,6 +22,7 @@ class KiwiEnv(EnvConfig):
     fps: int = int(c.CONTROL_RATE_HZ)
     episode_length: int = 600  # steps (20 s at 30 Hz), as `kiwi demo`'s evaluation episodes
     obstacle: bool = True
+    layouts: str = "default"  # or "wide": the wider task (kiwi_common.task.sample_wide_layout)
     cameras: str = ""  # comma-separated, e.g. "front,wrist"; empty: state-only
     observation_height: int = 96
     observation_width: int = 128
@@ -56,6 +57,7 @@ class KiwiEnv(EnvConfig):
     def gym_kwargs(self) -> dict:
         return {
             "obstacle": self.obstacle,
+            "layouts": self.layouts,
             "cameras": self.cameras,
             "image_height": self.observation_height,
             "image_width": self.observation_width,

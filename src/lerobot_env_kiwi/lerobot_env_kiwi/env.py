@@ -37,7 +37,7 @@ from kiwi_common.features import (
     state_vector,
 )
 from kiwi_common.images import resize_image
-from kiwi_common.task import TASK, HoldClock, chassis_clearance, is_held_up, is_lifted
+from kiwi_common.task import LAYOUT_KINDS, TASK, HoldClock, chassis_clearance, is_held_up, is_lifted
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 from kiwi_driver.commands import arm_targets
@@ -63,6 +63,7 @@ class KiwiPickEnv(gym.Env):
         render_mode: str | None = "rgb_array",
         visualization_height: int = 240,
         visualization_width: int = 320,
+        layouts: str = "default",
     ):
         cameras = tuple(x for x in cameras.split(",") if x) if isinstance(cameras, str) else tuple(cameras)
         unknown = [cam for cam in cameras if cam not in c.CAMERAS]
@@ -70,9 +71,12 @@ class KiwiPickEnv(gym.Env):
             raise ValueError(f"unknown camera(s) {', '.join(unknown)}; known: {', '.join(c.CAMERAS)}")
         if action_delay < 0:
             raise ValueError(f"action_delay must be 0 or more ticks, got {action_delay}")
+        if layouts not in LAYOUT_KINDS:
+            raise ValueError(f"layouts must be one of {', '.join(LAYOUT_KINDS)}, got {layouts!r}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be rgb_array or None, got {render_mode!r}")
         self.obstacle, self.cameras, self.action_delay = obstacle, cameras, action_delay
+        self.layouts = layouts
         self.image_shape = (image_height, image_width)
         self.with_environment_state = environment_state
         self.render_mode = render_mode
@@ -107,7 +111,7 @@ class KiwiPickEnv(gym.Env):
         from the same start."""
         super().reset(seed=seed)
         layout_seed = int(seed) if seed is not None else int(self.np_random.integers(2**31))
-        self.layout = self.sim.reset(layout_seed, self.obstacle)
+        self.layout = self.sim.reset(layout_seed, self.obstacle, self.layouts)
         # As the driver after /sim/reset: no command yet, the arm held where it is, the base still.
         self._pending = deque([None] * self.action_delay)
         self._arm_target = self.sim.arm_positions()

@@ -182,3 +182,26 @@ def test_lerobot_vector_envs_stack_the_outcome_as_booleans(use_async):
         assert not terminated.any() and not truncated.any()
     finally:
         vector.close()
+
+
+def test_the_expert_does_the_wider_task():
+    """The wider task's layouts (the robot turned, the cube off to a side, the obstacle on half)
+    are within the expert's reach: the robot starts at the layout's heading and the expert holds
+    the cube up without touching the obstacle."""
+    env = KiwiPickEnv(layouts="wide", render_mode=None)
+    kinds = set()
+    for seed in range(910000, 910006):
+        obs, info = env.reset(seed=seed)
+        assert env.sim.base_pose()[2] == pytest.approx(env.layout.start_yaw, abs=1e-9)
+        kinds.add(env.layout.obstacle_xy is None)
+        hit = False
+        for _ in range(600):
+            obs, _, terminated, _, info = env.step(info["expert_action"])
+            hit |= info["collision"]
+            if terminated:
+                break
+        assert terminated and info["is_success"] and not hit, f"seed {seed}: {info['expert_phase']}"
+    assert kinds == {True, False}, "layouts with and without the obstacle"
+    env.close()
+    with pytest.raises(ValueError, match="layouts must be one of"):
+        KiwiPickEnv(layouts="narrow")
