@@ -18,7 +18,7 @@ import json
 import math
 import statistics
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .plan import DemoConfig, DemoError, round_model, write_atomically
@@ -44,8 +44,27 @@ def run_study(
         if not (folder / "report" / "results.json").exists():
             print(f"kiwi study: repetition {k + 1} of {repetitions} in {folder}", file=sys.stderr)
             Demo(folder, replace(config, seed=config.seed + k), argv, progress).run()
-        path = write_study_report(out, [read_repetition(repetition_folder(out, j)) for j in range(k + 1)])
+        done = [read_repetition(repetition_folder(out, j)) for j in range(k + 1)]
+        check_settings(done, config)
+        path = write_study_report(out, done)
     return path
+
+
+def check_settings(repetitions: list[dict], config: DemoConfig) -> None:
+    """Every repetition ran with the study's settings (its own seed): a study of mixed settings
+    would compare unlike runs. Settings a repetition's code did not have yet are not compared."""
+    for k, results in enumerate(repetitions):
+        wanted = asdict(replace(config, seed=config.seed + k))
+        changed = [
+            f"{key} {value} -> {wanted[key]}"
+            for key, value in results["config"].items()
+            if wanted.get(key, value) != value
+        ]
+        if changed:
+            raise DemoError(
+                f"repetition {k} ran with other settings ({', '.join(changed)}); give the same options, "
+                f"a new --out, or --fresh to start over"
+            )
 
 
 def read_repetition(folder: Path) -> dict:
@@ -108,6 +127,25 @@ def comparison_rows(table: list[dict]) -> list[dict]:
         wins = sum(a > b for a, b in pairs)
         rows.append({"comparison": label, "first": first, "second": second, "wins": wins, **test})
     return rows
+
+
+def convergence_text(table: list[dict], extra_steps: int) -> str:
+    """Whether training converged: what more steps on the same data did (the control against round
+    0) beside what chance alone does (round 0 against its twin)."""
+    more = [f["control"] - f["r0"] for f in table if f["control"] is not None and f["r0"] is not None]
+    chance = [
+        abs(f["r0_seed2"] - f["r0"]) for f in table if f["r0_seed2"] is not None and f["r0"] is not None
+    ]
+    if not more or not chance:
+        return "Convergence: not measured (no control or no twin)."
+    verdict = "within" if abs(statistics.fmean(more)) <= statistics.fmean(chance) else "beyond"
+    return (
+        f"Convergence: {extra_steps} more steps on the same data (the control against round 0) moved strict "
+        f"success by {100 * statistics.fmean(more):+.1f} points in the mean (per repetition: "
+        f"{', '.join(f'{100 * m:+.0f}' for m in more)}); two models made alike (round 0 and its twin) differ by "
+        f"{100 * statistics.fmean(chance):.1f} points in the mean: the gain from more steps is {verdict} the "
+        f"noise floor, so round 0 {'has' if verdict == 'within' else 'has not'} converged."
+    )
 
 
 def write_study_report(out: Path, repetitions: list[dict]) -> Path:
@@ -185,6 +223,7 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
             f"| {row['comparison']} | {row['wins']} of {row['n']} | {100 * row['mean']:+.1f} ± "
             f"{100 * row['sd']:.1f} | {row['t']:.2f} | {row['p']:.3g} |"
         )
+    lines += ["", convergence_text(table, config["rounds"] * config["round_steps"])]
     wide = [f"wide_{name}" for name, _ in wide_models(rounds)]
     lines += [
         "",

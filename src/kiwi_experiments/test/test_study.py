@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kiwi_experiments.plan import QUICK, DemoConfig, diagnoses, evaluations, trainings
+from kiwi_experiments.plan import QUICK, DemoConfig, DemoError, diagnoses, evaluations, trainings
 from kiwi_experiments.study import comparison_rows, figures, run_study, write_study_report
 
 
@@ -50,6 +50,9 @@ def test_study_report_says_what_each_figure_is(tmp_path):
     assert "| mean ± SD | 50.0 ± 10.0 |" in text, "round 0: 50, 40, 60"
     assert "| last round against the same-steps control | 3 of 3 | +28.3 ± 2.9 |" in text
     assert "ground truth" in text, "the report says what the policy read"
+    # control - round 0: +10 each time; |twin - round 0|: 5, 10, 5 -> beyond the noise floor
+    assert "moved strict success by +10.0 points" in text and "differ by 6.7 points" in text
+    assert "round 0 has not converged" in text
     study = json.loads((tmp_path / "report" / "study.json").read_text())
     assert len(study["repetitions"]) == 3 and study["comparisons"][0]["first"] == "last"
 
@@ -61,6 +64,8 @@ def test_finished_repetitions_are_not_run_again(tmp_path):
         (folder / "results.json").write_text(json.dumps(result))
     report = run_study(tmp_path, DemoConfig(), 2, ["study"], progress=False)  # nothing left to run
     assert "2 independent repetitions" in report.read_text()
+    with pytest.raises(DemoError, match="repetition 0 ran with other settings \\(round_steps 1500 -> 500\\)"):
+        run_study(tmp_path, DemoConfig(round_steps=500), 2, ["study"], progress=False)
 
 
 def test_baselines_follow_the_rounds_schedule_and_layout_sets_stay_apart():
