@@ -7,9 +7,9 @@ evaluates there, through the policy node's loader).
     .venv/bin/python benchmarks/eval_env_vs_ros.py MODEL [MODEL ...] [--layouts 50] [--figure PNG]
 
 MODEL: a `pretrained_model` folder of a state-only policy trained on a `kiwi demo`-style dataset
-(`kiwi train`). For each: success with Wilson 95 % intervals both ways, the layouts paired (both /
-only one / neither, McNemar's exact p), wall time per episode and episodes per minute. Layouts:
-`kiwi demo`'s evaluation seeds (5000, 5001, ...), the obstacle on every one, 20 s each.
+(`kiwi train`). For each: strict success with Wilson 95 % intervals both ways, the layouts paired
+(both / only one / neither, McNemar's exact p), wall time per episode and episodes per minute.
+Layouts: `kiwi demo`'s held-out seeds (900000, 900001, ...), the obstacle on every one, 20 s each.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def ros_eval(model: Path, config: DemoConfig, work: Path) -> tuple[dict[int, boo
     """Success per seed and wall time through the ROS policy graph, as `kiwi demo`'s rollouts run."""
     demo = Demo(work, config, ["eval_env_vs_ros"], progress=True)
     demo.prepare()
-    plans = config.plans("eval", config.eval_episodes)
+    plans = config.plans("heldout", config.eval_episodes)
     started = time.monotonic()
     summaries = demo.episodes(
         "eval", "dagger", {"model": str(model), "takeover": "never"}, plans, policy=True

@@ -1,0 +1,80 @@
+"""Does more training on the same data still change success? One policy trained as `kiwi demo`'s
+round 0 is (the same policy, batch, training seed and `lerobot-train`), a checkpoint every
+`--every` steps, each checkpoint scored on a run's development layouts in the gymnasium env (strict
+success and the loose "lifted", Wilson 95 % intervals, and each checkpoint against the last paired
+by layout). For choosing training steps: diagnosis and tuning use development layouts, never the
+held-out ones.
+
+    .venv/bin/python benchmarks/training_curve.py DATASET [--steps 12000] [--every 3000]
+        [--layouts 50] [--run-seed 0] [--out DIR]
+
+DATASET: a `kiwi demo` run's `datasets/r0` (its demonstrations). Layouts: the development seeds of
+`kiwi demo --seed RUN_SEED` (RUN_SEED x 100000 + 5000, ...), the obstacle on every one, 20 s each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from kiwi_experiments.env_runs import evaluation_summaries  # noqa: E402
+from kiwi_experiments.plan import DemoConfig, Training  # noqa: E402
+from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text  # noqa: E402
+from kiwi_policy.train import train  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--steps", type=int, default=12000)
+    parser.add_argument("--every", type=int, default=3000)
+    parser.add_argument("--layouts", type=int, default=50)
+    parser.add_argument("--run-seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="training folder (default: a temporary one)")
+    args = parser.parse_args()
+    config = DemoConfig(seed=args.run_seed, dev_episodes=args.layouts)
+    seeds = [plan.seed for plan in config.plans("dev", args.layouts)]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp) / "model"
+        started = time.monotonic()
+        train(
+            args.dataset,
+            config.policy,
+            out,
+            steps=args.steps,
+            batch_size=config.batch_size,
+            seed=config.seed + Training("r0", "r0", None, config.steps).seed,
+            extra=[f"--save_freq={args.every}"],
+            log=Path(tmp) / "train.log",
+        )
+        trained = time.monotonic() - started
+        curve = {}
+        for step in range(args.every, args.steps + 1, args.every):
+            model = out / "checkpoints" / f"{step:06d}" / "pretrained_model"
+            ticks = int(config.timeout_s * 30)
+            curve[step] = list(evaluation_summaries(model, seeds, ticks))
+    last = {s["seed"]: s["success"] for s in curve[args.steps]}
+    print(
+        f"{config.policy}, batch {config.batch_size}, trained on {args.dataset} ({trained / 60:.1f} min); "
+        f"development layouts {seeds[0]}..{seeds[-1]}"
+    )
+    print(f"{'steps':>6} {'strict success [95 % CI]':28} {'lifted':>7}  against the last checkpoint")
+    for step, summaries in curve.items():
+        n = len(summaries)
+        pairs = paired_outcomes({s["seed"]: s["success"] for s in summaries}, last)
+        p = mcnemar_exact(pairs["only_first"], pairs["only_second"])
+        print(
+            f"{step:6d} {rate_text(sum(s['success'] for s in summaries), n):28} "
+            f"{100 * sum(s['lifted'] for s in summaries) / n:6.0f}%  "
+            f"+{pairs['only_first']} / -{pairs['only_second']}, p = {p:.3g}"
+        )
+
+
+if __name__ == "__main__":
+    main()
