@@ -15,7 +15,6 @@ floor).
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import sys
 from dataclasses import asdict, replace
@@ -113,10 +112,9 @@ COMPARISONS = (
 def across(values: list[float | None]) -> str:
     """'mean +- SD' of the repetitions that have the figure (percent for rates)."""
     present = [v for v in values if v is not None]
-    if not present:
-        return "–"
-    sd = statistics.stdev(present) if len(present) > 1 else math.nan
-    return f"{100 * statistics.fmean(present):.1f} ± {100 * sd:.1f}"
+    if len(present) < 2:
+        return "–" if not present else f"{100 * present[0]:.1f}"
+    return f"{100 * statistics.fmean(present):.1f} ± {100 * statistics.stdev(present):.1f}"
 
 
 def comparison_rows(table: list[dict]) -> list[dict]:
@@ -180,7 +178,7 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
     lines = [
         "# Kiwi study report",
         "",
-        f"{len(repetitions)} independent repetitions of `kiwi demo` (settings below; repetition k runs with "
+        f"{len(repetitions)} independent repetition{'s' if len(repetitions) > 1 else ''} of `kiwi demo` (settings below; repetition k runs with "
         f"seed {config['seed']} + k: its own demonstrations, rollouts, extra demonstrations and training "
         "seeds). Every figure is strict success on the same "
         f"{config['eval_episodes']} held-out layouts (seeds 900000..{900000 + config['eval_episodes'] - 1}, "
@@ -219,10 +217,15 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         "|---|---|---|---|---|",
     ]
     for row in comparisons:
-        lines.append(
-            f"| {row['comparison']} | {row['wins']} of {row['n']} | {100 * row['mean']:+.1f} ± "
-            f"{100 * row['sd']:.1f} | {row['t']:.2f} | {row['p']:.3g} |"
-        )
+        if row["n"] < 2:  # one repetition: no spread, no test
+            spread, t, p = f"{100 * row['mean']:+.1f}" if row["n"] else "–", "–", "–"
+        else:
+            spread, t, p = (
+                f"{100 * row['mean']:+.1f} ± {100 * row['sd']:.1f}",
+                f"{row['t']:.2f}",
+                f"{row['p']:.3g}",
+            )
+        lines.append(f"| {row['comparison']} | {row['wins']} of {row['n']} | {spread} | {t} | {p} |")
     lines += ["", convergence_text(table, config["rounds"] * config["round_steps"])]
     wide = [f"wide_{name}" for name, _ in wide_models(rounds)]
     lines += [

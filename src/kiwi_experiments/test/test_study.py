@@ -88,3 +88,9 @@ def test_baselines_follow_the_rounds_schedule_and_layout_sets_stay_apart():
     assert [p.seed for p in QUICK.plans("heldout", 2)] == [
         p.seed for p in DemoConfig(seed=7).plans("heldout", 2)
     ]
+
+
+def test_one_repetition_reports_no_spread_and_no_test(tmp_path):
+    text = write_study_report(tmp_path, REPETITIONS[:1]).read_text()
+    assert "1 independent repetition of" in text and "nan" not in text
+    assert "| last round against the same-steps control | 1 of 1 | +30.0 | – | – |" in text
