@@ -228,19 +228,22 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         lines.append(f"| {row['comparison']} | {row['wins']} of {row['n']} | {spread} | {t} | {p} |")
     lines += ["", convergence_text(table, config["rounds"] * config["round_steps"])]
     wide = [f"wide_{name}" for name, _ in wide_models(rounds)]
-    lines += [
-        "",
-        "## The wider task (a baseline, no target)",
-        "",
-        "Strict success on the wider task's layouts (`kiwi_common.task.sample_wide_layout`: the cube 0.6-1.5 m "
-        "away at a bearing within ±45°, the start heading within ±30°, the obstacle on half of them), which "
-        "no model was taught (%):",
-        "",
-        "| repetition | " + " | ".join(headers[w.removeprefix("wide_")] for w in wide) + " |",
-        "|---|" + "---|" * len(wide),
-        *(f"| {k} | " + " | ".join(_pct(f.get(w)) for w in wide) + " |" for k, f in enumerate(table)),
-        "| mean ± SD | " + " | ".join(across([f.get(w) for f in table]) for w in wide) + " |",
-    ]
+    lines += ["", "## The wider task (a baseline, no target)", ""]
+    if not any(f.get(w) is not None for f in table for w in wide):
+        lines.append(
+            "Not measured: these repetitions were made by code from before the wider task's evaluation."
+        )
+    else:
+        lines += [
+            "Strict success on the wider task's layouts (`kiwi_common.task.sample_wide_layout`: the cube 0.6-1.5 m "
+            "away at a bearing within ±45°, the start heading within ±30°, the obstacle on half of them), which "
+            "no model was taught (%):",
+            "",
+            "| repetition | " + " | ".join(headers[w.removeprefix("wide_")] for w in wide) + " |",
+            "|---|" + "---|" * len(wide),
+            *(f"| {k} | " + " | ".join(_pct(f.get(w)) for w in wide) + " |" for k, f in enumerate(table)),
+            "| mean ± SD | " + " | ".join(across([f.get(w) for f in table]) for w in wide) + " |",
+        ]
     lines += [
         "",
         "Each repetition's own report (per-layout outcomes, McNemar tests, paths and videos on its development "

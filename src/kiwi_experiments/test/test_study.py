@@ -94,3 +94,17 @@ def test_one_repetition_reports_no_spread_and_no_test(tmp_path):
     text = write_study_report(tmp_path, REPETITIONS[:1]).read_text()
     assert "1 independent repetition of" in text and "nan" not in text
     assert "| last round against the same-steps control | 1 of 1 | +30.0 | – | – |" in text
+
+
+def test_the_wider_task_is_tabulated_when_measured(tmp_path):
+    assert "Not measured" in write_study_report(tmp_path / "old", REPETITIONS).read_text()
+    measured = [
+        {
+            **r,
+            "rows": r["rows"]
+            | {f"wide_{m}": {"episodes": 100, "success": 0.1 * k} for m in ("r0", "hg_r3", "control", "bc")},
+        }
+        for k, r in enumerate(REPETITIONS)
+    ]
+    text = write_study_report(tmp_path / "new", measured).read_text()
+    assert "| 2 | 20 | 20 | 20 | 20 |" in text and "| mean ± SD | 10.0 ± 10.0 |" in text
