@@ -126,8 +126,10 @@ def _cmd_demo(args) -> int:
 
 def _cmd_study(args) -> int:
     from .demo import run_demo
+    from .study import run_study
 
-    return run_demo(args, ["study", *args.raw_argv], repetitions=args.repetitions)
+    argv = ["study", *args.raw_argv]
+    return run_demo(args, argv, lambda config: run_study(args.out, config, args.repetitions, argv))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -398,8 +398,9 @@ def config_from_args(args) -> DemoConfig:
     return replace(base, **overrides)
 
 
-def run_demo(args, argv: list[str], repetitions: int | None = None) -> int:
-    """`kiwi demo` (one run in `args.out`), or `kiwi study` with `repetitions`."""
+def run_demo(args, argv: list[str], run=None) -> int:
+    """`kiwi demo`: one run in `args.out`; or `run(config)` in its place (`kiwi study`'s
+    repetitions), with the same settings, interrupt and errors. Exit status as the command's."""
     import sys
 
     from kiwi_bringup.runner import RunnerError
@@ -415,12 +416,7 @@ def run_demo(args, argv: list[str], repetitions: int | None = None) -> int:
     if args.fresh and args.out.exists():
         shutil.rmtree(args.out)
     try:
-        if repetitions is None:
-            report = Demo(args.out, config, argv).run()
-        else:
-            from .study import run_study
-
-            report = run_study(args.out, config, repetitions, argv)
+        report = Demo(args.out, config, argv).run() if run is None else run(config)
     except KeyboardInterrupt:
         print(
             f"\nkiwi {argv[0]}: interrupted; finished episodes, datasets and models are kept in {args.out}. "

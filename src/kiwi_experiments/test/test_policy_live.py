@@ -168,6 +168,12 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         assert paths[-1].poses[0].pose.position.x == 0.0 and paths[-1].poses[0].pose.orientation.w == 1.0
         graph.send_signal(signal.SIGINT)
         assert graph.wait(timeout=30) == 0, "".join(graph.output)[-3000:]
+        # The next graph's sim starts its clock at 0: none of this one's /clock may still arrive.
+        assert ros_probe.spin_until(lambda: node.count_publishers("/clock") == 0, 15), (
+            "the sim outlived its graph"
+        )
+        ros_probe.spin_for(0.5)
+        sim_now[0] = 0.0
 
     # The policy on another machine (remote_policy) driving the sim started as its own launch: on
     # sim time the robot moves under it; on wall time it refuses the sim's stamps, saying why.
