@@ -204,8 +204,7 @@ class Demo:
         if self.sources(name) is not None:
             return out
         demos, rollouts = ["demos"], []
-        if name == "bc":
-            self.extra_demos()
+        if name == "bc" and self.extra_demos():  # none when there were no corrections
             demos.append("extra_demos")
         elif name != "r0":
             rollouts = [f"rollouts_r{r}" for r in range(int(name.removeprefix("hg_r")))]

@@ -95,8 +95,8 @@ def paired_t_test(first, second) -> dict:
         }
     mean = sum(differences) / n
     sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
-    if sd == 0:
-        return {"n": n, "mean": mean, "sd": 0.0, "t": math.inf if mean else 0.0, "p": 0.0 if mean else 1.0}
+    if sd == 0:  # no spread: no test (the same gain twice is not certainty)
+        return {"n": n, "mean": mean, "sd": 0.0, "t": math.nan, "p": 1.0 if mean == 0 else math.nan}
     t = mean / (sd / math.sqrt(n))
     return {"n": n, "mean": mean, "sd": sd, "t": t, "p": student_t_two_sided(t, n - 1)}
 

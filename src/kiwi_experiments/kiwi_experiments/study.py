@@ -15,6 +15,7 @@ floor).
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import sys
 from dataclasses import asdict, replace
@@ -217,7 +218,7 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         "|---|---|---|---|---|",
     ]
     for row in comparisons:
-        if row["n"] < 2:  # one repetition: no spread, no test
+        if row["n"] < 2 or math.isnan(row["p"]):  # one repetition, or no spread: no test
             spread, t, p = f"{100 * row['mean']:+.1f}" if row["n"] else "–", "–", "–"
         else:
             spread, t, p = (
