@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from kiwi_common.features import MOTOR_NAMES  # noqa: E402
 from kiwi_description import constants as c  # noqa: E402
 from kiwi_experiments.env_runs import MAX_TICKS, policy_in_env  # noqa: E402
+from kiwi_experiments.env_runs import _observation as observation_of  # noqa: E402
 from kiwi_experiments.plan import DemoConfig  # noqa: E402
 
 GRIPPER = MOTOR_NAMES.index("arm_gripper.pos")
@@ -41,17 +42,7 @@ def diagnose(model: Path, seeds: list[int]) -> dict:
             chunk, used, up, lifted, terminated = None, 0, False, False, False
             for _ in range(MAX_TICKS):
                 if chunk is None or used == len(chunk):
-                    chunk, used = (
-                        predictor.predict(
-                            [
-                                {
-                                    "observation.state": obs["agent_pos"],
-                                    "observation.environment_state": obs["environment_state"],
-                                }
-                            ]
-                        ),
-                        0,
-                    )
+                    chunk, used = predictor.predict([observation_of(obs)]), 0
                 action = chunk[used]
                 used += 1
                 z = float(env.sim.cube_pose()[0][2])

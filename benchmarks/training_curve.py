@@ -24,7 +24,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kiwi_experiments.env_runs import evaluation_summaries  # noqa: E402
-from kiwi_experiments.plan import DemoConfig, Training  # noqa: E402
+from kiwi_experiments.plan import DemoConfig, trainings  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text  # noqa: E402
 from kiwi_policy.train import train  # noqa: E402
 
@@ -49,7 +49,7 @@ def main() -> None:
             out,
             steps=args.steps,
             batch_size=config.batch_size,
-            seed=config.seed + Training("r0", "r0", None, config.steps).seed,
+            seed=config.seed + trainings(config)[0].seed,  # round 0's
             extra=[f"--save_freq={args.every}"],
             log=Path(tmp) / "train.log",
         )
