@@ -6,7 +6,7 @@ by layout). For choosing training steps: diagnosis and tuning use development la
 held-out ones.
 
     .venv/bin/python benchmarks/training_curve.py DATASET [--steps 12000] [--every 3000]
-        [--layouts 50] [--run-seed 0] [--out DIR]
+        [--layouts 50] [--run-seed 0] [--out DIR] [-- LEROBOT-TRAIN OPTIONS]
 
 DATASET: a `kiwi demo` run's `datasets/r0` (its demonstrations). Layouts: the development seeds of
 `kiwi demo --seed RUN_SEED` (RUN_SEED x 100000 + 5000, ...), the obstacle on every one, 20 s each.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +38,10 @@ def main() -> None:
     parser.add_argument("--layouts", type=int, default=50)
     parser.add_argument("--run-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="training folder (default: a temporary one)")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)  # after --: lerobot-train options
+    args = parser.parse_args(argv[:split])
+    train_options = argv[split + 1 :]
     config = DemoConfig(seed=args.run_seed, dev_episodes=args.layouts)
     seeds = [plan.seed for plan in config.plans("dev", args.layouts)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,7 +54,7 @@ def main() -> None:
             steps=args.steps,
             batch_size=config.batch_size,
             seed=config.seed + trainings(config)[0].seed,  # round 0's
-            extra=[f"--save_freq={args.every}"],
+            extra=[f"--save_freq={args.every}", *train_options],
             log=Path(tmp) / "train.log",
         )
         trained = time.monotonic() - started

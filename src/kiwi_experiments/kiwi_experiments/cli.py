@@ -62,7 +62,7 @@ def add_loop_options(p) -> None:
     from kiwi_common.arguments import number_in
 
     from .demo import DemoConfig
-    from .plan import MAX_HELD_OUT
+    from .plan import MAX_HELD_OUT, RUN_SEEDS
 
     defaults = DemoConfig()
     p.add_argument(
@@ -82,7 +82,7 @@ def add_loop_options(p) -> None:
         help=f"the expert's detour side in the demonstrations, random: drawn per episode (default {defaults.detour})",
     )
     for name, text, low, high in (
-        ("demos", "expert demonstrations", 1, math.inf),
+        ("demos", "expert demonstrations", 1, RUN_SEEDS["demos"][1]),
         ("eval_episodes", "held-out evaluation layouts per model", 1, MAX_HELD_OUT),
         ("dev_episodes", "development layouts per diagnosed model (paths, videos)", 1, MAX_HELD_OUT),
         ("wide_episodes", "layouts of the wider task per diagnosed model", 1, MAX_HELD_OUT),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiwi_common.task import chassis_clearance, held_at, is_held_up, is_lifted
+from kiwi_common.task import HoldClock, chassis_clearance, held_at, is_held_up, is_lifted
 
 PASS_WINDOW = 0.05  # m: the robot counts as beside the obstacle within this of its centre line
 
@@ -39,9 +39,17 @@ class Rollout:
     base_errors: list[float] = field(default_factory=list)  # m/s, policy vs expert, per tick
     arm_errors: list[float] = field(default_factory=list)  # rad, largest joint difference, per tick
     takeover_reasons: list[str] = field(default_factory=list)  # the gate's, one per take-over
+    # Strict success as the samples arrive: each is read once, however often the loop asks.
+    _hold: HoldClock = field(default_factory=HoldClock, init=False, repr=False, compare=False)
+    _read: int = field(default=0, init=False, repr=False, compare=False)
+    _succeeded: bool = field(default=False, init=False, repr=False, compare=False)
 
     def succeeded(self) -> bool:
-        return success_time(self.samples) is not None
+        while not self._succeeded and self._read < len(self.samples):
+            x = self.samples[self._read]
+            self._succeeded = self._hold.update(x.t, is_held_up(x.cube_z, x.between_jaws))
+            self._read += 1
+        return self._succeeded
 
     def elapsed(self) -> float:
         return self.samples[-1].t - self.samples[0].t if self.samples else 0.0

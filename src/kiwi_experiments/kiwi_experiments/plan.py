@@ -54,8 +54,20 @@ class DemoConfig:
         on them: its own seeds are `seed` * 100000 + 1000 and up)."""
         if kind in FIXED_SEEDS:
             return [EpisodePlan(FIXED_SEEDS[kind] + k, True) for k in range(count)]
-        offsets = {"demos": 1000, "rollouts": 2000 + 100 * round_, "extra_demos": 4000, "dev": 5000}
-        return [EpisodePlan(self.seed * 100_000 + offsets[kind] + k, True) for k in range(count)]
+        first = self.seed * 100_000 + RUN_SEEDS[kind][0] + (100 * round_ if kind == "rollouts" else 0)
+        if count > RUN_SEEDS[kind][1]:
+            raise ValueError(f"{count} {kind} layouts asked; a run has {RUN_SEEDS[kind][1]} of its own")
+        return [EpisodePlan(first + k, True) for k in range(count)]
+
+
+# A run's own layout seeds, after `seed` * 100000: (first, how many) of each kind; the rollouts'
+# are 100 per round.
+RUN_SEEDS = {
+    "demos": (1000, 1000),
+    "rollouts": (2000, 100),
+    "extra_demos": (4000, 1000),
+    "dev": (5000, 95_000),
+}
 
 
 # The first seeds of the layout sets every run shares (up to MAX_HELD_OUT each; a run's own seeds

@@ -14,7 +14,16 @@ from pathlib import Path
 from kiwi_description import constants as c
 from kiwi_teleop.gating import GateRule
 
-from .plan import POLICY_NAMES, PRETRAINED, QUICK, diagnoses, evaluations, round_model, wide_evaluations
+from .plan import (
+    POLICY_NAMES,
+    PRETRAINED,
+    QUICK,
+    diagnoses,
+    evaluations,
+    round_model,
+    wide_evaluations,
+    write_atomically,
+)
 from .statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval
 
 
@@ -450,16 +459,16 @@ def write_results(demo, results: dict, rows: dict, path: Path) -> None:
         "wide_successes": {name: successes(results, name) for name, _ in wide_evaluations(cfg)},
         "timings_s": demo.timings,
     }
-    path.write_text(json.dumps(results_json, indent=2))
+    write_atomically(path, json.dumps(results_json, indent=2))
 
 
 def write_report(demo, results: dict, rows: dict) -> Path:
-    """The run's report folder: README.md (its sections below), results.json and the plots."""
+    """The run's report folder: README.md (its sections below), the plots and results.json, written
+    last and whole: a repetition of `kiwi study` counts as done when it exists."""
     report = demo.out / "report"
     report.mkdir(exist_ok=True)
     plot_success(demo, rows, report / "success_vs_round.png")
     plot_trajectories(demo, results, report / "trajectories.png")
-    write_results(demo, results, rows, report / "results.json")
     lines = [
         *header_section(demo),
         *evaluation_section(demo, results, rows),
@@ -470,4 +479,5 @@ def write_report(demo, results: dict, rows: dict) -> Path:
     ]
     path = report / "README.md"
     path.write_text("\n".join(lines) + "\n")
+    write_results(demo, results, rows, report / "results.json")
     return path

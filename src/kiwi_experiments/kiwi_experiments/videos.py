@@ -25,7 +25,8 @@ def labelled(frame: np.ndarray, text: str) -> np.ndarray:
 
 
 def episode_label(episode) -> str:
-    outcome = f"lifted in {episode.seconds:.1f} s" if episode.success else "not lifted"
+    """The layout and its outcome under strict success (held up for 1 s, done `seconds` in)."""
+    outcome = f"held up, done at {episode.seconds:.1f} s" if episode.success else "not held up"
     return f"layout {episode.seed}: {outcome}{', hit the obstacle' if episode.collision else ''}"
 
 

@@ -53,6 +53,18 @@ def test_strict_success_needs_the_jaws_the_height_and_a_whole_second():
     assert not low["success"] and low["lifted"], "4.5 cm above its rest is not 5"
 
 
+def test_success_is_seen_as_the_samples_arrive():
+    still = [(0.3, 0.0)] * 30
+    samples = path(still, **held([*range(2, 8), *range(10, 21)]))  # a drop, then 1 s held from tick 10
+    rollout = Rollout(1, None)
+    seen = []
+    for sample in samples:
+        rollout.samples.append(sample)
+        seen.append(rollout.succeeded())
+    assert seen.index(True) == 20 and all(seen[20:]), "from the tick the second is full, and then on"
+    assert Rollout(1, None, samples).succeeded(), "samples given at once count the same"
+
+
 def test_summary_of_a_held_episode_with_a_bump_and_an_intervention():
     points = [(0.05 * k, 0.0) for k in range(6)] + [(0.25, 0.3)] * 14
     rollout = Rollout(

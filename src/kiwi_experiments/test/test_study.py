@@ -82,9 +82,13 @@ def test_baselines_follow_the_rounds_schedule_and_layout_sets_stay_apart():
     held_out = {p.seed for p in config.plans("heldout", 1000)}
     for seed in range(0, 20_001, 997):
         run = DemoConfig(seed=seed)
-        used = {p.seed for kind in ("demos", "extra_demos", "dev") for p in run.plans(kind, 1000)}
-        used |= {p.seed for r in range(10) for p in run.plans("rollouts", 100, r)}
-        assert not used & held_out, f"seed {seed}: a run trains or diagnoses on a held-out layout"
+        kinds = [run.plans(kind, 1000) for kind in ("demos", "extra_demos", "dev")]
+        kinds += [run.plans("rollouts", 100, r) for r in range(10)]
+        used = [p.seed for plans in kinds for p in plans]
+        assert len(set(used)) == len(used), f"seed {seed}: two kinds of episode share a layout"
+        assert not set(used) & held_out, f"seed {seed}: a run trains or diagnoses on a held-out layout"
+    with pytest.raises(ValueError, match="1001 extra_demos layouts asked; a run has 1000"):
+        config.plans("extra_demos", 1001)
     assert [p.seed for p in QUICK.plans("heldout", 2)] == [
         p.seed for p in DemoConfig(seed=7).plans("heldout", 2)
     ]
