@@ -70,8 +70,8 @@ class Method:
 
 
 METHODS = {
-    "mse": Method("kiwi_mlp", ("--policy.head=mse",)),
-    "mixture": Method("kiwi_mlp", ("--policy.head=mixture",)),
+    "mse": Method("kiwi_mlp", ("--policy.head=mse", "--policy.loss=mse")),  # the textbook's squared error
+    "mixture": Method("kiwi_mlp", ("--policy.head=mixture", "--policy.loss=mse")),
     "diffusion": Method("diffusion"),
     "act": Method("act"),
     "act_episode": Method("act", act_latent="episode", model="act"),

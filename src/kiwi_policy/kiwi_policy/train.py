@@ -46,14 +46,19 @@ CPU_DEFAULTS = {
         "spatial_softmax_num_keypoints": 16,
         "pretrained_backbone_weights": "null",
     },
-    # lerobot_policy_kiwi's MLP over the state features (state-only datasets): MSE head by default,
-    # `-- --policy.head=mixture` for the K-mode mixture.
-    "kiwi_mlp": {"chunk_size": 10, "n_action_steps": 10},
+    # lerobot_policy_kiwi's MLP over the state features (state-only datasets): one chunk a state
+    # by default, `-- --policy.head=mixture` for the K-mode mixture. Trained on the absolute error:
+    # the squared error's mean of "shut" and "opening" left the jaws a few degrees loose on a held
+    # cube, and it slipped out (docs/results/hg-dagger-study.md).
+    "kiwi_mlp": {"chunk_size": 10, "n_action_steps": 10, "loss": "l1"},
 }
 # Data loader processes: LeRobot's loader, about 2.5 ms a sample for a 10-action chunk, bounds the
 # small MLP (5-7 steps/s at batch 32 without workers, 8-13 with two); ACT and Diffusion are bound by
 # their own compute and would share the two cores with the workers.
 LOADER_WORKERS = {"kiwi_mlp": 2}
+# The MLP's update on one thread: with two the main process spins against its loader workers
+# (the update 37-47 ms a step against 6 ms with one; 1000 steps 79 s against 71 s).
+ONE_THREAD = {"kiwi_mlp"}
 PROGRESS_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")
 STEP_LOG = re.compile(r"\bstep:(\d+(?:\.\d+)?)([KMBT]?)\b")
 BIG_NUMBER_SUFFIX = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}  # LeRobot's format_big_number
@@ -200,6 +205,8 @@ def train(
         raise TrainError(f"cannot create {out}: {exc.strerror or exc}") from None
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
+    if policy in ONE_THREAD:
+        env["OMP_NUM_THREADS"] = "1"
     try:
         returncode = _run_lerobot_train(command, env, log, on_step)
     except BaseException:

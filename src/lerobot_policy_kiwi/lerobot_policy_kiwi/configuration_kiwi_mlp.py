@@ -17,6 +17,7 @@ from lerobot.optim.optimizers import AdamWConfig
 from lerobot.optim.schedulers import CosineAnnealingWithWarmupSchedulerConfig
 
 HEADS = ("mse", "mixture")
+LOSSES = ("mse", "l1")
 
 
 @PreTrainedConfig.register_subclass("kiwi_mlp")
@@ -38,6 +39,9 @@ class KiwiMlpConfig(PreTrainedConfig):
     n_layers: int = 2
     head: str = "mse"
     n_modes: int = 2
+    # The error each chunk is trained on: "mse" (squared) regresses to the mean of the demonstrated
+    # actions at a state, "l1" (absolute) to their median.
+    loss: str = "mse"
     # A mixture draws its mode per chunk among those at least this likely: at a state both modes
     # fit it may take either, a state already on one side makes that side's mode the only one.
     mode_floor: float = 0.2
@@ -53,6 +57,8 @@ class KiwiMlpConfig(PreTrainedConfig):
         super().__post_init__()
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.n_action_steps > self.chunk_size:
             raise ValueError(
                 f"n_action_steps ({self.n_action_steps}) cannot exceed chunk_size ({self.chunk_size})"

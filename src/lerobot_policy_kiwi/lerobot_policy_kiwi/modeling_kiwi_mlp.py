@@ -19,17 +19,18 @@ from torch import Tensor, nn
 from .configuration_kiwi_mlp import KiwiMlpConfig
 
 
-def chunk_errors(predicted: Tensor, target: Tensor, is_pad: Tensor | None) -> Tensor:
-    """Mean squared error of each predicted chunk against the target, over its valid steps.
-    predicted (B, K, T, A), target (B, T, A), is_pad (B, T) -> (B, K)."""
+def chunk_errors(predicted: Tensor, target: Tensor, is_pad: Tensor | None, loss: str = "mse") -> Tensor:
+    """Mean squared ("mse") or absolute ("l1") error of each predicted chunk against the target,
+    over its valid steps. predicted (B, K, T, A), target (B, T, A), is_pad (B, T) -> (B, K)."""
     valid = torch.ones(target.shape[:2], device=target.device) if is_pad is None else (~is_pad).float()
-    squared = (predicted - target.unsqueeze(1)).pow(2).mean(-1)  # (B, K, T)
-    return (squared * valid.unsqueeze(1)).sum(-1) / valid.sum(-1, keepdim=True).clamp_min(1.0)
+    difference = predicted - target.unsqueeze(1)
+    error = (difference.abs() if loss == "l1" else difference.pow(2)).mean(-1)  # (B, K, T)
+    return (error * valid.unsqueeze(1)).sum(-1) / valid.sum(-1, keepdim=True).clamp_min(1.0)
 
 
-def mixture_loss(chunks: Tensor, logits: Tensor, target: Tensor, is_pad: Tensor | None):
+def mixture_loss(chunks: Tensor, logits: Tensor, target: Tensor, is_pad: Tensor | None, loss: str = "mse"):
     """Winner-takes-all regression plus cross-entropy on the winner: (loss, regression, ce, winners)."""
-    errors = chunk_errors(chunks, target, is_pad)
+    errors = chunk_errors(chunks, target, is_pad, loss)
     winners = errors.argmin(-1)
     regression = errors.gather(1, winners[:, None]).mean()
     ce = F.cross_entropy(logits, winners)
@@ -106,9 +107,10 @@ class KiwiMlpPolicy(PreTrainedPolicy):
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict]:
         chunks, logits = self._heads(batch)
         target, is_pad = batch[ACTION], batch.get("action_is_pad")
+        kind = self.config.loss
         if logits is None:
-            loss = chunk_errors(chunks, target, is_pad).mean()
-            return loss, {"mse": loss.item()}
-        loss, regression, ce, winners = mixture_loss(chunks, logits, target, is_pad)
+            loss = chunk_errors(chunks, target, is_pad, kind).mean()
+            return loss, {kind: loss.item()}
+        loss, regression, ce, winners = mixture_loss(chunks, logits, target, is_pad, kind)
         share = torch.bincount(winners, minlength=self.modes).float() / len(winners)
-        return loss, {"mse": regression.item(), "ce": ce.item(), "mode0_share": share[0].item()}
+        return loss, {kind: regression.item(), "ce": ce.item(), "mode0_share": share[0].item()}

@@ -44,13 +44,13 @@ def bimodal_batch(n: int, generator: torch.Generator) -> dict:
     }
 
 
-def trained(head: str, steps: int = 400) -> KiwiMlpPolicy:
+def trained(head: str, steps: int = 400, batches=bimodal_batch, **kwargs) -> KiwiMlpPolicy:
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    policy = KiwiMlpPolicy(config(head))
+    policy = KiwiMlpPolicy(config(head, **kwargs))
     optimizer = torch.optim.Adam(policy.parameters(), 3e-3)
     for _ in range(steps):
-        loss, _ = policy.forward(bimodal_batch(128, generator))
+        loss, _ = policy.forward(batches(128, generator))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -64,6 +64,22 @@ def test_the_mse_head_predicts_the_mean_of_the_two_modes():
     assert lateral.abs().mean() < 0.2, "between the modes: the average of up and down"
     shared = policy.predict_action_chunk(batch)[..., 1]
     assert torch.allclose(shared, batch["action"][..., 1], atol=0.1), "what the modes share is learnt"
+
+
+def mostly_shut_batch(n: int, generator: torch.Generator) -> dict:
+    """The gripper at a held cube: 4 demonstrated chunks in 5 say shut (0), one opens (+1)."""
+    batch = bimodal_batch(n, generator)
+    opening = torch.rand(n, generator=generator) < 0.2
+    batch["action"][..., 0] = opening.float()[:, None]
+    return batch
+
+
+def test_the_absolute_error_keeps_the_jaws_shut_where_the_squared_error_loosens_them():
+    batch = mostly_shut_batch(200, torch.Generator().manual_seed(1))
+    squared = trained("mse", batches=mostly_shut_batch).predict_action_chunk(batch)[..., 0]
+    absolute = trained("mse", batches=mostly_shut_batch, loss="l1").predict_action_chunk(batch)[..., 0]
+    assert squared.mean() == pytest.approx(0.2, abs=0.07), "the mean: a fifth open"
+    assert absolute.abs().mean() < 0.05, "the median: shut"
 
 
 def test_the_mixture_head_recovers_both_modes_and_commits_to_one_per_chunk():
@@ -97,6 +113,8 @@ def test_padded_steps_do_not_count():
 def test_registered_with_lerobot_and_refuses_what_it_cannot_use():
     assert get_policy_class("kiwi_mlp") is KiwiMlpPolicy
     assert make_policy_config("kiwi_mlp", head="mixture").n_modes == 2
+    with pytest.raises(ValueError, match="loss must be one of"):
+        make_policy_config("kiwi_mlp", loss="huber")
     with pytest.raises(ValueError, match="head must be one of"):
         KiwiMlpConfig(head="gaussian")
     with_images = config("mse")
