@@ -254,10 +254,25 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         "",
         f"`{json.dumps(config)}`",
         "",
+        code_text([r.get("code") for r in repetitions]),
+        "",
     ]
     path = report / "README.md"
     write_atomically(path, "\n".join(lines))
     return path
+
+
+def code_text(codes: list[dict | None]) -> str:
+    """Which code made each repetition; a study pooled from different code says so first."""
+    names = [
+        "unknown" if not c else f"{c['commit'][:7]}{' (uncommitted changes)' if c.get('dirty') else ''}"
+        for c in codes
+    ]
+    fingerprints = {c.get("fingerprint") if c else None for c in codes}
+    lines = ", ".join(f"repetition {k}: {name}" for k, name in enumerate(names))
+    if len(fingerprints) > 1:
+        return f"**The repetitions were made by different code**, pooled here: {lines}."
+    return f"Code: {lines}."
 
 
 def _pct(value: float | None) -> str:

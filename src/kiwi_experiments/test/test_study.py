@@ -21,7 +21,12 @@ def results(seed, r0, hg, control, bc, twin, takeovers):
         f"rollouts_r{r}": {"episodes": 20, "interventions_per_episode": t} for r, t in enumerate(takeovers)
     }
     config = {**DemoConfig().__dict__, "seed": seed, "rounds": len(hg)}
-    return {"config": config, "rows": rows, "timings_s": {"train r0": 600.0}, "code": {"commit": "x"}}
+    return {
+        "config": config,
+        "rows": rows,
+        "timings_s": {"train r0": 600.0},
+        "code": {"commit": "abcdef0123", "fingerprint": "f"},
+    }
 
 
 REPETITIONS = [
@@ -55,6 +60,14 @@ def test_study_report_says_what_each_figure_is(tmp_path):
     assert "round 0 has not converged" in text
     study = json.loads((tmp_path / "report" / "study.json").read_text())
     assert len(study["repetitions"]) == 3 and study["comparisons"][0]["first"] == "last"
+    assert "Code: repetition 0: abcdef0, repetition 1: abcdef0" in text and "different code" not in text
+
+
+def test_repetitions_of_different_code_are_flagged(tmp_path):
+    changed = {**REPETITIONS[1], "code": {"commit": "1234567890", "fingerprint": "g", "dirty": True}}
+    text = write_study_report(tmp_path, [REPETITIONS[0], changed]).read_text()
+    assert "**The repetitions were made by different code**" in text
+    assert "repetition 1: 1234567 (uncommitted changes)" in text
 
 
 def test_finished_repetitions_are_not_run_again(tmp_path):
