@@ -65,7 +65,8 @@ def main() -> None:
             curve[step] = list(evaluation_summaries(model, seeds, ticks))
     last = {s["seed"]: s["success"] for s in curve[args.steps]}
     print(
-        f"{config.policy}, batch {config.batch_size}, trained on {args.dataset} ({trained / 60:.1f} min); "
+        f"{config.policy} {' '.join(train_options)}, batch {config.batch_size}, trained on {args.dataset} "
+        f"({trained / 60:.1f} min); "
         f"development layouts {seeds[0]}..{seeds[-1]}"
     )
     print(f"{'steps':>6} {'strict success [95 % CI]':28} {'lifted':>7}  against the last checkpoint")

@@ -14,6 +14,6 @@ setup(
     zip_safe=True,
     maintainer="Kiwi developers",
     maintainer_email="kiwi@example.com",
-    description="LeRobot policy plugin: an MLP over state features, MSE or K-mode mixture head (--policy.type=kiwi_mlp).",
+    description="LeRobot policy plugin: an MLP over state features, one chunk or a K-mode mixture (--policy.type=kiwi_mlp).",
     license="Apache-2.0",
 )

@@ -56,18 +56,8 @@ class DemoConfig:
             return [EpisodePlan(FIXED_SEEDS[kind] + k, True) for k in range(count)]
         first = self.seed * 100_000 + RUN_SEEDS[kind][0] + (100 * round_ if kind == "rollouts" else 0)
         if count > RUN_SEEDS[kind][1]:
-            raise ValueError(f"{count} {kind} layouts asked; a run has {RUN_SEEDS[kind][1]} of its own")
+            raise DemoError(f"{count} {kind} layouts asked; a run has {RUN_SEEDS[kind][1]} of its own")
         return [EpisodePlan(first + k, True) for k in range(count)]
-
-
-# A run's own layout seeds, after `seed` * 100000: (first, how many) of each kind; the rollouts'
-# are 100 per round.
-RUN_SEEDS = {
-    "demos": (1000, 1000),
-    "rollouts": (2000, 100),
-    "extra_demos": (4000, 1000),
-    "dev": (5000, 95_000),
-}
 
 
 # The first seeds of the layout sets every run shares (up to MAX_HELD_OUT each; a run's own seeds
@@ -75,6 +65,14 @@ RUN_SEEDS = {
 # (drawn from its own distribution: the obstacle on half of them).
 FIXED_SEEDS = {"heldout": 900_000, "wide": 910_000}
 MAX_HELD_OUT = 1000
+# A run's own layout seeds, after `seed` * 100000: (first, how many) of each kind; the rollouts'
+# are 100 per round.
+RUN_SEEDS = {
+    "demos": (1000, 1000),
+    "rollouts": (2000, 100),
+    "extra_demos": (4000, 1000),
+    "dev": (5000, MAX_HELD_OUT),
+}
 
 
 # The report's videos: each model's first evaluation layouts, top-down, a frame every 3 ticks (10 fps).

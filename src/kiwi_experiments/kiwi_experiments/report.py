@@ -393,11 +393,12 @@ def demonstrations_section(demo, rows: dict) -> list[str]:
 
 def training_commands(demo) -> list[str]:
     """The `lerobot-train` command of every model of the run, as it ran."""
-    from kiwi_policy.train import train_command
+    from kiwi_policy.train import thread_settings, train_command
 
     cfg = demo.config
+    prefix = "".join(f"{k}={v} " for k, v in thread_settings(cfg.policy).items())
     return [
-        "lerobot-train "
+        f"{prefix}lerobot-train "
         + " ".join(
             train_command(
                 demo.out / "datasets" / t.dataset,
@@ -415,8 +416,9 @@ def training_commands(demo) -> list[str]:
 
 def reproduce_section(demo) -> list[str]:
     cfg = demo.config
-    rollout_seeds = {
-        r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)] for r in range(cfg.rounds)
+    rollout_seeds = {  # the last round's model drives a batch too: its take-overs, not trained on
+        r: [p.seed for p in cfg.plans("rollouts", cfg.dagger_episodes, r)]
+        for r in range(cfg.rounds + 1 if cfg.rounds else 0)
     }
     return [
         "## Reproduce",
@@ -428,7 +430,8 @@ def reproduce_section(demo) -> list[str]:
         f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations "
         f"{_seeds(cfg, 'demos', cfg.demos)}, of the held-out evaluation "
         f"{_seeds(cfg, 'heldout', cfg.eval_episodes)}, of the development layouts "
-        f"{_seeds(cfg, 'dev', cfg.dev_episodes)}, of the DAgger rollouts per round {rollout_seeds}, of the "
+        f"{_seeds(cfg, 'dev', cfg.dev_episodes)}, of the wider task {_seeds(cfg, 'wide', cfg.wide_episodes)}, "
+        f"of the DAgger rollouts per round {rollout_seeds}, of the "
         f"extra demonstrations from {_seeds(cfg, 'extra_demos', 1)[0]} on; training seeds {cfg.seed + 1000} ({cfg.seed + 1001} "
         "for the noise floor's twin). Training commands (the datasets and models are in this run's folder):",
         "",

@@ -187,6 +187,8 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         "the arm's joints, the base's velocities and the cube's and obstacle's positions relative to the "
         "robot from the sim's ground truth (no camera).",
         "",
+        code_text([r.get("code") for r in repetitions]),
+        "",
         "## Strict success per repetition (held-out layouts, %)",
         "",
         "| repetition | " + " | ".join(headers[m] for m in models) + f" | round {rounds}, lifted (loose) | "
@@ -254,8 +256,6 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         "",
         f"`{json.dumps(config)}`",
         "",
-        code_text([r.get("code") for r in repetitions]),
-        "",
     ]
     path = report / "README.md"
     write_atomically(path, "\n".join(lines))
@@ -264,10 +264,10 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
 
 def code_text(codes: list[dict | None]) -> str:
     """Which code made each repetition; a study pooled from different code says so first."""
-    names = [
-        "unknown" if not c else f"{c['commit'][:7]}{' (uncommitted changes)' if c.get('dirty') else ''}"
-        for c in codes
-    ]
+    names = []
+    for code in codes:
+        commit, dirty = (code or {}).get("commit"), (code or {}).get("dirty")
+        names.append((commit[:7] if commit else "no commit") + (" (uncommitted changes)" if dirty else ""))
     fingerprints = {c.get("fingerprint") if c else None for c in codes}
     lines = ", ".join(f"repetition {k}: {name}" for k, name in enumerate(names))
     if len(fingerprints) > 1:

@@ -68,6 +68,10 @@ def test_repetitions_of_different_code_are_flagged(tmp_path):
     text = write_study_report(tmp_path, [REPETITIONS[0], changed]).read_text()
     assert "**The repetitions were made by different code**" in text
     assert "repetition 1: 1234567 (uncommitted changes)" in text
+    outside_git = {**REPETITIONS[1], "code": {"commit": None, "dirty": None, "fingerprint": "f"}}
+    assert (
+        "repetition 1: no commit." in write_study_report(tmp_path, [REPETITIONS[0], outside_git]).read_text()
+    )
 
 
 def test_finished_repetitions_are_not_run_again(tmp_path):
@@ -100,7 +104,7 @@ def test_baselines_follow_the_rounds_schedule_and_layout_sets_stay_apart():
         used = [p.seed for plans in kinds for p in plans]
         assert len(set(used)) == len(used), f"seed {seed}: two kinds of episode share a layout"
         assert not set(used) & held_out, f"seed {seed}: a run trains or diagnoses on a held-out layout"
-    with pytest.raises(ValueError, match="1001 extra_demos layouts asked; a run has 1000"):
+    with pytest.raises(DemoError, match="1001 extra_demos layouts asked; a run has 1000"):
         config.plans("extra_demos", 1001)
     assert [p.seed for p in QUICK.plans("heldout", 2)] == [
         p.seed for p in DemoConfig(seed=7).plans("heldout", 2)

@@ -59,6 +59,14 @@ LOADER_WORKERS = {"kiwi_mlp": 2}
 # The MLP's update on one thread: with two the main process spins against its loader workers
 # (the update 37-47 ms a step against 6 ms with one; 1000 steps 79 s against 71 s).
 ONE_THREAD = {"kiwi_mlp"}
+
+
+def thread_settings(policy: str) -> dict[str, str]:
+    """What lerobot-train's environment gets for this policy beyond the caller's own (whose
+    OMP_NUM_THREADS, if set, wins)."""
+    return {"OMP_NUM_THREADS": "1"} if policy in ONE_THREAD and "OMP_NUM_THREADS" not in os.environ else {}
+
+
 PROGRESS_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")
 STEP_LOG = re.compile(r"\bstep:(\d+(?:\.\d+)?)([KMBT]?)\b")
 BIG_NUMBER_SUFFIX = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}  # LeRobot's format_big_number
@@ -204,9 +212,7 @@ def train(
     except OSError as exc:
         raise TrainError(f"cannot create {out}: {exc.strerror or exc}") from None
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
-    if policy in ONE_THREAD:
-        env["OMP_NUM_THREADS"] = "1"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", **thread_settings(policy)}
     try:
         returncode = _run_lerobot_train(command, env, log, on_step)
     except BaseException:

@@ -9,7 +9,7 @@ import pytest
 from kiwi_common.features import Mapping
 from kiwi_policy import checkpoint
 from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
-from kiwi_policy.train import TrainError, train, train_command
+from kiwi_policy.train import TrainError, thread_settings, train, train_command
 from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
 
 
@@ -153,7 +153,17 @@ def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
     with pytest.raises(TrainError, match="act, diffusion"):
         train_command(tmp_path, "smolvla", tmp_path, 1, 1, 1)
     assert "--num_workers=0" in cmd, "ACT is bound by its compute: no loader processes beside it"
-    assert "--num_workers=2" in train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1)
+    mlp = train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1)
+    assert "--num_workers=2" in mlp and "--policy.loss=l1" in mlp, "the median: a held cube stays shut"
+    textbook = train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1, extra=["--policy.loss=mse"])
+    assert "--policy.loss=mse" in textbook and "--policy.loss=l1" not in textbook
+
+
+def test_the_mlp_trains_on_one_thread_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert thread_settings("kiwi_mlp") == {"OMP_NUM_THREADS": "1"} and thread_settings("act") == {}
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert thread_settings("kiwi_mlp") == {}, "the user's own setting wins"
 
 
 def test_continued_training_takes_the_checkpoints_config_not_the_defaults(tmp_path):

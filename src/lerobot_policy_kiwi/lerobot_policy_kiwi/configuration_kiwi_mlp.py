@@ -1,10 +1,11 @@
 """The kiwi_mlp policy's settings.
 
-`head="mse"` is behaviour cloning as the textbook writes it: one chunk per state, trained with the
-squared error, so where the demonstrations disagree (two detours) it predicts their mean.
-`head="mixture"` predicts `n_modes` chunks and a probability for each, trained with the squared
-error of the best mode only (winner takes all) plus a cross-entropy that teaches which mode won:
-each mode fits one cluster of the demonstrations instead of their average.
+`head="mse"` predicts one chunk per state. With `loss="mse"` it is behaviour cloning as the
+textbook writes it: where the demonstrations disagree (two detours) it predicts their mean; with
+`loss="l1"` their median (`kiwi train`'s default: "shut" where most demonstrations shut the jaws).
+`head="mixture"` predicts `n_modes` chunks and a probability for each, trained with the error of
+the best mode only (winner takes all) plus a cross-entropy that teaches which mode won: each mode
+fits one cluster of the demonstrations instead of their average.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The kiwi_mlp policy: an MLP from the (normalized) state features to a chunk of actions.
 
-The MSE head regresses one chunk. The mixture head regresses `n_modes` chunks and their
+The single head ("mse") regresses one chunk, on the squared or the absolute error (`loss`). The mixture head regresses `n_modes` chunks and their
 probabilities; training moves only the mode nearest the demonstrated chunk (winner takes all) and
 teaches the probabilities which mode that was. At inference the mixture draws one mode per chunk
 among those at least `mode_floor` likely and returns that mode's chunk, not an average of modes.
@@ -24,6 +24,8 @@ def chunk_errors(predicted: Tensor, target: Tensor, is_pad: Tensor | None, loss:
     over its valid steps. predicted (B, K, T, A), target (B, T, A), is_pad (B, T) -> (B, K)."""
     valid = torch.ones(target.shape[:2], device=target.device) if is_pad is None else (~is_pad).float()
     difference = predicted - target.unsqueeze(1)
+    if loss not in ("mse", "l1"):
+        raise ValueError(f"loss must be mse or l1, got {loss!r}")
     error = (difference.abs() if loss == "l1" else difference.pow(2)).mean(-1)  # (B, K, T)
     return (error * valid.unsqueeze(1)).sum(-1) / valid.sum(-1, keepdim=True).clamp_min(1.0)
 

@@ -108,6 +108,11 @@ def test_padded_steps_do_not_count():
     target = torch.tensor([[[1.0], [1.0], [9.0]]])
     is_pad = torch.tensor([[False, False, True]])
     assert chunk_errors(predicted, target, is_pad).item() == pytest.approx(1.0)
+    target = torch.tensor([[[2.0], [2.0], [9.0]]])
+    assert chunk_errors(predicted, target, is_pad, "mse").item() == pytest.approx(4.0)
+    assert chunk_errors(predicted, target, is_pad, "l1").item() == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="mse or l1"):
+        chunk_errors(predicted, target, is_pad, "huber")
 
 
 def test_registered_with_lerobot_and_refuses_what_it_cannot_use():
