@@ -16,7 +16,7 @@ from lerobot.policies.pretrained import PreTrainedPolicy
 from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_STATE
 from torch import Tensor, nn
 
-from .configuration_kiwi_mlp import KiwiMlpConfig
+from .configuration_kiwi_mlp import LOSSES, KiwiMlpConfig
 
 
 def chunk_errors(predicted: Tensor, target: Tensor, is_pad: Tensor | None, loss: str = "mse") -> Tensor:
@@ -24,8 +24,8 @@ def chunk_errors(predicted: Tensor, target: Tensor, is_pad: Tensor | None, loss:
     over its valid steps. predicted (B, K, T, A), target (B, T, A), is_pad (B, T) -> (B, K)."""
     valid = torch.ones(target.shape[:2], device=target.device) if is_pad is None else (~is_pad).float()
     difference = predicted - target.unsqueeze(1)
-    if loss not in ("mse", "l1"):
-        raise ValueError(f"loss must be mse or l1, got {loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     error = (difference.abs() if loss == "l1" else difference.pow(2)).mean(-1)  # (B, K, T)
     return (error * valid.unsqueeze(1)).sum(-1) / valid.sum(-1, keepdim=True).clamp_min(1.0)
 

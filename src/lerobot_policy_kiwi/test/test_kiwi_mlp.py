@@ -111,7 +111,7 @@ def test_padded_steps_do_not_count():
     target = torch.tensor([[[2.0], [2.0], [9.0]]])
     assert chunk_errors(predicted, target, is_pad, "mse").item() == pytest.approx(4.0)
     assert chunk_errors(predicted, target, is_pad, "l1").item() == pytest.approx(2.0)
-    with pytest.raises(ValueError, match="mse or l1"):
+    with pytest.raises(ValueError, match="loss must be one of mse, l1"):
         chunk_errors(predicted, target, is_pad, "huber")
 
 
