@@ -221,8 +221,8 @@ class DriverNode(Node):
                 pass
             return
         self.odom.update(state.wheel_velocity, self.world.step(self.period, elapsed))
-        self.world.publish(stamp)
         self._publish_state(state, stamp)
+        self.world.publish(stamp)  # after the state: the sim's /clock, last, ticks the nodes on sim time
         try:
             now = self.world.command_time()
             self.backend.write(self._next_arm_target(state.arm_position, now), self._next_wheel_speeds(now))

@@ -45,6 +45,40 @@ class Listener:
         return max(abs(v) for n, v in zip(self.joints.name, self.joints.velocity) if n in c.WHEEL_JOINTS)
 
 
+class SimTimeTicks:
+    """A node on sim time, as the policy and expert nodes are, with a timer at the control rate;
+    at each tick it notes whether the newest state and ground truth are this tick's."""
+
+    def __init__(self, probe):
+        import rclpy
+        from nav_msgs.msg import Odometry
+        from rclpy.parameter import Parameter
+        from sensor_msgs.msg import JointState
+
+        self.node = rclpy.create_node(
+            "sim_time_ticks",
+            context=probe.context,
+            parameter_overrides=[Parameter("use_sim_time", value=True)],
+        )
+        probe.executor.add_node(self.node)
+        self.newest = {"joints": 0, "truth": 0}  # ns
+        self.fresh: list[bool] = []
+        for key, kind, topic in (
+            ("joints", JointState, "/joint_states"),
+            ("truth", Odometry, "/sim/ground_truth/robot"),
+        ):
+            self.node.create_subscription(kind, topic, lambda m, k=key: self._on(k, m), 10)
+        self.node.create_timer(1.0 / c.CONTROL_RATE_HZ, self._tick)
+
+    def _on(self, key, msg):
+        self.newest[key] = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+
+    def _tick(self):
+        now = self.node.get_clock().now().nanoseconds
+        if now and all(self.newest.values()):
+            self.fresh.append(all(stamp == now for stamp in self.newest.values()))
+
+
 def drive(listener, pub, twist_args, sim_seconds):
     """Publish a twist every tick for `sim_seconds` of sim time, then an explicit stop."""
     from geometry_msgs.msg import Twist
@@ -68,6 +102,12 @@ def test_driver_moves_turns_stops_and_rejects_bad_input(start_nodes, ros_probe):
     cmd_vel = ros_probe.node.create_publisher(Twist, "/cmd_vel", 10)
     arm = ros_probe.node.create_publisher(JointState, "/arm/command", 10)
     ros_probe.spin_for(0.5)  # let the driver's subscriptions match
+
+    # The sim's clock comes after its tick's state and ground truth: a node ticking on it acts on
+    # them, not on the tick before's (that cost a policy 10 points of success).
+    ticks = SimTimeTicks(ros_probe)
+    ros_probe.spin_until(lambda: len(ticks.fresh) >= 60, 10.0)
+    assert len(ticks.fresh) >= 60 and sum(ticks.fresh) >= 0.9 * len(ticks.fresh), ticks.fresh
 
     # x = 0.1 m/s for 2 s -> about 0.2 m in odometry and ground truth (tolerance 2 cm).
     x0, y0, _ = listen.pose(listen.truth)

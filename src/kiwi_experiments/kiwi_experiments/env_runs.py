@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, Mapping, split_action
+from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, Mapping, action_vector, split_action
 from kiwi_common.task import TASK
 from kiwi_description import constants as c
+from kiwi_policy.lockstep import LockstepChunks
 from kiwi_recorder.convert import seal_dataset
 from kiwi_teleop.expert import WorldState
 from kiwi_teleop.gating import Gate, action_errors, gate_observation
@@ -207,8 +208,9 @@ def drive_policy(
     gate: Gate | None = None,
     side: int | None = None,
 ) -> tuple[EnvEpisode, list[Frame]]:
-    """The policy drives from `seed`'s start (the obstacle there), a new chunk when the last is used
-    up. Returns the episode's record and every visited state labelled with the expert's action
+    """The policy drives from `seed`'s start (the obstacle there), its chunks timed as the policy
+    node times them in the sim graph (`LockstepChunks`: a chunk is used from the tick after its
+    observation; none yet, the robot holds). Returns the episode's record and every visited state labelled with the expert's action
     there (the expert following the detour the policy heads for): DAgger's data with the expert
     as the oracle. A `rollout` given is filled with the ground truth and the action errors per
     tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick)`
@@ -221,28 +223,35 @@ def drive_policy(
     predictor.reset()
     if gate is not None:
         gate.reset()
-    chunk, used, path, hit, closest = None, 0, [], False, np.inf
+    chunks = LockstepChunks(1.0 / c.CONTROL_RATE_HZ)
+    hold = action_vector(dict(zip(c.ARM_JOINTS, env.sim.arm_positions())), (0.0, 0.0, 0.0))
+    path, hit, closest = [], False, np.inf
     start_lateral, errors, frames, headings = None, [], [], []
     for tick in range(max_ticks):
-        if chunk is None or used == len(chunk) or (gate is not None and gate.engaged):
-            chunk, used = predictor.predict([_observation(obs)]), 0
+        seen = _observation(obs)
+        replan = gate is not None and gate.engaged
+        action, asked = chunks.tick(tick, lambda seen=seen: predictor.predict([seen]), replan)
+        if asked is not None:
             if start_lateral is None:
-                start_lateral = float(chunk[0][Y_VEL])
+                start_lateral = float(asked.actions[0][Y_VEL])
             x, _, yaw = env.sim.base_pose()
             obstacle = env.layout.obstacle_xy
             if obstacle is not None and x < obstacle[0]:  # still choosing a side
-                headings.append(_world_lateral(chunk, yaw))
+                headings.append(_world_lateral(asked.actions, yaw))
+        if action is None:  # no chunk yet: the node holds (the arm where it was last sent, the base still)
+            action = hold
+        else:
+            hold = action_vector(split_action(action)[0], (0.0, 0.0, 0.0))
         if gate is None:
             label = info["expert_action"].astype(np.float32)
         else:
-            label = env.expert_action_for(split_action(chunk[used])[1]).astype(np.float32)
-        frames.append((_observation(obs), label))
-        errors.append(float(np.mean((chunk[used] - label) ** 2)))
-        expert_drives = gate is not None and _gate_verdict(env, gate, tick, chunk[used], info, rollout)
+            label = env.expert_action_for(split_action(action)[1]).astype(np.float32)
+        frames.append((seen, label))
+        errors.append(float(np.mean((action - label) ** 2)))
+        expert_drives = gate is not None and _gate_verdict(env, gate, tick, action, info, rollout)
         if rollout is not None:
-            _record_tick(env, rollout, tick, info, chunk[used], label, expert_drives)
-        obs, _, terminated, _, info = env.step(label if expert_drives else chunk[used])
-        used += 1
+            _record_tick(env, rollout, tick, info, action, label, expert_drives)
+        obs, _, terminated, _, info = env.step(label if expert_drives else action)
         if on_tick is not None:
             on_tick(tick)
         hit |= bool(info["collision"])

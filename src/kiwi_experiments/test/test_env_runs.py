@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from kiwi_common.features import MAPPING_FILE, MOTOR_NAMES, Mapping
@@ -96,18 +97,18 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
 
 
 class Replay:
-    """A stand-in predictor: the recorded actions, ten at a time."""
+    """A stand-in predictor: the recorded actions one tick late (the robot holds its first tick,
+    waiting for a chunk), ten at a time; the asking tick read from the rollout being filled."""
 
-    def __init__(self, actions):
-        self.actions, self.used = actions, 0
+    def __init__(self, actions, rollout):
+        self.actions, self.rollout = np.asarray(actions), rollout
 
     def reset(self):
-        self.used = 0
+        pass
 
     def predict(self, observations):
-        chunk = self.actions[self.used : self.used + 10]
-        self.used += len(chunk)
-        return chunk
+        tick = len(self.rollout.samples)  # a chunk's action 1 is used at the next tick
+        return self.actions[np.clip(np.arange(tick - 1, tick + 9), 0, len(self.actions) - 1)]
 
 
 def test_an_env_rollout_is_summarized_as_the_ros_evaluation_summarizes_one():
@@ -120,14 +121,15 @@ def test_an_env_rollout_is_summarized_as_the_ros_evaluation_summarizes_one():
     try:
         frames = expert_episode(env, 5003, 1)
         rollout = Rollout(5003, None)
-        episode, labels = drive_policy(env, Replay([action for _, action in frames]), 5003, rollout=rollout)
+        replay = Replay([action for _, action in frames], rollout)
+        episode, labels = drive_policy(env, replay, 5003, rollout=rollout)
         rollout.obstacle = env.layout.obstacle_xy
     finally:
         env.close()
     summary = summarize(rollout)
     assert episode.success and summary["success"], "the expert's own actions, replayed, lift the cube"
-    assert summary["time_to_success"] == pytest.approx(len(frames) / 30, abs=1e-3)
+    assert summary["time_to_success"] == pytest.approx((len(frames) + 1) / 30, abs=1e-3)
     assert summary["side"] == "left" and summary["collisions"] == 0 and summary["min_clearance"] > 0.02
     # Its labels are the expert's actions again (the first, before any command shows a side, may differ).
     assert summary["base_error"] < 0.01 and summary["arm_error_deg"] < 0.5
-    assert len(labels) == len(frames)
+    assert len(labels) == len(frames) + 1  # its first tick held
