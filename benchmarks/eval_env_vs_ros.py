@@ -154,7 +154,7 @@ def figure(rows: list[dict], path: Path) -> None:
         axis.set_xticks(range(len(rows)), names)
         axis.set_title(title, fontsize=10)
     left.set_ylim(0, 100)
-    left.legend(fontsize=8, loc="upper right")
+    left.legend(fontsize=8, loc="lower center")
     fig.suptitle(f"same checkpoints, same {rows[0]['n']} obstacle layouts", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
