@@ -1,7 +1,7 @@
 """The env against the ROS graph, and LeRobot's own tools on it.
 
 One recording of the ROS sim (driver + recorder over DDS, commands from a scripted probe answering
-each /joint_states), converted by `kiwi convert`'s function with the front camera and the ground
+each tick's /clock, as the nodes on sim time do), converted by `kiwi convert`'s function with the front camera and the ground
 truth: replaying the dataset's actions in the env from the same seed gives the dataset's
 observations. Then `kiwi train` makes a tiny ACT from that dataset and `lerobot-eval --env.type=kiwi`
 evaluates it: success printed, `eval_info.json` and rollout videos written (and lerobot-train
@@ -58,9 +58,12 @@ def _call(node, executor, name: str) -> str:
 
 
 def _record(bags, mapping_file):
-    """Reset the sim to SEED, record, and drive it by the script, one command per /joint_states."""
+    """Reset the sim to SEED, record, and drive it by the script, one command per tick: on the
+    sim's /clock, which the driver publishes after the tick's state, as the nodes on sim time
+    answer (the recorder stamps a Twist, which has no header, with its own sim clock)."""
     import rclpy
     from geometry_msgs.msg import Twist
+    from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import JointState
 
     context = rclpy.context.Context()
@@ -72,19 +75,19 @@ def _record(bags, mapping_file):
     twist_pub = node.create_publisher(Twist, "/cmd_vel", 10)
     ticks = {"active": False, "sent": 0}
 
-    def on_joint_states(msg):
+    def on_clock(msg):
         if not ticks["active"] or ticks["sent"] >= COMMAND_TICKS:
             return
         arm, (vx, vy, wz) = scripted_command(ticks["sent"])
         command = JointState(name=list(arm), position=list(arm.values()))
-        command.header.stamp = msg.header.stamp  # as of the observation it answers
+        command.header.stamp = msg.clock  # as of the observation it answers: this tick's
         twist = Twist()
         twist.linear.x, twist.linear.y, twist.angular.z = vx, vy, wz
         arm_pub.publish(command)
         twist_pub.publish(twist)
         ticks["sent"] += 1
 
-    node.create_subscription(JointState, "/joint_states", on_joint_states, 10)
+    node.create_subscription(Clock, "/clock", on_clock, 10)
 
     def spin(seconds, until=lambda: False):
         end = time.monotonic() + seconds
