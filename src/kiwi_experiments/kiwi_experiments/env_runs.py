@@ -210,9 +210,9 @@ def drive_policy(
 ) -> tuple[EnvEpisode, list[Frame]]:
     """The policy drives from `seed`'s start (the obstacle there), its chunks timed as the policy
     node times them in the sim graph (`LockstepChunks`: a chunk is used from the tick after its
-    observation; none yet, the robot holds). Returns the episode's record and every visited state labelled with the expert's action
-    there (the expert following the detour the policy heads for): DAgger's data with the expert
-    as the oracle. A `rollout` given is filled with the ground truth and the action errors per
+    observation; none yet, the robot holds). Returns the episode's record and every visited state
+    labelled with the expert's action there (the expert following the detour the policy heads
+    for): DAgger's data with the expert as the oracle. A `rollout` given is filled with the ground truth and the action errors per
     tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick)`
     runs after each step (a video grabs its frame). With a `gate`, HG-DAgger as the expert node
     runs it: the expert's side follows the policy's proposal every tick, the expert drives while
