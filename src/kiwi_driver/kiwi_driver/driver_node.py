@@ -221,8 +221,11 @@ class DriverNode(Node):
                 pass
             return
         self.odom.update(state.wheel_velocity, self.world.step(self.period, elapsed))
+        # The sim's inputs (ground truth, images), then the state, which the expert answers, then
+        # /clock, which ticks the nodes on sim time: each finds this tick's inputs there.
+        self.world.publish(stamp)
         self._publish_state(state, stamp)
-        self.world.publish(stamp)  # after the state: the sim's /clock, last, ticks the nodes on sim time
+        self.world.publish_clock(stamp)
         try:
             now = self.world.command_time()
             self.backend.write(self._next_arm_target(state.arm_position, now), self._next_wheel_speeds(now))

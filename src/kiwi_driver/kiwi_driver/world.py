@@ -81,6 +81,9 @@ class RealWorld:
     def publish(self, stamp: Time) -> None:
         pass
 
+    def publish_clock(self, stamp: Time) -> None:
+        pass
+
 
 class SimWorld:
     """The MuJoCo sim's extras: its clock, ground truth, cameras and reset (see the module doc)."""
@@ -126,16 +129,20 @@ class SimWorld:
         return period  # the sim advances exactly one period per tick
 
     def publish(self, stamp: Time) -> None:
-        """The tick's ground truth and images, then its time. The clock goes last: a node on sim
-        time ticks when it arrives, and must find this tick's inputs there, not the last tick's (a
-        policy acting on a one-tick-old state lost 10 points of success, measured in the env)."""
+        """The tick's ground truth and images, before the driver's state: the expert answers
+        each state with the newest ground truth."""
         self._publish_ground_truth(stamp)
         if self.cameras and self.ticks % self.camera_every == 0:
             for cam, ((width, height), publisher) in self.cameras.items():
                 if publisher.wanted():  # rendering is most of the sim's cost: only for a reader
                     publisher.publish(self.sim.render(cam, width, height), stamp)
-        self.clock_pub.publish(ClockMsg(clock=stamp))
         self.ticks += 1
+
+    def publish_clock(self, stamp: Time) -> None:
+        """The tick's time, after everything else of the tick: a node on sim time ticks when it
+        arrives and must find this tick's inputs, not the last tick's (a policy acting on
+        one-tick-old states lost 10 points of success, measured in the env)."""
+        self.clock_pub.publish(ClockMsg(clock=stamp))
 
     def _publish_ground_truth(self, stamp: Time) -> None:
         sim, world = self.sim, f"{self.p.frame_prefix}world"

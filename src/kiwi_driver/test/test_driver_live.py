@@ -46,8 +46,9 @@ class Listener:
 
 
 class SimTimeTicks:
-    """A node on sim time, as the policy and expert nodes are, with a timer at the control rate;
-    at each tick it notes whether the newest state and ground truth are this tick's."""
+    """The two ways nodes take a sim tick: a node on sim time with a timer at the control rate (the
+    policy node) notes whether the newest state and ground truth are its tick's; one answering each
+    /joint_states (the expert) notes whether the newest ground truth is that state's."""
 
     def __init__(self, probe):
         import rclpy
@@ -61,22 +62,27 @@ class SimTimeTicks:
             parameter_overrides=[Parameter("use_sim_time", value=True)],
         )
         probe.executor.add_node(self.node)
-        self.newest = {"joints": 0, "truth": 0}  # ns
-        self.fresh: list[bool] = []
-        for key, kind, topic in (
-            ("joints", JointState, "/joint_states"),
-            ("truth", Odometry, "/sim/ground_truth/robot"),
-        ):
-            self.node.create_subscription(kind, topic, lambda m, k=key: self._on(k, m), 10)
+        self.probe = probe
+        self.newest = {"truth": 0, "joints": 0}  # ns
+        self.timer_fresh: list[bool] = []
+        self.state_fresh: list[bool] = []
+        self.node.create_subscription(Odometry, "/sim/ground_truth/robot", lambda m: self._on("truth", m), 10)
+        self.node.create_subscription(JointState, "/joint_states", lambda m: self._on("joints", m), 10)
         self.node.create_timer(1.0 / c.CONTROL_RATE_HZ, self._tick)
 
     def _on(self, key, msg):
         self.newest[key] = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        if key == "joints" and self.newest["truth"]:
+            self.state_fresh.append(self.newest["truth"] == self.newest["joints"])
 
     def _tick(self):
         now = self.node.get_clock().now().nanoseconds
         if now and all(self.newest.values()):
-            self.fresh.append(all(stamp == now for stamp in self.newest.values()))
+            self.timer_fresh.append(all(stamp == now for stamp in self.newest.values()))
+
+    def close(self):
+        self.probe.executor.remove_node(self.node)
+        self.node.destroy_node()
 
 
 def drive(listener, pub, twist_args, sim_seconds):
@@ -103,11 +109,13 @@ def test_driver_moves_turns_stops_and_rejects_bad_input(start_nodes, ros_probe):
     arm = ros_probe.node.create_publisher(JointState, "/arm/command", 10)
     ros_probe.spin_for(0.5)  # let the driver's subscriptions match
 
-    # The sim's clock comes after its tick's state and ground truth: a node ticking on it acts on
-    # them, not on the tick before's (that cost a policy 10 points of success).
+    # A tick's ground truth comes before its state, and its clock after both: a node ticking on
+    # either acts on this tick's inputs, not the tick before's (that cost a policy 10 points).
     ticks = SimTimeTicks(ros_probe)
-    ros_probe.spin_until(lambda: len(ticks.fresh) >= 60, 10.0)
-    assert len(ticks.fresh) >= 60 and sum(ticks.fresh) >= 0.9 * len(ticks.fresh), ticks.fresh
+    ros_probe.spin_until(lambda: min(len(ticks.timer_fresh), len(ticks.state_fresh)) >= 60, 10.0)
+    ticks.close()
+    for fresh in (ticks.timer_fresh, ticks.state_fresh):
+        assert len(fresh) >= 60 and sum(fresh) >= 0.9 * len(fresh), fresh
 
     # x = 0.1 m/s for 2 s -> about 0.2 m in odometry and ground truth (tolerance 2 cm).
     x0, y0, _ = listen.pose(listen.truth)

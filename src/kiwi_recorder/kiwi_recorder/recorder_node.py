@@ -4,7 +4,10 @@ Services (std_srvs/Trigger): `/recorder/start` (the task is the `task` parameter
 `/recorder/save` (outcome success), `/recorder/save_failure` (outcome failure), `/recorder/discard`.
 Each episode is a bag folder `<out_dir>/episode_NNNN` with the mapping's topics plus `extra_topics`,
 received serialized (no decode/encode on the way) and logged at receive time on the node's clock
-(sim time in the sim), as `ros2 bag record` does. The bag's custom metadata holds task, outcome,
+(sim time in the sim), as `ros2 bag record` does, but never before the newest joint state
+received: the sim's clock comes after a tick's state, and a command without a header that answers
+that state (the expert's Twist) must not be filed a tick early. On a robot the clock is always
+later than the state, so this changes nothing there. The bag's custom metadata holds task, outcome,
 robot and the topic<->feature mapping. The bag is flushed every `flush_period` seconds, so a killed
 recorder loses at most that much of the current episode (`kiwi convert` recovers the rest);
 finished episodes are closed bags and are never touched again.
@@ -25,6 +28,8 @@ from pathlib import Path
 
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.serialization import deserialize_message
+from sensor_msgs.msg import JointState
 from std_srvs.srv import Trigger
 
 from kiwi_common.features import Mapping, bag_topic, node_topic
@@ -81,6 +86,8 @@ class RecorderNode(Node):
         self.out_dir = Path(p.out_dir).expanduser()
         self.wanted = [*self.mapping.topics(), *p.extra_topics]  # as given (names to resolve)
         self.wanted_in_bags = {bag_topic(n) for n in self.wanted}
+        self.state_topic = bag_topic(self.mapping.state_topic)
+        self.newest_state_ns = 0  # the header stamp of the newest joint state received
         self.bag: EpisodeBag | None = None
         self.stopped: str | None = None  # why the last episode stopped recording on its own
         # Subscribed topic -> monotonic time of its subscription, of its last message.
@@ -195,10 +202,13 @@ class RecorderNode(Node):
 
     def _on_message(self, topic: str, data: bytes) -> None:
         self.last_heard[topic] = time.monotonic()
+        if topic == self.state_topic:
+            stamp = deserialize_message(data, JointState).header.stamp
+            self.newest_state_ns = stamp.sec * 10**9 + stamp.nanosec
         if self.bag is None or topic not in self.bag.connections:  # appeared after the start: not in this bag
             return
         try:
-            self.bag.write(topic, self.get_clock().now().nanoseconds, data)
+            self.bag.write(topic, max(self.get_clock().now().nanoseconds, self.newest_state_ns), data)
         except BagError as exc:
             self._fail(exc)
 
