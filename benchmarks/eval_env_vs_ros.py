@@ -29,8 +29,9 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
+from kiwi_description.constants import CONTROL_RATE_HZ  # noqa: E402
 from kiwi_experiments.demo import Demo  # noqa: E402
-from kiwi_experiments.env_runs import MAX_TICKS, evaluation_summaries  # noqa: E402
+from kiwi_experiments.env_runs import evaluation_summaries  # noqa: E402
 from kiwi_experiments.plan import DemoConfig  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text, wilson_interval  # noqa: E402
 
@@ -47,10 +48,10 @@ def ros_eval(model: Path, config: DemoConfig, work: Path) -> tuple[dict[int, boo
     return {s["seed"]: bool(s["success"]) for s in summaries}, time.monotonic() - started
 
 
-def kiwi_env_eval(model: Path, seeds: list[int]) -> tuple[dict[int, bool], float]:
+def kiwi_env_eval(model: Path, seeds: list[int], episode_s: float) -> tuple[dict[int, bool], float]:
     """Success per seed and wall time in the env, as `kiwi demo` evaluates."""
     started = time.monotonic()
-    summaries = list(evaluation_summaries(model, seeds, MAX_TICKS))
+    summaries = list(evaluation_summaries(model, seeds, round(episode_s * CONTROL_RATE_HZ)))
     return {s["seed"]: bool(s["success"]) for s in summaries}, time.monotonic() - started
 
 
@@ -103,7 +104,7 @@ def main() -> None:
             ros, ros_wall = ros_eval(model, config, Path(tmp) / f"ros_{index}")
             seeds = sorted(ros)
             envs = {
-                "kiwi": kiwi_env_eval(model, seeds),
+                "kiwi": kiwi_env_eval(model, seeds, config.timeout_s),
                 "lerobot": lerobot_eval(model, seeds, config.timeout_s),
             }
             row = {"model": str(model), "n": len(seeds), "ros": sum(ros.values()), "ros_wall": ros_wall}

@@ -27,6 +27,7 @@ from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, Mapping, actio
 from kiwi_common.task import TASK
 from kiwi_description import constants as c
 from kiwi_policy.lockstep import LockstepChunks
+from kiwi_policy.scheduler import ChunkScheduler, default_late_hold
 from kiwi_recorder.convert import seal_dataset
 from kiwi_teleop.expert import WorldState
 from kiwi_teleop.gating import Gate, action_errors, gate_observation
@@ -171,7 +172,7 @@ class EnvEpisode:
     clearance: float  # closest chassis-obstacle gap, m
     side: str  # left, right or neither: where the robot was when it passed the obstacle's centre
     seconds: float  # sim time to success (or the limit)
-    start_lateral: float  # the first command's y.vel (m/s): the choice at the ambiguous start
+    start_lateral: float  # the first chunk's first y.vel (m/s): the choice at the ambiguous start
     action_error: float  # mean squared error of its actions against the expert's labels (on-policy)
     path: list  # robot (x, y) every 5 ticks
     # Times the chunks' lateral heading changed sign before the obstacle (`side_switches`): 0 for
@@ -223,7 +224,9 @@ def drive_policy(
     predictor.reset()
     if gate is not None:
         gate.reset()
-    chunks = LockstepChunks(1.0 / c.CONTROL_RATE_HZ)
+    chunks = LockstepChunks(
+        1.0 / c.CONTROL_RATE_HZ, ChunkScheduler(late_hold=default_late_hold(predictor.single_step))
+    )
     hold = action_vector(dict(zip(c.ARM_JOINTS, env.sim.arm_positions())), (0.0, 0.0, 0.0))
     path, hit, closest = [], False, np.inf
     start_lateral, errors, frames, headings = None, [], [], []

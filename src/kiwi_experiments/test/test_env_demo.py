@@ -17,6 +17,8 @@ class StraightAhead:
     """A policy that drives at 0.15 m/s straight ahead with the arm where the expert holds it at
     the start: into the obstacle, which stands on the line to the cube."""
 
+    single_step = False
+
     def __init__(self, first_label):
         self.chunk = np.tile(np.asarray(first_label, np.float32), (10, 1))
         self.chunk[:, X_VEL:] = (0.15, 0.0, 0.0)

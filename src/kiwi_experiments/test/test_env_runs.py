@@ -100,6 +100,8 @@ class Replay:
     """A stand-in predictor: the recorded actions one tick late (the robot holds its first tick,
     waiting for a chunk), ten at a time; the asking tick read from the rollout being filled."""
 
+    single_step = False
+
     def __init__(self, actions, rollout):
         self.actions, self.rollout = np.asarray(actions), rollout
 

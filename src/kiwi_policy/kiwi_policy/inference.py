@@ -37,6 +37,11 @@ class ChunkPredictor:
             raise LatentError(f"act_latent {act_latent!r}: one of {', '.join(LATENT_MODES)}")
         self.latent = episode_latent(loaded.policy, seed) if act_latent == "episode" else None
 
+    @property
+    def single_step(self) -> bool:
+        """One action per chunk (the scheduler keeps it in force a while: `default_late_hold`)."""
+        return self.loaded.n_action_steps == 1
+
     def reset(self) -> None:
         """A new episode: LeRobot's queues emptied (and a new ACT latent drawn, if asked)."""
         self.loaded.policy.reset()

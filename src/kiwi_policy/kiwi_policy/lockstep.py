@@ -4,7 +4,8 @@ Through the sim graph the node ticks when the driver's /clock arrives, after tha
 (the driver publishes the clock last). Its inference thread answers within the tick, so a chunk
 asked for at tick k is computed from tick k's observation and is used from tick k + 1: its
 action 0, meant for tick k, has elapsed. The node asks for the next chunk when the newest has two
-actions left (its measured lead is one tick), holds when it has none (an episode's first tick),
+actions left (its lead is at least one tick: a chunk is used from the tick after it was asked
+for), holds when it has none (an episode's first tick),
 and asks every tick while a human drives. `LockstepChunks` does the same with the node's scheduler,
 so that an episode in the gymnasium env acts as the deployed graph does. Measured in the env on
 200 development layouts with one checkpoint: each chunk executed whole from its own tick, 89 %;

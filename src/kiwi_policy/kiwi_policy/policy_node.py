@@ -50,7 +50,7 @@ from kiwi_common.timing import TickTimer
 from .checkpoint import load_policy
 from .inference import ChunkPredictor
 from .runtime import PolicyRuntime, Snapshot
-from .scheduler import MODES, Chunk, ChunkScheduler
+from .scheduler import MAX_OBS_AGE_S, MODES, Chunk, ChunkScheduler, default_late_hold
 from .trajectory import BASE_AXES, CHUNK_JOINTS, chunk_trajectory
 
 _DEFAULT_MAPPING = Mapping()
@@ -81,7 +81,7 @@ INTERFACE = NodeInterface(
             "Seconds the newest chunk's last action stays in force past its time; -1: "
             "max_obs_age for single-step policies (their one action is already old when it arrives), else 0.",
         ),
-        Param("max_obs_age", 0.25, "Refuse observations older than this (s)."),
+        Param("max_obs_age", MAX_OBS_AGE_S, "Refuse observations older than this (s)."),
         Param("task", "pick up the cube", "Task string given to the policy."),
         Param(
             "act_latent",
@@ -123,7 +123,7 @@ class PolicyNode(Node):
         self.period = 1.0 / (p.control_hz or self.mapping.fps)
         self.max_obs_age = p.max_obs_age
         single_step = self.loaded.n_action_steps == 1
-        late_hold = p.late_hold_s if p.late_hold_s >= 0 else p.max_obs_age if single_step else 0.0
+        late_hold = p.late_hold_s if p.late_hold_s >= 0 else default_late_hold(single_step, p.max_obs_age)
         refill = p.refill_threshold if p.refill_threshold >= 0 else None if p.scheduler == "latest" else 1.0
         scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, refill, late_hold)
         self.image_features = [

@@ -105,7 +105,9 @@ class PolicyRuntime:
                 return self._hold(present_arm)
             now = self.clock()
             action = self.scheduler.action(now)
-            lead = max(self.stats.ages, default=0.0)  # the slowest recent arrival: never dry
+            # The slowest recent arrival (never dry), and at least a tick: a chunk asked for now is
+            # used from the next tick at the earliest, however fast it comes (on sim time, at once).
+            lead = max([self.dt, *self.stats.ages])
             if self.intervention or self.scheduler.needs_chunk(now, lead):
                 self.wanted.set()
             if action is None:

@@ -32,6 +32,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MODES = ("latest", "ensemble", "average")
+MAX_OBS_AGE_S = 0.25  # the policy node's default: older observations are refused
+
+
+def default_late_hold(single_step: bool, max_obs_age: float = MAX_OBS_AGE_S) -> float:
+    """The policy node's `late_hold_s` unless set: a single-step policy's one action is already
+    old when it arrives, so it stays in force as long as an observation may be old; none else."""
+    return max_obs_age if single_step else 0.0
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,8 @@ class ChunkScheduler:
             return True
         newest = self.chunks[-1]
         if self.refill_fraction is None:
-            return self.remaining(now) <= math.ceil(lead / newest.dt) + 1
+            # Ticks of lead, less a hair: a lead of one tick computed from stamps is 1 + 1e-16.
+            return self.remaining(now) <= math.ceil(lead / newest.dt - 1e-6) + 1
         return self.remaining(now) <= self.refill_fraction * len(newest.actions)
 
     def reset(self) -> None:

@@ -1,6 +1,7 @@
 import numpy as np
 
 from kiwi_policy.lockstep import LockstepChunks
+from kiwi_policy.scheduler import ChunkScheduler, default_late_hold
 
 DT = 1 / 30
 
@@ -46,3 +47,13 @@ def test_reset_forgets_the_chunk_on_its_way():
     lockstep.reset()
     action, asked = lockstep.tick(1, lambda: chunk_from(1))
     assert action is None and asked is not None and asked.t0 == DT
+
+
+def test_a_single_step_policy_drives_with_the_nodes_late_hold():
+    one_action = lambda k: np.array([[100.0 * k]])  # noqa: E731
+    for late_hold, expected in ((0.0, [None] * 5), (default_late_hold(True), [None, 0, 100, 200, 300])):
+        lockstep, used = LockstepChunks(DT, ChunkScheduler(late_hold=late_hold)), []
+        for k in range(5):
+            action, _ = lockstep.tick(k, lambda k=k: one_action(k))
+            used.append(None if action is None else int(action[0]))
+        assert used == expected, "its one action is a tick old when it arrives: held, or never run"
