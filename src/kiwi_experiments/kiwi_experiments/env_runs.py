@@ -244,7 +244,7 @@ def drive_policy(
         if action is None:  # no chunk yet: the node holds (the arm where it was last sent, the base still)
             action = hold
         else:
-            hold = action_vector(split_action(action)[0], (0.0, 0.0, 0.0))
+            hold = np.concatenate([action[:X_VEL], np.zeros(len(action) - X_VEL, action.dtype)])
         if gate is None:
             label = info["expert_action"].astype(np.float32)
         else:
