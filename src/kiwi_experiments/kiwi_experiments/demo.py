@@ -293,8 +293,8 @@ class Demo:
         layouts, in the gymnasium env
         (lerobot_env_kiwi: the same MuJoCo scene, task, driver limits and policy loader as the
         graph, one tick per step, as fast as the policy computes): deterministic, where the
-        graph's process timing is not."""
-        from .env_runs import evaluation_summaries
+        graph's process timing is not. The episodes run in parallel on the machine's cores."""
+        from .env_runs import evaluation_summaries, usable_cores
 
         c = self.config
         count = {"heldout": c.eval_episodes, "dev": c.dev_episodes, "wide": c.wide_episodes}[layouts]
@@ -308,7 +308,9 @@ class Demo:
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
         with self._collecting(name, path, len(seeds), done) as keep:
             kind = "wide" if layouts == "wide" else "default"
-            for summary in evaluation_summaries(weights, seeds[len(done) :], ticks, kind):
+            for summary in evaluation_summaries(
+                weights, seeds[len(done) :], ticks, kind, workers=usable_cores()
+            ):
                 keep(summary)
         self._timed(name, started)
         return done

@@ -15,6 +15,7 @@ task, layouts and expert as the ROS sim graph, as fast as the CPU goes (state-on
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -37,6 +38,9 @@ from .evaluation import Rollout, Sample, summarize
 STATE = "observation.state"
 MAX_TICKS = int(20 * c.CONTROL_RATE_HZ)  # 20 s, as kiwi demo's rollouts
 X_VEL, Y_VEL = 6, 7  # indices of x.vel and y.vel in LeRobot's LeKiwi action
+# Episodes an evaluation worker runs per task: a few seconds of work, so the workers stay balanced
+# and an interrupted evaluation loses little (a run keeps each summary as it arrives).
+EVALUATION_CHUNK = 5
 
 
 class EnvRunError(RuntimeError):
@@ -331,17 +335,63 @@ def _record_tick(env, rollout: Rollout, tick: int, info: dict, action, label, in
 
 
 def evaluation_summaries(
-    model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, layouts: str = "default"
+    model: str | Path,
+    seeds: list[int],
+    max_ticks: int = MAX_TICKS,
+    layouts: str = "default",
+    workers: int = 1,
+    chunk: int = EVALUATION_CHUNK,
 ):
     """`drive_policy` from each seed (of the layout distribution `layouts`), yielding each episode's
     summary in the ROS evaluation's format (`evaluation.summarize`): success, collisions,
-    clearance, side, action errors, path."""
-    with policy_in_env(model, layouts=layouts) as (predictor, env):
-        for seed in seeds:
-            rollout = Rollout(seed, None)
-            drive_policy(env, predictor, seed, max_ticks, rollout)
-            rollout.obstacle = env.layout.obstacle_xy  # the layout drive_policy reset to
-            yield summarize(rollout)
+    clearance, side, action errors, path. With `workers` > 1 the seeds go `chunk` at a time to that
+    many processes (one core each: an episode is one thread of sim and policy); the summaries still
+    come in seed order, and are the same as in one process: an episode depends only on its seed
+    (the env resets from it) and on the policy, which is reset with it."""
+    chunks = [seeds[i : i + chunk] for i in range(0, len(seeds), chunk)]
+    workers = min(workers, len(chunks))
+    if workers <= 1:
+        with policy_in_env(model, layouts=layouts) as opened:
+            for seed in seeds:
+                yield _summary(*opened, seed, max_ticks)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),  # a forked torch or MuJoCo is not safe
+        initializer=_open_worker,
+        initargs=(str(model), layouts),
+    )
+    try:
+        for summaries in pool.map(_worker_summaries, chunks, [max_ticks] * len(chunks)):
+            yield from summaries
+    finally:  # stopped early (interrupted, or the caller is done): the queued chunks are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _summary(predictor, env, seed: int, max_ticks: int) -> dict:
+    rollout = Rollout(seed, None)
+    drive_policy(env, predictor, seed, max_ticks, rollout)
+    rollout.obstacle = env.layout.obstacle_xy  # the layout drive_policy reset to
+    return summarize(rollout)
+
+
+_worker_policy_env: tuple | None = None  # an evaluation worker's (predictor, env), closed with it
+
+
+def _open_worker(model: str, layouts: str) -> None:
+    global _worker_policy_env
+    _worker_policy_env = policy_in_env(model, layouts=layouts).__enter__()
+
+
+def _worker_summaries(seeds: list[int], max_ticks: int) -> list[dict]:
+    return [_summary(*_worker_policy_env, seed, max_ticks) for seed in seeds]
 
 
 @contextmanager

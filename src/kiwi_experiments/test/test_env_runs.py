@@ -12,6 +12,7 @@ from kiwi_common.features import MAPPING_FILE, MOTOR_NAMES, Mapping
 from kiwi_common.normalization import floor_for
 from kiwi_experiments.env_runs import (
     EnvRunError,
+    evaluation_summaries,
     passing_side,
     policy_runs,
     policy_videos,
@@ -94,6 +95,27 @@ def test_bimodal_demos_train_and_evaluate(tmp_path):
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(decoded) == 14 and decoded[0].shape == (240, 320, 3)
     assert not list(video.parent.glob("*.partial*")), "only the finished file is left"
+
+
+@pytest.mark.integration
+def test_an_evaluation_in_parallel_workers_gives_the_one_process_summaries_in_seed_order(tmp_path):
+    dataset, model = tmp_path / "demos", tmp_path / "model"
+    record_env_demos(dataset, [7], (1,))
+    run = subprocess.run(
+        [sys.executable, "-m", "kiwi_experiments.cli", "train", str(dataset), "--policy", "kiwi_mlp"]
+        + ["--out", str(model), "--steps", "5", "--batch-size", "4"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    seeds = [5000, 5001, 5002]
+    alone = list(evaluation_summaries(model, seeds, max_ticks=30))
+    # One seed per task on two workers: the second worker's first episode is the third seed's.
+    spread = list(evaluation_summaries(model, seeds, max_ticks=30, workers=2, chunk=1))
+    assert [s["seed"] for s in spread] == seeds
+    assert spread == alone
+    assert alone[0]["obstacle"] != alone[1]["obstacle"], "the layouts differ, so the order is checked"
 
 
 class Replay:
