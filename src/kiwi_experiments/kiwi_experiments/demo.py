@@ -317,9 +317,9 @@ class Demo:
 
     def video(self, name: str, model: str) -> Path:
         """`model` on the first VIDEO_EPISODES development layouts, seen from above, as the report's
-        `videos/<name>.mp4`, each episode labelled with its own outcome. The env is deterministic, so
-        for a deterministic policy (kiwi_mlp's single head, ACT) these are the episodes the evaluation
-        scored; a policy that samples (a mixture head, Diffusion) draws new ones."""
+        `videos/<name>.mp4`, each episode labelled with its own outcome. The env is deterministic and
+        a sampling policy draws from the layout's seed, so these are the episodes the evaluation
+        scored."""
         from .env_runs import policy_videos
         from .videos import episode_label, labelled, write_video
 

@@ -25,7 +25,6 @@ from kiwi_recorder.convert import MERGE_GAP_FRAMES, intervention_segments
 from kiwi_teleop.gating import Gate
 
 from .env_runs import drive_policy, expert_episode, load_frames, policy_in_env, save_frames, write_dataset
-from .episodes import EpisodePlan
 from .evaluation import Rollout, summarize
 from .plan import Batch, DemoConfig, chunk_frames
 
@@ -45,7 +44,7 @@ class EnvEpisodes:
         with policy_in_env(batch.args["model"] if batch.policy else None) as (predictor, env):
             for k, plan in enumerate(batch.plans, start=batch.first):
                 rollout = Rollout(plan.seed, None)
-                side = self._side(plan)  # the expert's side at the start, as the graph's expert_side
+                side = detour_side(self.config, plan.seed)  # as the graph's expert_side
                 if predictor is None:
                     frames = expert_episode(env, plan.seed, side, ticks, rollout, require_lift=False)
                 else:
@@ -56,11 +55,6 @@ class EnvEpisodes:
                 saved = folder / f"episode_{k:03d}.npz"
                 save_frames(saved, [frames], [[s.intervention for s in rollout.samples[: len(frames)]]])
                 keep({**summarize(rollout), "recorder": str(saved)})
-
-    def _side(self, plan: EpisodePlan) -> int:
-        """The demonstration's detour: the configured side, or drawn from the layout's seed."""
-        side = SIDES.get(self.config.detour)
-        return side or int(np.random.default_rng([self.config.seed, plan.seed]).choice((-1, 1)))
 
     def write_dataset(self, out: Path, demos: list[str], rollouts: list[str]) -> dict:
         demos = [
@@ -87,6 +81,13 @@ class EnvEpisodes:
             "frames": total,
             "correction_frames": correction_frames,
         }
+
+
+def detour_side(config: DemoConfig, seed: int) -> int:
+    """The expert's detour side at the start of the layout `seed`: the configured side, or drawn
+    from the run's and the layout's seeds."""
+    side = SIDES.get(config.detour)
+    return side or int(np.random.default_rng([config.seed, seed]).choice((-1, 1)))
 
 
 def _episodes(folder: Path) -> list[Path]:

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -224,8 +224,13 @@ def drive_policy(
     the gate says so (each sample's `intervention`), and the policy plans a chunk every tick
     meanwhile, as the policy node does, so its first command after hand-back is from a fresh
     chunk. `side`: the expert's detour side at the start (default: drawn from the seed)."""
+    import torch
+
     obs, info = env.reset(seed=seed, options=None if side is None else {"expert_side": side})
     predictor.reset()
+    # A policy that samples (Diffusion's noise, a mixture's mode) draws from the layout's seed: an
+    # episode is the same in any process and after any other (evaluation workers, resumed runs).
+    torch.manual_seed(seed)
     if gate is not None:
         gate.reset()
     chunks = LockstepChunks(
@@ -347,7 +352,7 @@ def evaluation_summaries(
     clearance, side, action errors, path. With `workers` > 1 the seeds go `chunk` at a time to that
     many processes (one core each: an episode is one thread of sim and policy); the summaries still
     come in seed order, and are the same as in one process: an episode depends only on its seed
-    (the env resets from it) and on the policy, which is reset with it."""
+    (the env resets from it, a sampling policy draws from it) and on the policy, reset with it."""
     chunks = [seeds[i : i + chunk] for i in range(0, len(seeds), chunk)]
     workers = min(workers, len(chunks))
     if workers <= 1:
@@ -382,15 +387,23 @@ def _summary(predictor, env, seed: int, max_ticks: int) -> dict:
     return summarize(rollout)
 
 
-_worker_policy_env: tuple | None = None  # an evaluation worker's (predictor, env), closed with it
+# An evaluation worker's (predictor, env), open until the worker exits, or the error opening them
+# raised (raised again with its first task, as the one-process evaluation raises it).
+_worker_policy_env: tuple | Exception | None = None
+_worker_resources = ExitStack()
 
 
 def _open_worker(model: str, layouts: str) -> None:
     global _worker_policy_env
-    _worker_policy_env = policy_in_env(model, layouts=layouts).__enter__()
+    try:
+        _worker_policy_env = _worker_resources.enter_context(policy_in_env(model, layouts=layouts))
+    except Exception as exc:  # an initializer's error would only break the pool
+        _worker_policy_env = exc
 
 
 def _worker_summaries(seeds: list[int], max_ticks: int) -> list[dict]:
+    if isinstance(_worker_policy_env, Exception):
+        raise _worker_policy_env
     return [_summary(*_worker_policy_env, seed, max_ticks) for seed in seeds]
 
 
