@@ -194,7 +194,7 @@ def side_switches(laterals: list[float], deadband: float = SWITCH_DEADBAND) -> i
     return sum(a != b for a, b in zip(signs, signs[1:]))
 
 
-def passing_side(path: list, obstacle_xy) -> str:
+def side_first_passed(path: list, obstacle_xy) -> str:
     """Which side of the obstacle the robot was on when its x first passed the obstacle's
     ("neither" without an obstacle)."""
     for x, y in [] if obstacle_xy is None else path:
@@ -279,7 +279,7 @@ def drive_policy(
         bool(terminated),
         hit,
         closest,
-        passing_side(path, env.layout.obstacle_xy),
+        side_first_passed(path, env.layout.obstacle_xy),
         (tick + 1) / c.CONTROL_RATE_HZ,
         start_lateral,
         float(np.mean(errors)),

@@ -13,10 +13,10 @@ from kiwi_common.normalization import floor_for
 from kiwi_experiments.env_runs import (
     EnvRunError,
     evaluation_summaries,
-    passing_side,
     policy_runs,
     policy_videos,
     record_env_demos,
+    side_first_passed,
     side_switches,
     start_commands,
 )
@@ -24,10 +24,10 @@ from kiwi_experiments.videos import episode_label, labelled, write_video
 from kiwi_policy.checkpoint import CheckpointError
 
 
-def test_passing_side():
-    assert passing_side([(0.0, 0.0), (0.3, 0.2), (0.6, 0.3)], (0.5, 0.0)) == "left"
-    assert passing_side([(0.0, 0.0), (0.6, -0.3)], (0.5, 0.0)) == "right"
-    assert passing_side([(0.0, 0.0), (0.2, 0.1)], (0.5, 0.0)) == "neither"
+def test_side_first_passed():
+    assert side_first_passed([(0.0, 0.0), (0.3, 0.2), (0.6, 0.3)], (0.5, 0.0)) == "left"
+    assert side_first_passed([(0.0, 0.0), (0.6, -0.3)], (0.5, 0.0)) == "right"
+    assert side_first_passed([(0.0, 0.0), (0.2, 0.1)], (0.5, 0.0)) == "neither"
 
 
 def test_side_switches_count_reversals_outside_the_deadband():
