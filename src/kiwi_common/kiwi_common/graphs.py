@@ -429,6 +429,12 @@ DAGGER_ARGS = _merge_args(
             "oracle DAgger, evaluation), always.",
             ("gate", "never", "always"),
         ),
+        LaunchArg(
+            "gate_lift_stall_s",
+            "0.0",
+            "takeover:=gate: seconds a cube off the floor, below the hold height, may go without "
+            "rising before the expert takes over (0: the rule is off).",
+        ),
     ),
     _without(POLICY_ARGS + RECORD_ARGS, {*TELEOP_SOURCE_ARGS, "sim", *(arg.name for arg in ROBOT_ARGS)}),
     SIM_ARGS,
@@ -438,7 +444,10 @@ DAGGER_ARGS = _merge_args(
 def _dagger(a: dict[str, Any]) -> list[NodeSpec]:
     a = {**a, "sim": True}  # the expert reads the sim's ground truth
     nodes = _policy({**a, "teleop": "none"})
-    expert = _teleop_sources({**a, "teleop": "expert"}, takeover=str(a["takeover"]))
+    expert = [
+        replace(spec, parameters={**spec.parameters, "gate_lift_stall_s": float(a["gate_lift_stall_s"])})
+        for spec in _teleop_sources({**a, "teleop": "expert"}, takeover=str(a["takeover"]))
+    ]
     return nodes + [_with_sim_time(n, True) for n in expert] + [_recorder(a)]
 
 

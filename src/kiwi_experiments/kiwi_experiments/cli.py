@@ -116,6 +116,13 @@ def add_loop_options(p) -> None:
         default=None,
         help=f"sim seconds per rollout (default {defaults.timeout_s})",
     )
+    p.add_argument(
+        "--gate-lift-stall-s",
+        type=number_in(float, 0.0, 10.0),
+        default=None,
+        help="the gate takes over when a cube off the floor, below the hold height, has not risen for "
+        f"this many seconds; 0: off (default {defaults.gate_lift_stall_s})",
+    )
 
 
 def _cmd_demo(args) -> int:

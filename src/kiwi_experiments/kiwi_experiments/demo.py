@@ -375,7 +375,11 @@ class Demo:
                 results[f"rollouts_r{round_}"] = self.episodes(
                     f"rollouts_r{round_}",
                     "dagger",
-                    {"model": str(self.model(model)), "takeover": "gate"},
+                    {
+                        "model": str(self.model(model)),
+                        "takeover": "gate",
+                        "gate_lift_stall_s": str(c.gate_lift_stall_s),
+                    },
                     c.plans("rollouts", c.dagger_episodes, round_),
                     policy=True,
                 )

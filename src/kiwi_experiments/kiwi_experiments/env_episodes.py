@@ -49,7 +49,13 @@ class EnvEpisodes:
                     frames = expert_episode(env, plan.seed, side, ticks, rollout, require_lift=False)
                 else:
                     _, frames = drive_policy(
-                        env, predictor, plan.seed, ticks, rollout, gate=Gate(), side=side
+                        env,
+                        predictor,
+                        plan.seed,
+                        ticks,
+                        rollout,
+                        gate=Gate(self.config.gate_rule()),
+                        side=side,
                     )
                 rollout.obstacle = env.layout.obstacle_xy  # the layout the episode reset to
                 saved = folder / f"episode_{k:03d}.npz"

@@ -46,6 +46,15 @@ class DemoConfig:
     backend: str = "ros"
     timeout_s: float = 20.0  # sim seconds a rollout may take
     seed: int = 0
+    # The gate's `lift_stalled` rule (kiwi_teleop.gating): seconds a cube off the floor, below the
+    # hold height, may go without rising before the expert takes over; 0: off.
+    gate_lift_stall_s: float = 0.0
+
+    def gate_rule(self):
+        """The gate this run's rollouts are taken over by."""
+        from kiwi_teleop.gating import GateRule
+
+        return GateRule(lift_stall_s=self.gate_lift_stall_s)
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
         """Scene seeds, the obstacle on every one (the task taught and evaluated); every kind and

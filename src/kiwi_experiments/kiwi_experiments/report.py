@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiwi_description import constants as c
-from kiwi_teleop.gating import GateRule
 
 from .plan import (
     POLICY_NAMES,
@@ -232,8 +231,8 @@ def plot_trajectories(demo, results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def parameters() -> dict:
-    """The expert's and the gate's settings, for the record (results.json)."""
+def parameters(rule) -> dict:
+    """The expert's and the gate's (`rule`) settings, for the record (results.json)."""
     from dataclasses import asdict
 
     from kiwi_teleop import expert
@@ -249,7 +248,7 @@ def parameters() -> dict:
         "AIMED",
         "ON_FACES",
     )
-    return {"gate": asdict(GateRule()), "expert": {name: getattr(expert, name) for name in names}}
+    return {"gate": asdict(rule), "expert": {name: getattr(expert, name) for name in names}}
 
 
 def header_section(demo) -> list[str]:
@@ -347,7 +346,8 @@ def wide_section(demo, rows: dict) -> list[str]:
 
 
 def collection_section(demo, rows: dict) -> list[str]:
-    cfg, rule = demo.config, GateRule()
+    cfg = demo.config
+    rule = cfg.gate_rule()
     return [
         "## HG-DAgger data collection",
         "",
@@ -364,7 +364,13 @@ def collection_section(demo, rows: dict) -> list[str]:
         f"obstacle, the chassis within {rule.clearance * 100:g} cm of it now or after {rule.horizon_s:g} s of the "
         f"policy's twist, the base {rule.stray * 100:g} cm off the expert's path (on the side the policy is on), "
         f"the base past the grasp stand out of the arm's reach (overshot), "
-        f"the jaws shut on nothing at the grasp, or {rule.stall_s:g} s without progress; a policy without fresh "
+        f"the jaws shut on nothing at the grasp, "
+        + (
+            f"the cube off the floor below the hold height and not rising for {rule.lift_stall_s:g} s, "
+            if rule.lift_stall_s > 0
+            else ""
+        )
+        + f"or {rule.stall_s:g} s without progress; a policy without fresh "
         f"commands is not judged; hand back once safe, after at least {rule.min_control_s:g} s.",
         "",
     ]
@@ -455,7 +461,7 @@ def write_results(demo, results: dict, rows: dict, path: Path) -> None:
     results_json = {
         "config": cfg.__dict__,
         "code": demo.code,
-        "parameters": parameters(),
+        "parameters": parameters(demo.config.gate_rule()),
         "rows": rows,
         "successes": {name: successes(results, name) for name, _ in evaluations(cfg)},
         "development_successes": {name: successes(results, name) for name, _ in diagnoses(cfg)},

@@ -57,6 +57,11 @@ INTERFACE = NodeInterface(
         Param("gate_stray", _RULE.stray, "Gate: distance from the expert's path that is straying (m)."),
         Param("gate_stall_s", _RULE.stall_s, "Gate: seconds without progress before taking over."),
         Param("gate_min_control_s", _RULE.min_control_s, "Gate: seconds the expert drives at least."),
+        Param(
+            "gate_lift_stall_s",
+            _RULE.lift_stall_s,
+            "Gate: seconds a cube off the floor, below the hold height, may go without rising (0: off).",
+        ),
         Param("policy_timeout", 0.25, "Gate: policy commands older than this (s) are not judged."),
     ),
     publishes=(
@@ -94,6 +99,7 @@ class ExpertNode(Node):
                 stray=p.gate_stray,
                 stall_s=p.gate_stall_s,
                 min_control_s=p.gate_min_control_s,
+                lift_stall_s=p.gate_lift_stall_s,
             )
         )
         self.contact = False

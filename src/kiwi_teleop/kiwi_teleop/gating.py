@@ -13,6 +13,10 @@ Take-over reasons, checked in this order, each at once:
   on with a grasp (`within_reach`): it is about to push the cube, and every second more is a
   longer way back;
 - `failed_grasp`: the jaws shut on nothing near the cube;
+- `lift_stalled` (off unless `lift_stall_s` is set): the cube hangs off the floor below the height a hold counts at and has not
+  risen by `lift_rise` for `lift_stall_s`: a lift that stops or sags with the cube in the jaws,
+  which a person sees before the cube slips out (and a policy's lift is where its grasps are
+  lost: the expert lifting from the policy's own grasps held them);
 - `no_progress`: progress (distance made along the path, plus the cube's rise) has not grown by
   `progress_eps` for `stall_s`.
 The policy is judged only while its commands are fresh (the caller says): a policy that has no
@@ -27,15 +31,29 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kiwi_common.task import chassis_clearance
+from kiwi_common.task import HELD_HEIGHT, chassis_clearance
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
 
 from .expert import CLAMP_MIN, GRASP_UNDER_WAY, RAISED, WorldState, reference_path, within_reach
 from .paths import path_position
 
-REASONS = ("contact", "clearance", "predicted_contact", "strayed", "overshot", "failed_grasp", "no_progress")
-STALLS = ("overshot", "failed_grasp", "no_progress")  # handed back once the expert made progress
+REASONS = (
+    "contact",
+    "clearance",
+    "predicted_contact",
+    "strayed",
+    "overshot",
+    "failed_grasp",
+    "lift_stalled",
+    "no_progress",
+)
+STALLS = (
+    "overshot",
+    "failed_grasp",
+    "lift_stalled",
+    "no_progress",
+)  # handed back once the expert made progress
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,10 @@ class GateRule:
     # the task this far past the best the policy reached (the cube rising 1 cm counts 0.05): the
     # correction then holds the way out of the stall (the grasp), not one second of it.
     recovery: float = 0.05
+    # s a cube off the floor may go without rising (the expert's lift takes it from the floor to
+    # the hold height in about 0.3 s); 0: the rule is off, as in the studies so far.
+    lift_stall_s: float = 0.0
+    lift_rise: float = 0.005  # m of rise that counts
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class GateObservation:
     overshot: bool
     failed_grasp: bool
     progress: float
+    cube_height: float = 0.0  # the cube's centre above its rest (m)
 
 
 def action_errors(policy_twist, policy_arm, expert_twist, expert_arm) -> tuple[float, float]:
@@ -74,6 +97,7 @@ def action_errors(policy_twist, policy_arm, expert_twist, expert_arm) -> tuple[f
     return base, arm
 
 
+OFF_FLOOR = 0.015  # m the cube's centre is above its rest: off the floor (not jostled)
 GRASP_ZONE = 0.10  # m from the grasp pose: jaws shut on nothing there are a failed grasp
 LIFT_WEIGHT = 5.0  # progress per metre the cube rises (the path is about 1.2 m)
 
@@ -97,6 +121,7 @@ def gate_observation(
         overshot=near_goal and not within_reach(state, GRASP_UNDER_WAY),
         failed_grasp=near_goal and gripper < CLAMP_MIN and state.cube[2] <= RAISED,
         progress=along + LIFT_WEIGHT * max(0.0, state.cube[2] - c.CUBE_SIZE / 2),
+        cube_height=state.cube[2] - c.CUBE_SIZE / 2,
     )
 
 
@@ -111,6 +136,8 @@ class Gate:
         self.engaged_at = 0.0
         self.best: float | None = None  # best progress since the policy (re)gained control
         self.best_at = 0.0
+        self.lift_best: float | None = None  # highest cube since it came off the floor (policy driving)
+        self.lift_best_at = 0.0
 
     def update(self, now: float, seen: GateObservation, judge: bool = True) -> bool:
         """Whether the expert drives after this tick. `judge` False: the policy's commands are not
@@ -129,13 +156,19 @@ class Gate:
             if safe and recovered and now - self.engaged_at >= r.min_control_s:
                 self.engaged = False
                 self.best, self.best_at = seen.progress, now
+                self.lift_best = None
             return self.engaged
         if not judge:
             if self.best is not None:
                 self.best_at = now  # the progress clock does not run while the policy is not driving
+            self.lift_best = None
             return False
         if self.best is None or seen.progress > self.best + r.progress_eps:
             self.best, self.best_at = seen.progress, now
+        if not OFF_FLOOR < seen.cube_height < HELD_HEIGHT:
+            self.lift_best = None
+        elif self.lift_best is None or seen.cube_height > self.lift_best + r.lift_rise:
+            self.lift_best, self.lift_best_at = seen.cube_height, now
         reason = self._reason(now, seen)
         if reason:
             self.engaged, self.reason, self.engaged_at = True, reason, now
@@ -155,6 +188,8 @@ class Gate:
             return "overshot"
         if seen.failed_grasp:
             return "failed_grasp"
+        if r.lift_stall_s > 0 and self.lift_best is not None and now - self.lift_best_at > r.lift_stall_s:
+            return "lift_stalled"
         if now - self.best_at > r.stall_s:
             return "no_progress"
         return ""

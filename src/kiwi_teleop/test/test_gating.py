@@ -168,3 +168,36 @@ def test_the_gate_never_takes_over_from_the_expert():
             assert action.phase == "done"
     finally:
         sim.close()
+
+
+def lift(gate, t0, heights, rule_progress=0.5):
+    """One tick per cube height (m above its rest), the policy driving; the verdicts."""
+    return [
+        gate.update(t0 + k * DT, replace(SAFE, progress=rule_progress + 5 * h, cube_height=h))
+        for k, h in enumerate(heights)
+    ]
+
+
+def test_a_lift_that_stalls_below_the_hold_height_is_taken_over_only_with_the_rule_on():
+    stall = [0.01, 0.02, 0.03, 0.04] + [0.042] * 20  # rises, then hangs at 4.2 cm
+    gate = Gate(replace(RULE, lift_stall_s=0.25))
+    verdicts = lift(gate, 0.0, stall)
+    first = verdicts.index(True)
+    assert gate.reason == "lift_stalled"
+    assert (first - 3) * DT == pytest.approx(0.25, abs=2 * DT), "0.25 s after its last rise"
+    assert not any(lift(Gate(RULE), 0.0, stall)), "off by default"
+
+
+def test_a_steady_lift_a_held_cube_and_a_cube_on_the_floor_are_left_alone():
+    gate = Gate(replace(RULE, lift_stall_s=0.25))
+    steady = [0.004 * k for k in range(20)] + [0.08] * 40  # 12 cm/s up, then held above the hold height
+    assert not any(lift(gate, 0.0, steady))
+    assert not any(lift(Gate(replace(RULE, lift_stall_s=0.25)), 0.0, [0.005] * 40)), "pushed, not lifted"
+
+
+def test_a_lift_stall_is_handed_back_once_the_expert_has_lifted_the_cube():
+    gate = Gate(replace(RULE, lift_stall_s=0.25))
+    lift(gate, 0.0, [0.02] * 12)
+    assert gate.engaged and gate.reason == "lift_stalled"
+    assert all(lift(gate, 12 * DT, [0.02] * 40)), "still hanging: the expert keeps it"
+    assert not lift(gate, 2.0, [0.03])[-1], "risen 1 cm (the recovery), past the minimum time"
