@@ -431,7 +431,7 @@ DAGGER_ARGS = _merge_args(
         ),
         LaunchArg(
             "gate_lift_stall_s",
-            "0.0",
+            "0.25",
             "takeover:=gate: seconds a cube off the floor, below the hold height, may go without "
             "rising before the expert takes over (0: the rule is off).",
         ),

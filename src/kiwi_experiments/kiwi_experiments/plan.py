@@ -48,7 +48,7 @@ class DemoConfig:
     seed: int = 0
     # The gate's `lift_stalled` rule (kiwi_teleop.gating): seconds a cube off the floor, below the
     # hold height, may go without rising before the expert takes over; 0: off.
-    gate_lift_stall_s: float = 0.0
+    gate_lift_stall_s: float = 0.25
 
     def gate_rule(self):
         """The gate this run's rollouts are taken over by."""

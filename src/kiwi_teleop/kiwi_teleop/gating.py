@@ -13,7 +13,7 @@ Take-over reasons, checked in this order, each at once:
   on with a grasp (`within_reach`): it is about to push the cube, and every second more is a
   longer way back;
 - `failed_grasp`: the jaws shut on nothing near the cube;
-- `lift_stalled` (off unless `lift_stall_s` is set): the cube hangs off the floor below the height a hold counts at and has not
+- `lift_stalled` (unless `lift_stall_s` is 0): the cube hangs off the floor below the height a hold counts at and has not
   risen by `lift_rise` for `lift_stall_s`: a lift that stops or sags with the cube in the jaws,
   which a person sees before the cube slips out (and a policy's lift is where its grasps are
   lost: the expert lifting from the policy's own grasps held them);
@@ -69,8 +69,8 @@ class GateRule:
     # correction then holds the way out of the stall (the grasp), not one second of it.
     recovery: float = 0.05
     # s a cube off the floor may go without rising (the expert's lift takes it from the floor to
-    # the hold height in about 0.3 s); 0: the rule is off, as in the studies so far.
-    lift_stall_s: float = 0.0
+    # the hold height in about 0.3 s; a person reacts in about a quarter of a second); 0: off.
+    lift_stall_s: float = 0.25
     lift_rise: float = 0.005  # m of rise that counts
 
 

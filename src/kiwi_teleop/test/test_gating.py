@@ -21,7 +21,9 @@ from kiwi_teleop.gating import (
 )
 from kiwi_teleop.paths import path_position
 
-RULE = GateRule(clearance=0.03, stray=0.15, stall_s=4.0, progress_eps=0.01, min_control_s=1.0)
+RULE = GateRule(
+    clearance=0.03, stray=0.15, stall_s=4.0, progress_eps=0.01, min_control_s=1.0, lift_stall_s=0.0
+)
 SAFE = GateObservation(
     contact=False,
     clearance=1.0,
@@ -178,14 +180,14 @@ def lift(gate, t0, heights, rule_progress=0.5):
     ]
 
 
-def test_a_lift_that_stalls_below_the_hold_height_is_taken_over_only_with_the_rule_on():
+def test_a_lift_that_stalls_below_the_hold_height_is_taken_over_unless_the_rule_is_off():
     stall = [0.01, 0.02, 0.03, 0.04] + [0.042] * 20  # rises, then hangs at 4.2 cm
     gate = Gate(replace(RULE, lift_stall_s=0.25))
     verdicts = lift(gate, 0.0, stall)
     first = verdicts.index(True)
     assert gate.reason == "lift_stalled"
     assert (first - 3) * DT == pytest.approx(0.25, abs=2 * DT), "0.25 s after its last rise"
-    assert not any(lift(Gate(RULE), 0.0, stall)), "off by default"
+    assert not any(lift(Gate(replace(RULE, lift_stall_s=0.0)), 0.0, stall)), "0: off"
 
 
 def test_a_steady_lift_a_held_cube_and_a_cube_on_the_floor_are_left_alone():
