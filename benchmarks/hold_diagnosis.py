@@ -35,10 +35,10 @@ from kiwi_description import constants as c  # noqa: E402
 from kiwi_experiments.env_runs import drive_policy, policy_in_env  # noqa: E402
 from kiwi_experiments.plan import DemoConfig  # noqa: E402
 from kiwi_teleop.expert import ON_FACES, OPEN_READY  # noqa: E402
+from kiwi_teleop.gating import OFF_FLOOR  # noqa: E402
 
 GRIPPER = MOTOR_NAMES.index("arm_gripper.pos")
 JAW = c.ARM_JOINTS.index(c.GRIPPER_JOINT)
-OFF_FLOOR = 0.015  # m: the cube's centre this far above its rest is off the floor
 BACK_DOWN = 0.005
 ARMS = ("policy", "expert lifts", "jaws shut")
 

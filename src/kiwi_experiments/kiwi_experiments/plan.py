@@ -15,6 +15,7 @@ from typing import Protocol
 
 from kiwi_common.features import Mapping
 from kiwi_policy.train import CPU_DEFAULTS
+from kiwi_teleop.gating import GateRule
 
 from .episodes import EpisodePlan
 from .evaluation import summary_problem
@@ -48,12 +49,10 @@ class DemoConfig:
     seed: int = 0
     # The gate's `lift_stalled` rule (kiwi_teleop.gating): seconds a cube off the floor, below the
     # hold height, may go without rising before the expert takes over; 0: off.
-    gate_lift_stall_s: float = 0.25
+    gate_lift_stall_s: float = GateRule.lift_stall_s
 
-    def gate_rule(self):
+    def gate_rule(self) -> GateRule:
         """The gate this run's rollouts are taken over by."""
-        from kiwi_teleop.gating import GateRule
-
         return GateRule(lift_stall_s=self.gate_lift_stall_s)
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
