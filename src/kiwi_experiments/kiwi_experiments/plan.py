@@ -34,7 +34,7 @@ class DemoConfig:
     dev_episodes: int = 20  # development layouts: traces and videos for diagnosis, never reported
     wide_episodes: int = 100  # layouts of the wider task (kiwi_common.task.sample_wide_layout)
     rounds: int = 3  # HG-DAgger rounds after the first training
-    dagger_episodes: int = 20  # rollouts per round
+    dagger_episodes: int = 40  # rollouts per round
     steps: int = 3000  # round 0's training
     round_steps: int = 1500  # each later round continues the last model this far
     batch_size: int = 32
