@@ -131,10 +131,23 @@ class ServoBus:
             hardware_id=self.port,
         )
 
+    def abandon_transaction(self) -> None:
+        """Free the port from a transaction that Ctrl-C cut short.
+
+        The SDK marks the port busy for the length of a transaction; a KeyboardInterrupt inside one
+        leaves the mark, and every later packet (the stop and torque-off on the way out) would fail
+        with "Port is in use!". The half-read reply goes with it.
+        """
+        handler = self.bus.port_handler
+        handler.is_using = False
+        if handler.ser is not None and handler.ser.is_open:
+            handler.ser.reset_input_buffer()
+
     def close(self, torque_off: bool) -> None:
         """Disconnect; a port that has already gone (unplugged) is closed without complaint."""
         if not self.bus.is_connected:
             return
+        self.abandon_transaction()
         try:
             self.bus.disconnect(disable_torque=torque_off)
         except (*BUS_ERRORS, termios.error) as exc:

@@ -114,6 +114,7 @@ class FeetechBackend:
 
     def close(self, torque_off: bool) -> None:
         if self.bus.is_connected:
+            self.servos.abandon_transaction()
             try:
                 self.stop_base()
             finally:

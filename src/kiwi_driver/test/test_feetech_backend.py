@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import time
 
 import numpy as np
@@ -143,6 +144,25 @@ def test_faults_are_errors_and_the_bus_recovers(calibration_dir, emulator):
     assert wait_for(lambda: _reads(backend), timeout=3.0)
     assert {d.name: d for d in backend.diagnostics()}["bus"].level == 0
     backend.close(torque_off=True)
+
+
+def test_ctrl_c_inside_a_transaction_still_stops_the_wheels(calibration_dir, emulator):
+    backend = FeetechBackend(emulator.port, ROBOT_ID, str(calibration_dir))
+    backend.write(None, kin.body_to_wheel_speeds(0.0, 0.0, 1.0))
+    wheel_ids = [c.MOTOR_IDS[n] for n in c.WHEEL_JOINTS]
+
+    def goals():
+        return [fe.decode_sign(emulator.servos[i].get(fe.GOAL_VELOCITY), 15) for i in wheel_ids]
+
+    assert wait_for(lambda: all(goals()))
+    # What a KeyboardInterrupt between the request and the reply leaves behind: the SDK's busy mark
+    # and a reply nobody read.
+    backend.bus.port_handler.is_using = True
+    os.write(emulator.master, fe.packet(c.MOTOR_IDS["arm_shoulder_pan"], 0, bytes([0, 8])))
+    time.sleep(0.05)
+    backend.close(torque_off=True)
+    assert wait_for(lambda: goals() == [0, 0, 0]), goals()
+    assert all(emulator.servos[i].mem[fe.TORQUE_ENABLE] == 0 for i in c.MOTOR_IDS.values())
 
 
 def _reads(backend):
