@@ -431,9 +431,15 @@ DAGGER_ARGS = _merge_args(
         ),
         LaunchArg(
             "gate_lift_stall_s",
-            "0.25",
+            "0.5",
             "takeover:=gate: seconds a cube off the floor, below the hold height, may go without "
             "rising before the expert takes over (0: the rule is off).",
+        ),
+        LaunchArg(
+            "gate_patience_s",
+            "0.5",
+            "takeover:=gate: seconds the jaws may stay shut on nothing, or the base past the grasp "
+            "stand, before the expert takes over.",
         ),
     ),
     _without(POLICY_ARGS + RECORD_ARGS, {*TELEOP_SOURCE_ARGS, "sim", *(arg.name for arg in ROBOT_ARGS)}),
@@ -445,7 +451,13 @@ def _dagger(a: dict[str, Any]) -> list[NodeSpec]:
     a = {**a, "sim": True}  # the expert reads the sim's ground truth
     nodes = _policy({**a, "teleop": "none"})
     expert = [
-        replace(spec, parameters={**spec.parameters, "gate_lift_stall_s": float(a["gate_lift_stall_s"])})
+        replace(
+            spec,
+            parameters={
+                **spec.parameters,
+                **{name: float(a[name]) for name in ("gate_lift_stall_s", "gate_patience_s")},
+            },
+        )
         for spec in _teleop_sources({**a, "teleop": "expert"}, takeover=str(a["takeover"]))
     ]
     return nodes + [_with_sim_time(n, True) for n in expert] + [_recorder(a)]

@@ -123,6 +123,13 @@ def add_loop_options(p) -> None:
         help="the gate takes over when a cube off the floor, below the hold height, has not risen for "
         f"this many seconds; 0: off (default {defaults.gate_lift_stall_s})",
     )
+    p.add_argument(
+        "--gate-patience-s",
+        type=number_in(float, 0.0, 10.0),
+        default=None,
+        help="seconds the gate lets the jaws stay shut on nothing, or the base past the grasp stand, "
+        f"before the expert takes over (default {defaults.gate_patience_s})",
+    )
 
 
 def _cmd_demo(args) -> int:

@@ -379,6 +379,7 @@ class Demo:
                         "model": str(self.model(model)),
                         "takeover": "gate",
                         "gate_lift_stall_s": str(c.gate_lift_stall_s),
+                        "gate_patience_s": str(c.gate_patience_s),
                     },
                     c.plans("rollouts", c.dagger_episodes, round_),
                     policy=True,

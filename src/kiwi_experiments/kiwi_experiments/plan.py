@@ -50,10 +50,12 @@ class DemoConfig:
     # The gate's `lift_stalled` rule (kiwi_teleop.gating): seconds a cube off the floor, below the
     # hold height, may go without rising before the expert takes over; 0: off.
     gate_lift_stall_s: float = GateRule.lift_stall_s
+    # Its patience with the jaws shut on nothing or the base past the grasp stand (s).
+    gate_patience_s: float = GateRule.patience_s
 
     def gate_rule(self) -> GateRule:
         """The gate this run's rollouts are taken over by."""
-        return GateRule(lift_stall_s=self.gate_lift_stall_s)
+        return GateRule(lift_stall_s=self.gate_lift_stall_s, patience_s=self.gate_patience_s)
 
     def plans(self, kind: str, count: int, round_: int = 0) -> list[EpisodePlan]:
         """Scene seeds, the obstacle on every one (the task taught and evaluated); every kind and

@@ -62,6 +62,11 @@ INTERFACE = NodeInterface(
             _RULE.lift_stall_s,
             "Gate: seconds a cube off the floor, below the hold height, may go without rising (0: off).",
         ),
+        Param(
+            "gate_patience_s",
+            _RULE.patience_s,
+            "Gate: seconds the jaws may stay shut on nothing, or the base past the grasp stand.",
+        ),
         Param("policy_timeout", 0.25, "Gate: policy commands older than this (s) are not judged."),
     ),
     publishes=(
@@ -100,6 +105,7 @@ class ExpertNode(Node):
                 stall_s=p.gate_stall_s,
                 min_control_s=p.gate_min_control_s,
                 lift_stall_s=p.gate_lift_stall_s,
+                patience_s=p.gate_patience_s,
             )
         )
         self.contact = False

@@ -10,9 +10,9 @@ Take-over reasons, checked in this order, each at once:
 - `strayed`: the base more than `stray` m from the expert's reference path (start, detour lane
   on the side the policy is on, grasp stand; corners rounded);
 - `overshot`: near the grasp stand, the base went past it closer to the cube than the expert goes
-  on with a grasp (`within_reach`): it is about to push the cube, and every second more is a
-  longer way back;
-- `failed_grasp`: the jaws shut on nothing near the cube;
+  on with a grasp (`within_reach`) for `patience_s`: it is about to push the cube, and every
+  second more is a longer way back;
+- `failed_grasp`: the jaws shut on nothing near the cube for `patience_s`;
 - `lift_stalled` (unless `lift_stall_s` is 0): the cube hangs off the floor below the height a hold counts at and has not
   risen by `lift_rise` for `lift_stall_s`: a lift that stops or sags with the cube in the jaws,
   which a person sees before the cube slips out (and a policy's lift is where its grasps are
@@ -54,6 +54,7 @@ STALLS = (
     "lift_stalled",
     "no_progress",
 )  # handed back once the expert made progress
+PATIENT = ("overshot", "failed_grasp")  # stalls a policy can undo itself: judged after `patience_s`
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,11 @@ class GateRule:
     recovery: float = 0.05
     # s a cube off the floor may go without rising (the expert's lift takes it from the floor to
     # the hold height in about 0.3 s; a person reacts in about a quarter of a second); 0: off.
-    lift_stall_s: float = 0.25
+    lift_stall_s: float = 0.5
     lift_rise: float = 0.005  # m of rise that counts
+    # s the jaws may stay shut on nothing, or the base past the grasp stand, before the expert
+    # takes over: a person watching waits to see whether the policy reopens or backs off itself.
+    patience_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ class Gate:
         self.best_at = 0.0
         self.lift_best: float | None = None  # highest cube since it came off the floor (policy driving)
         self.lift_best_at = 0.0
+        self.since: dict[str, float] = {}  # when each `PATIENT` condition began (policy driving)
 
     def update(self, now: float, seen: GateObservation, judge: bool = True) -> bool:
         """Whether the expert drives after this tick. `judge` False: the policy's commands are not
@@ -157,8 +162,10 @@ class Gate:
                 self.engaged = False
                 self.best, self.best_at = seen.progress, now
                 self.lift_best = None
+                self.since.clear()
             return self.engaged
         if not judge:
+            self.since.clear()
             if self.best is not None:
                 self.best_at = now  # the progress clock does not run while the policy is not driving
             self.lift_best = None
@@ -169,6 +176,11 @@ class Gate:
             self.lift_best = None
         elif self.lift_best is None or seen.cube_height > self.lift_best + r.lift_rise:
             self.lift_best, self.lift_best_at = seen.cube_height, now
+        for name in PATIENT:
+            if getattr(seen, name):
+                self.since.setdefault(name, now)
+            else:
+                self.since.pop(name, None)
         reason = self._reason(now, seen)
         if reason:
             self.engaged, self.reason, self.engaged_at = True, reason, now
@@ -184,10 +196,9 @@ class Gate:
             return "predicted_contact"
         if seen.deviation > r.stray:
             return "strayed"
-        if seen.overshot:
-            return "overshot"
-        if seen.failed_grasp:
-            return "failed_grasp"
+        for name in PATIENT:
+            if name in self.since and now - self.since[name] >= r.patience_s:
+                return name
         if r.lift_stall_s > 0 and self.lift_best is not None and now - self.lift_best_at > r.lift_stall_s:
             return "lift_stalled"
         if now - self.best_at > r.stall_s:

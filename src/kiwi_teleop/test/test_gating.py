@@ -22,7 +22,13 @@ from kiwi_teleop.gating import (
 from kiwi_teleop.paths import path_position
 
 RULE = GateRule(
-    clearance=0.03, stray=0.15, stall_s=4.0, progress_eps=0.01, min_control_s=1.0, lift_stall_s=0.0
+    clearance=0.03,
+    stray=0.15,
+    stall_s=4.0,
+    progress_eps=0.01,
+    min_control_s=1.0,
+    lift_stall_s=0.0,
+    patience_s=0.0,
 )
 SAFE = GateObservation(
     contact=False,
@@ -79,6 +85,19 @@ def test_failures_take_over_at_once_with_their_reason(change, reason):
     drive(gate, 0.0, 1.0)
     assert gate.update(1.0, replace(SAFE, progress=0.2, **change))
     assert gate.reason == reason
+
+
+@pytest.mark.parametrize("stall", ["failed_grasp", "overshot"])
+def test_a_stall_the_policy_can_undo_is_given_the_patience_time(stall):
+    gate = Gate(replace(RULE, patience_s=0.5))
+    drive(gate, 0.0, 1.0)
+    # Jaws shut on nothing for 0.4 s, then reopened (a retry): left alone.
+    assert not any(drive(gate, 1.0, 0.4, replace(SAFE, progress=0.2, **{stall: True})))
+    assert not any(drive(gate, 1.4, 0.2, replace(SAFE, progress=0.3)))
+    # Shut again and kept shut: taken over once it has lasted 0.5 s, not before.
+    verdicts = drive(gate, 1.6, 1.0, replace(SAFE, progress=0.4, **{stall: True}))
+    assert verdicts.index(True) * DT == pytest.approx(0.5, abs=1.5 * DT)
+    assert gate.reason == stall
 
 
 def test_no_progress_takes_over_after_the_stall_time_only():
