@@ -140,8 +140,11 @@ class ServoBus:
         """
         handler = self.bus.port_handler
         handler.is_using = False
-        if handler.ser is not None and handler.ser.is_open:
-            handler.ser.reset_input_buffer()
+        try:
+            if handler.ser is not None and handler.ser.is_open:
+                handler.ser.reset_input_buffer()
+        except (*BUS_ERRORS, termios.error):  # unplugged: closing copes with that
+            pass
 
     def close(self, torque_off: bool) -> None:
         """Disconnect; a port that has already gone (unplugged) is closed without complaint."""

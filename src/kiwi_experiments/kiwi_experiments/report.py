@@ -363,8 +363,9 @@ def collection_section(demo, rows: dict) -> list[str]:
         f"Gating rule (`kiwi_teleop/gating.py`, expert parameters `gate_*`): take over at once on contact with the "
         f"obstacle, the chassis within {rule.clearance * 100:g} cm of it now or after {rule.horizon_s:g} s of the "
         f"policy's twist, the base {rule.stray * 100:g} cm off the expert's path (on the side the policy is on), "
+        f"{f'held for {rule.patience_s:g} s, ' if rule.patience_s else ''}"
         f"the base past the grasp stand out of the arm's reach (overshot) or "
-        f"the jaws shut on nothing at the grasp{f' for {rule.patience_s:g} s' if rule.patience_s else ''}, "
+        f"the jaws shut on nothing at the grasp, "
         + (
             f"the cube off the floor below the hold height and not rising for {rule.lift_stall_s:g} s, "
             if rule.lift_stall_s > 0

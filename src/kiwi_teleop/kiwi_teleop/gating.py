@@ -3,7 +3,8 @@ human. As HG-DAgger has it, the human takes control when the state becomes unsaf
 failure and hands it back once it is safe again; a policy that drives differently from the expert
 but well (cuts a corner, waits a moment longer) is left alone. Pure: observations in, a verdict out.
 
-Take-over reasons, checked in this order, each at once:
+Take-over reasons, checked in this order, each as soon as its condition holds (for its time, where
+it has one):
 - `contact`: any part of the robot touches the obstacle (the sim's contacts);
 - `clearance`: the chassis closer than `clearance` m to the obstacle;
 - `predicted_contact`: the policy's commanded twist, held for `horizon_s`, would bring it that close;
