@@ -65,13 +65,13 @@ def watch(study: Path, rep: int, round_: int, rules: dict[str, GateRule]) -> lis
     rollouts = run / "episodes" / f"rollouts_r{round_}.jsonl"
     seeds = [json.loads(line)["seed"] for line in rollouts.read_text().splitlines()]
     model = run / "models" / round_model(round_) / "checkpoints" / "last" / "pretrained_model"
+    ticks = int(config.timeout_s * CONTROL_RATE_HZ)
     watchers = WatchingGates(rules)
     episodes = []
     with policy_in_env(model) as (predictor, env):
         for seed in seeds:
             rollout = Rollout(seed, None)
             side = detour_side(config, seed)
-            ticks = int(config.timeout_s * CONTROL_RATE_HZ)
             drive_policy(env, predictor, seed, ticks, rollout, gate=watchers, side=side)
             episodes.append({"seed": seed, "success": summarize(rollout)["success"], "first": watchers.first})
     return episodes
@@ -88,6 +88,10 @@ def tally(episodes: list[dict], name: str) -> dict:
     }
 
 
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("study", type=Path)
@@ -95,10 +99,9 @@ def main() -> None:
     ap.add_argument("--patience", default="0,0.5,1")
     ap.add_argument("--lift-stall", default="0.25,0.5,1")
     args = ap.parse_args()
-    numbers = lambda text: [float(v) for v in text.split(",")]  # noqa: E731
     rules = {
         f"patience {p:g} s, lift stall {s:g} s": GateRule(patience_s=p, lift_stall_s=s)
-        for p, s in itertools.product(numbers(args.patience), numbers(args.lift_stall))
+        for p, s in itertools.product(_numbers(args.patience), _numbers(args.lift_stall))
     }
     reps = sorted(int(p.name.split("_")[1]) for p in args.study.glob("rep_[0-9]*"))
     for round_ in (int(r) for r in args.rounds.split(",")):
