@@ -46,7 +46,7 @@ CPU_DEFAULTS = {
         "spatial_softmax_num_keypoints": 16,
         "pretrained_backbone_weights": "null",
     },
-    # lerobot_policy_kiwi's MLP over the state features (state-only datasets): one chunk a state
+    # lerobot_policy_kiwi's MLP over the state features (and camera keypoints): one chunk a state
     # by default, `-- --policy.head=mixture` for the K-mode mixture. Trained on the absolute error:
     # the squared error's mean of "shut" and "opening" left the jaws a few degrees loose on a held
     # cube, and it slipped out (docs/results/hg-dagger-study.md).

@@ -1,4 +1,5 @@
-"""LeRobot policy plugin: `--policy.type=kiwi_mlp`, an MLP over the state features.
+"""LeRobot policy plugin: `--policy.type=kiwi_mlp`, an MLP over the state features and, where the
+data has cameras, the keypoints of a small convolutional encoder per camera.
 
 LeRobot's scripts import installed distributions named `lerobot_policy_*` at start-up; importing
 this package registers the config, and LeRobot finds the policy and its processors by its naming

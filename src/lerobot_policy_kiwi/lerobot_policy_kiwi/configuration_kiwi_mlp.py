@@ -1,5 +1,9 @@
 """The kiwi_mlp policy's settings.
 
+Inputs: `observation.state`, and `observation.environment_state` or camera images or both. Each
+camera goes through its own small convolutional encoder (`image_encoder.py`) to `keypoints` image
+positions, which join the state at the MLP's input.
+
 `head="mse"` predicts one chunk per state. With `loss="mse"` it is behaviour cloning as the
 textbook writes it: where the demonstrations disagree (two detours) it predicts their mean; with
 `loss="l1"` their median (`kiwi train`'s default: "shut" where most demonstrations shut the jaws).
@@ -30,6 +34,7 @@ class KiwiMlpConfig(PreTrainedConfig):
 
     normalization_mapping: dict[str, NormalizationMode] = field(
         default_factory=lambda: {
+            "VISUAL": NormalizationMode.MEAN_STD,
             "STATE": NormalizationMode.MEAN_STD,
             "ENV": NormalizationMode.MEAN_STD,
             "ACTION": NormalizationMode.MEAN_STD,
@@ -49,6 +54,11 @@ class KiwiMlpConfig(PreTrainedConfig):
     # Inputs this many standard deviations from the data's mean are clipped: a feature that barely
     # varied in the demonstrations (a cube never turned) cannot throw the network far off.
     input_clip: float = 5.0
+    # Camera encoder: convolution width, learnt keypoints per camera, and the random shift (pixels
+    # each way) applied to every training image; 0 turns the augmentation off.
+    image_channels: int = 32
+    keypoints: int = 32
+    shift_pad: int = 4
 
     optimizer_lr: float = 1e-3
     optimizer_weight_decay: float = 1e-4
@@ -77,13 +87,8 @@ class KiwiMlpConfig(PreTrainedConfig):
         return CosineAnnealingWithWarmupSchedulerConfig(num_warmup_steps=self.warmup_steps)
 
     def validate_features(self) -> None:
-        if self.image_features:
-            raise ValueError(
-                "kiwi_mlp takes state features only; this dataset has images "
-                f"({', '.join(self.image_features)}): convert it state-only, or use act or diffusion"
-            )
-        if self.robot_state_feature is None and self.env_state_feature is None:
-            raise ValueError("kiwi_mlp needs observation.state or observation.environment_state")
+        if self.robot_state_feature is None and self.env_state_feature is None and not self.image_features:
+            raise ValueError("kiwi_mlp needs observation.state, observation.environment_state or images")
         if self.action_feature is None or self.action_feature.type is not FeatureType.ACTION:
             raise ValueError("kiwi_mlp needs an `action` feature")
 

@@ -1,4 +1,5 @@
-"""The kiwi_mlp policy: an MLP from the (normalized) state features to a chunk of actions.
+"""The kiwi_mlp policy: an MLP from the (normalized) state features, and the keypoints of each
+camera's encoder (`image_encoder.py`) where the data has images, to a chunk of actions.
 
 The single head ("mse") regresses one chunk, on the squared or the absolute error (`loss`). The mixture head regresses `n_modes` chunks and their
 probabilities; training moves only the mode nearest the demonstrated chunk (winner takes all) and
@@ -17,6 +18,7 @@ from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_STATE
 from torch import Tensor, nn
 
 from .configuration_kiwi_mlp import LOSSES, KiwiMlpConfig
+from .image_encoder import CameraEncoder, random_shift
 
 
 def chunk_errors(predicted: Tensor, target: Tensor, is_pad: Tensor | None, loss: str = "mse") -> Tensor:
@@ -57,7 +59,13 @@ class KiwiMlpPolicy(PreTrainedPolicy):
         config.validate_features()
         self.config = config
         self.inputs = [key for key in (OBS_STATE, OBS_ENV_STATE) if key in config.input_features]
+        self.cameras = list(config.image_features)
+        # ModuleDict keys cannot hold dots: one encoder per camera, in the features' order.
+        self.encoders = nn.ModuleList(
+            CameraEncoder(config.image_channels, config.keypoints) for _ in self.cameras
+        )
         width = sum(config.input_features[key].shape[0] for key in self.inputs)
+        width += 2 * config.keypoints * len(self.cameras)
         self.action_dim = config.action_feature.shape[0]
         layers, size = [], width
         for _ in range(config.n_layers):
@@ -77,8 +85,14 @@ class KiwiMlpPolicy(PreTrainedPolicy):
 
     def _heads(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
         """Every mode's chunk (B, K, T, A), normalized, and the modes' logits (B, K) or None."""
-        x = torch.cat([batch[key] for key in self.inputs], dim=-1)
-        features = self.trunk(x.clamp(-self.config.input_clip, self.config.input_clip))
+        state = torch.cat([batch[key] for key in self.inputs], dim=-1) if self.inputs else None
+        parts = [] if state is None else [state.clamp(-self.config.input_clip, self.config.input_clip)]
+        for camera, encoder in zip(self.cameras, self.encoders, strict=True):
+            images = batch[camera]
+            if self.training:
+                images = random_shift(images, self.config.shift_pad)
+            parts.append(encoder(images))
+        features = self.trunk(torch.cat(parts, dim=-1))
         chunks = self.chunks(features).view(-1, self.modes, self.config.chunk_size, self.action_dim)
         return chunks, None if self.logits is None else self.logits(features)
 

@@ -122,7 +122,7 @@ def test_registered_with_lerobot_and_refuses_what_it_cannot_use():
         make_policy_config("kiwi_mlp", loss="huber")
     with pytest.raises(ValueError, match="head must be one of"):
         KiwiMlpConfig(head="gaussian")
-    with_images = config("mse")
-    with_images.input_features["observation.images.front"] = PolicyFeature(FeatureType.VISUAL, (3, 8, 8))
-    with pytest.raises(ValueError, match="state features only"):
-        KiwiMlpPolicy(with_images)
+    no_inputs = config("mse")
+    no_inputs.input_features = {}
+    with pytest.raises(ValueError, match="needs observation.state, observation.environment_state or images"):
+        KiwiMlpPolicy(no_inputs)
