@@ -162,6 +162,13 @@ def _robot_side(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
 
 
 def _sim_driver(a: dict[str, Any]) -> NodeSpec:
+    if a["image_size"]:
+        from kiwi_common.images import parse_image_size
+
+        try:
+            parse_image_size(str(a["image_size"]))
+        except ValueError as exc:
+            raise GraphError(f"image_size:={a['image_size']}: {exc}") from None
     return NodeSpec(
         "kiwi_driver",
         "driver",
@@ -173,6 +180,7 @@ def _sim_driver(a: dict[str, Any]) -> NodeSpec:
             "obstacle": bool(a["obstacle"]),
             "sim_speed": float(a["sim_speed"]),
             "cameras": bool(a["cameras"]),
+            "image_size": str(a["image_size"]),
         },
     )
 
@@ -194,6 +202,12 @@ SIM_ARGS = (
     LaunchArg("rate_hz", "30.0", "Driver rate (Hz)."),
     LaunchArg("sim_speed", "1.0", "Sim speed as a multiple of real time (0: as fast as possible)."),
     LaunchArg("cameras", "true", "Render and publish the two cameras.", ("true", "false")),
+    LaunchArg(
+        "image_size",
+        "",
+        "Render the cameras for a policy that sees HxW images (e.g. 96x128): far cheaper than the "
+        "real cameras' 640x480; empty: full size.",
+    ),
     *VIEW_ARGS,
 )
 # Commands come from whoever drives: a teleop graph, the policy graph, Nav2, or a person's tools.

@@ -6,6 +6,8 @@ after construction is orders of magnitude slower in rclpy.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -81,6 +83,29 @@ def resize_image(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if rgb.shape[:2] != tuple(shape):
         rgb = cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return rgb
+
+
+def parse_image_size(text: str) -> tuple[int, int]:
+    """ "HEIGHTxWIDTH" (e.g. "96x128") -> (height, width); ValueError naming the form otherwise."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"expected HEIGHTxWIDTH, e.g. 96x128, got {text!r}") from None
+    if not (0 < height <= 4096 and 0 < width <= 4096):
+        raise ValueError(f"expected 1..4096 pixels each way, got {text!r}")
+    return height, width
+
+
+def render_size(native: tuple[int, int], shape: tuple[int, int] | None) -> tuple[int, int]:
+    """The (width, height) a sim camera of `native` (width, height) renders at for a policy that
+    sees `shape` (H, W): the smallest size of the camera's own aspect that covers `shape` (never
+    above native). `resize_image` then brings it to `shape` as it brings a real camera's frame,
+    squeezing a portrait wrist image the same way, at a fraction of a full-size render's cost."""
+    width, height = native
+    if shape is None:
+        return width, height
+    scale = min(1.0, max(shape[0] / height, shape[1] / width))
+    return max(1, math.ceil(width * scale - 1e-9)), max(1, math.ceil(height * scale - 1e-9))
 
 
 def camera_info(width: int, height: int, fovy_deg: float, stamp, frame_id: str) -> CameraInfo:

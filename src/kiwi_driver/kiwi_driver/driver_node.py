@@ -80,10 +80,12 @@ INTERFACE = NodeInterface(
         Param("sim_speed", 1.0, "Sim: speed as a multiple of real time; 0 runs as fast as possible."),
         Param("cameras", True, "Sim: render and publish the front and wrist cameras."),
         Param("camera_rate_hz", 30.0, "Sim: camera frame rate (Hz), at most rate_hz."),
-        Param("front_width", c.CAMERAS["front"].width, "Sim: front image width."),
-        Param("front_height", c.CAMERAS["front"].height, "Sim: front image height."),
-        Param("wrist_width", c.CAMERAS["wrist"].width, "Sim: wrist image width."),
-        Param("wrist_height", c.CAMERAS["wrist"].height, "Sim: wrist image height."),
+        Param(
+            "image_size",
+            "",
+            "Sim: the policy's image size HxW (e.g. 96x128): each camera renders at the smallest "
+            "size of its own aspect covering it; empty: the real cameras' sizes (640x480, 480x640).",
+        ),
         Param("jpeg_quality", 90, "JPEG quality of the compressed images."),
     ),
     publishes=(

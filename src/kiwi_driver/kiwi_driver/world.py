@@ -21,7 +21,7 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from kiwi_common.images import CameraPublisher
+from kiwi_common.images import CameraPublisher, parse_image_size, render_size
 from kiwi_common.stamps import time_msg
 from kiwi_description import constants as c
 
@@ -106,8 +106,9 @@ class SimWorld:
             if not 0 < p.camera_rate_hz <= p.rate_hz:
                 raise ValueError(f"camera_rate_hz must be in (0, rate_hz], got {p.camera_rate_hz}")
             self.camera_every = max(1, round(p.rate_hz / p.camera_rate_hz))
+            shape = parse_image_size(p.image_size) if p.image_size else None
             for cam, spec in c.CAMERAS.items():
-                size = (getattr(p, f"{cam}_width"), getattr(p, f"{cam}_height"))
+                size = render_size((spec.width, spec.height), shape)
                 frame = f"{p.frame_prefix}{cam}_camera_optical_frame"
                 self.cameras[cam] = (
                     size,

@@ -51,8 +51,7 @@ def node(ros_domain):
 
 
 def small_camera_params(params, **changes):
-    sizes = {"front_width": 32, "front_height": 24, "wrist_width": 24, "wrist_height": 32}
-    return SimpleNamespace(**{**vars(params), **sizes, **changes})
+    return SimpleNamespace(**{**vars(params), "image_size": "24x32", **changes})
 
 
 def test_sim_world_renders_only_for_a_reader_and_resets_with_the_layout(node):

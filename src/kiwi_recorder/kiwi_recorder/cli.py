@@ -61,13 +61,12 @@ def run(args) -> int:
 
 
 def _image_size(text: str) -> tuple[int, int]:
+    from kiwi_common.images import parse_image_size
+
     try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, e.g. 96x128, got {text!r}") from None
-    if not (0 < height <= 4096 and 0 < width <= 4096):
-        raise argparse.ArgumentTypeError(f"expected 1..4096 pixels each way, got {text!r}")
-    return height, width
+        return parse_image_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub) -> None:

@@ -6,8 +6,9 @@ kiwi_common.task), seen and commanded as a LeRobot LeKiwi policy sees and comman
 - observation `agent_pos`: LeRobot's LeKiwi `observation.state` (arm degrees, gripper 0..100,
   base velocity from the wheel speeds); `environment_state` (optional): the cube and the obstacle
   relative to the robot, as the converter makes it from the sim's ground truth; `pixels`
-  (optional): the front and/or wrist camera rendered at the camera's size and resized with the
-  converter's interpolation.
+  (optional): the front and/or wrist camera rendered at the smallest size of its own aspect that
+  covers the image size (`kiwi_common.images.render_size`, as the sim driver with `image_size`)
+  and resized with the converter's interpolation.
 - action: LeRobot's LeKiwi action (arm targets in LeRobot units, `x.vel`, `y.vel`, `theta.vel`),
   limited as the driver limits commands (joint limits, `max_step` per tick from the present
   position, the wheels' speed clamp).
@@ -36,7 +37,7 @@ from kiwi_common.features import (
     split_action,
     state_vector,
 )
-from kiwi_common.images import resize_image
+from kiwi_common.images import render_size, resize_image
 from kiwi_common.task import LAYOUT_KINDS, TASK, HoldClock, chassis_clearance, is_held_up, is_lifted
 from kiwi_description import constants as c
 from kiwi_description import kinematics as kin
@@ -78,6 +79,7 @@ class KiwiPickEnv(gym.Env):
         self.obstacle, self.cameras, self.action_delay = obstacle, cameras, action_delay
         self.layouts = layouts
         self.image_shape = (image_height, image_width)
+        self._native = {cam: (c.CAMERAS[cam].width, c.CAMERAS[cam].height) for cam in cameras}
         self.with_environment_state = environment_state
         self.render_mode = render_mode
         self.visualization_shape = (visualization_height, visualization_width)
@@ -186,7 +188,7 @@ class KiwiPickEnv(gym.Env):
         if self.cameras:
             obs["pixels"] = {
                 cam: resize_image(
-                    sim.render(cam, c.CAMERAS[cam].width, c.CAMERAS[cam].height), self.image_shape
+                    sim.render(cam, *render_size(self._native[cam], self.image_shape)), self.image_shape
                 )
                 for cam in self.cameras
             }

@@ -132,6 +132,7 @@ def ros_dataset(tmp_path_factory, module_ros_domain):
             f"seed:={SEED}",
             "obstacle:=true",
             "sim_speed:=0.5",
+            f"image_size:={IMAGE[0]}x{IMAGE[1]}",  # rendered as the env renders for that size
         ],
         [python, "-m", "kiwi_recorder.recorder_node", "--ros-args", "-p", f"out_dir:={tmp / 'bags'}"]
         + ["-p", f"mapping:={tmp / 'mapping.json'}", "-p", "use_sim_time:=true"],
