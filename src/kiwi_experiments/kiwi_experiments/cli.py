@@ -62,7 +62,7 @@ def add_loop_options(p) -> None:
     from kiwi_common.arguments import number_in
 
     from .demo import DemoConfig
-    from .plan import MAX_HELD_OUT, RUN_SEEDS
+    from .plan import MAX_HELD_OUT, OBSERVATIONS, RUN_SEEDS
 
     defaults = DemoConfig()
     p.add_argument(
@@ -74,6 +74,14 @@ def add_loop_options(p) -> None:
         choices=("act", "diffusion", "kiwi_mlp"),
         default=None,
         help=f"the chunked policy (default {defaults.policy})",
+    )
+    p.add_argument(
+        "--observation",
+        choices=OBSERVATIONS,
+        default=None,
+        help="what the policy sees: state (joints, wheels, the cube and obstacle from the sim's ground "
+        "truth) or images (joints, wheels and both cameras at 96x128, as on a real LeKiwi); the expert "
+        f"and the gate read the ground truth either way (default {defaults.observation})",
     )
     p.add_argument(
         "--detour",

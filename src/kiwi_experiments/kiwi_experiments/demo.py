@@ -121,7 +121,7 @@ class Demo:
                     f"their results would mix; give a new --out, or --fresh to start over"
                 )
         write_atomically(code, json.dumps(self.code, indent=2))
-        write_atomically(self.out / "mapping.json", demo_mapping().to_json())
+        write_atomically(self.out / "mapping.json", demo_mapping(self.config.observation).to_json())
         for sub in ("bags", "episodes", "datasets", "models", "logs", "report"):
             path = self.out / sub
             if path.exists() and not path.is_dir():

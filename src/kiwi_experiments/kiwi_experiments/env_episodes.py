@@ -26,7 +26,7 @@ from kiwi_teleop.gating import Gate
 
 from .env_runs import drive_policy, expert_episode, load_frames, policy_in_env, save_frames, write_dataset
 from .evaluation import Rollout, summarize
-from .plan import Batch, DemoConfig, chunk_frames
+from .plan import Batch, DemoConfig, chunk_frames, demo_mapping
 
 SIDES = {"left": 1, "right": -1}
 
@@ -34,6 +34,7 @@ SIDES = {"left": 1, "right": -1}
 class EnvEpisodes:
     def __init__(self, out: Path, config: DemoConfig):
         self.out, self.config = out, config
+        self.mapping = demo_mapping(config.observation)
 
     def run(self, batch: Batch, keep: Callable[[dict], None]) -> None:
         """The expert alone (`record`) or the policy under the gate (`dagger`, the model in the
@@ -41,7 +42,8 @@ class EnvEpisodes:
         folder = self.out / "bags" / batch.name
         folder.mkdir(parents=True, exist_ok=True)
         ticks = int(batch.timeout_s * CONTROL_RATE_HZ)
-        with policy_in_env(batch.args["model"] if batch.policy else None) as (predictor, env):
+        model = batch.args["model"] if batch.policy else None
+        with policy_in_env(model, mapping=self.mapping) as (predictor, env):
             for k, plan in enumerate(batch.plans, start=batch.first):
                 rollout = Rollout(plan.seed, None)
                 side = detour_side(self.config, plan.seed)  # as the graph's expert_side
@@ -79,7 +81,8 @@ class EnvEpisodes:
                 # A merged segment keeps its gap's frames as the policy's (0), as convert does.
                 segments += [frames[a:b]] * self.config.correction_weight
                 flags += [drove[a:b]] * self.config.correction_weight
-        total = write_dataset(out, demos + segments, [np.zeros(len(f)) for f in demos] + flags)
+        flags = [np.zeros(len(f)) for f in demos] + flags
+        total = write_dataset(out, demos + segments, flags, self.mapping)
         return {
             "demonstrations": len(demos),
             "rollouts": len(paths),

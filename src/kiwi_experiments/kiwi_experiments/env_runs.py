@@ -1,5 +1,6 @@
 """Demonstrations and evaluations in the gymnasium env (lerobot_env_kiwi), in one process: the same
-task, layouts and expert as the ROS sim graph, as fast as the CPU goes (state-only policies).
+task, layouts and expert as the ROS sim graph, as fast as the CPU goes (the env observes what the
+policy's mapping records: the ground truth of cube and obstacle, or the cameras at its image size).
 
 - `record_env_demos`: the expert's episodes written as a Kiwi state-only dataset through LeRobot's
   dataset writer (the features of `kiwi convert --state-only`, with its mapping file, so
@@ -24,7 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kiwi_common.features import ENVIRONMENT_STATE, INTERVENTION, Mapping, action_vector, split_action
+from kiwi_common.features import (
+    ENVIRONMENT_STATE,
+    INTERVENTION,
+    Mapping,
+    action_vector,
+    image_feature,
+    split_action,
+)
 from kiwi_common.task import TASK
 from kiwi_description import constants as c
 from kiwi_policy.lockstep import LockstepChunks
@@ -36,6 +44,7 @@ from kiwi_teleop.gating import Gate, action_errors, gate_observation
 from .evaluation import Rollout, Sample, summarize
 
 STATE = "observation.state"
+IMAGES = image_feature("")  # the prefix of every camera's feature
 MAX_TICKS = int(20 * c.CONTROL_RATE_HZ)  # 20 s, as kiwi demo's rollouts
 X_VEL, Y_VEL = 6, 7  # indices of x.vel and y.vel in LeRobot's LeKiwi action
 # Episodes an evaluation worker runs per task: a few seconds of work, so the workers stay balanced
@@ -48,7 +57,28 @@ class EnvRunError(RuntimeError):
 
 
 def _observation(obs: dict) -> dict:
-    return {STATE: obs["agent_pos"], ENVIRONMENT_STATE: obs["environment_state"]}
+    """The env's observation under a Kiwi dataset's feature names."""
+    seen = {STATE: obs["agent_pos"]}
+    if "environment_state" in obs:
+        seen[ENVIRONMENT_STATE] = obs["environment_state"]
+    for cam, pixels in obs.get("pixels", {}).items():
+        seen[image_feature(cam)] = pixels
+    return seen
+
+
+def env_options(mapping: Mapping) -> dict:
+    """KiwiPickEnv's arguments that make it observe what `mapping` records: its cameras at their
+    stored size, the environment state where the mapping has the ground truth."""
+    shapes = set(mapping.image_shapes.values())
+    if len(shapes) > 1:
+        raise EnvRunError(f"the env renders every camera at one size; the mapping has {sorted(shapes)}")
+    height, width = shapes.pop() if shapes else (96, 128)
+    return {
+        "cameras": tuple(mapping.cameras),
+        "image_height": height,
+        "image_width": width,
+        "environment_state": bool(mapping.ground_truth),
+    }
 
 
 Frame = tuple[dict, np.ndarray]  # (observation, action) in LeRobot units
@@ -84,16 +114,19 @@ def expert_episode(
     return frames
 
 
-def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | None = None) -> int:
-    """Episodes as a new Kiwi state-only dataset at `out` (LeRobot's writer, with the mapping file
-    `kiwi train` needs); returns the number of frames. `interventions[i][t]`: the expert drove
+def write_dataset(
+    out: Path, episodes: list[list[Frame]], interventions: list | None = None, mapping: Mapping | None = None
+) -> int:
+    """Episodes as a new Kiwi dataset at `out` (LeRobot's writer, with the mapping file `kiwi
+    train` needs; `mapping` the frames were observed with, state-only by default, images stored
+    as images, not video); returns the number of frames. `interventions[i][t]`: the expert drove
     episode i's frame t (its `intervention` 1; none given: 0 everywhere)."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     out = Path(out)
     if out.exists():
         raise EnvRunError(f"{out} exists; give a new folder")
-    mapping = Mapping().state_only()
+    mapping = mapping or Mapping().state_only()
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)  # a write cut off before
     dataset = LeRobotDataset.create(
@@ -109,7 +142,7 @@ def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | 
         for (obs, action), flag in zip(frames, flags, strict=True):
             dataset.add_frame(
                 {
-                    **{k: np.asarray(v, np.float32) for k, v in obs.items()},
+                    **{k: v if k.startswith(IMAGES) else np.asarray(v, np.float32) for k, v in obs.items()},
                     "action": action,
                     INTERVENTION: np.full(1, flag, np.float32),
                     "task": TASK,
@@ -121,18 +154,20 @@ def write_dataset(out: Path, episodes: list[list[Frame]], interventions: list | 
     return sum(len(frames) for frames in episodes)
 
 
-FRAME_KEYS = (STATE, ENVIRONMENT_STATE)
+FRAME_RECORDS = ("action", "lengths", "intervention")  # a frames file's arrays beside the observation's
 
 
 def save_frames(path: Path, episodes: list[list[Frame]], interventions: list | None = None) -> None:
-    """Episodes of labelled frames (and per frame whether the expert drove) in one .npz, written
-    whole or not at all: a killed run leaves nothing that looks finished."""
+    """Episodes of labelled frames (and per frame whether the expert drove) in one compressed
+    .npz (rendered images shrink several times), written whole or not at all: a killed run
+    leaves nothing that looks finished."""
     flags = interventions or [[False] * len(f) for f in episodes]
     partial = Path(path).with_name(Path(path).stem + ".partial.npz")
-    np.savez(
+    keys = list(episodes[0][0][0]) if episodes and episodes[0] else []
+    np.savez_compressed(
         partial,
         lengths=[len(f) for f in episodes],
-        **{k: np.concatenate([[o[k] for o, _ in f] for f in episodes]) for k in FRAME_KEYS},
+        **{k: np.concatenate([[o[k] for o, _ in f] for f in episodes]) for k in keys},
         action=np.concatenate([[a for _, a in f] for f in episodes]),
         intervention=np.concatenate([np.asarray(f, bool) for f in flags]),
     )
@@ -142,12 +177,11 @@ def save_frames(path: Path, episodes: list[list[Frame]], interventions: list | N
 def load_frames(path: Path) -> tuple[list[list[Frame]], list[np.ndarray]]:
     """What `save_frames` wrote: the episodes and their per-frame intervention flags."""
     with np.load(path) as stored:  # each stored[k] reads the whole array again: read each once
-        data = {k: stored[k] for k in (*FRAME_KEYS, "action", "lengths", "intervention")}
+        data = {k: stored[k] for k in stored.files}
+    keys = [k for k in data if k not in FRAME_RECORDS]
     bounds = np.cumsum([0, *data["lengths"]])
     spans = list(zip(bounds, bounds[1:]))
-    episodes = [
-        [({k: data[k][i] for k in FRAME_KEYS}, data["action"][i]) for i in range(a, b)] for a, b in spans
-    ]
+    episodes = [[({k: data[k][i] for k in keys}, data["action"][i]) for i in range(a, b)] for a, b in spans]
     return episodes, [data["intervention"][a:b] for a, b in spans]
 
 
@@ -409,12 +443,17 @@ def _worker_summaries(seeds: list[int], max_ticks: int) -> list[dict]:
 
 @contextmanager
 def policy_in_env(
-    model: str | Path | None, render: bool = False, act_latent: str = "zero", layouts: str = "default"
+    model: str | Path | None,
+    render: bool = False,
+    act_latent: str = "zero",
+    layouts: str = "default",
+    mapping: Mapping | None = None,
 ):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
     `act_latent` as the node's parameter, its draws seeded; None: no policy, the expert's
     episodes) and an obstacle env for it (its `layouts` distribution; rendering its top-down view
-    if asked); the env is closed afterwards."""
+    if asked) that observes what the checkpoint's mapping records (no model: `mapping`, by
+    default state-only); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
@@ -423,7 +462,13 @@ def policy_in_env(
     predictor = (
         None if model is None else ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
     )
-    env = KiwiPickEnv(obstacle=True, render_mode="rgb_array" if render else None, layouts=layouts)
+    observed = predictor.loaded.mapping if predictor else mapping or Mapping().state_only()
+    env = KiwiPickEnv(
+        obstacle=True,
+        render_mode="rgb_array" if render else None,
+        layouts=layouts,
+        **env_options(observed),
+    )
     try:
         yield predictor, env
     finally:

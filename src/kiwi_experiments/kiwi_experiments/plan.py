@@ -28,6 +28,10 @@ class DemoError(RuntimeError):
 @dataclass(frozen=True)
 class DemoConfig:
     policy: str = "kiwi_mlp"  # the chunked policy: kiwi_mlp (10-action chunks), act or diffusion
+    # What the policy sees: "state" (joints, wheels and the cube and obstacle from the sim's
+    # ground truth) or "images" (joints, wheels and the two cameras at IMAGE_SIZE: what a real
+    # LeKiwi has). The expert and the gate read the ground truth either way.
+    observation: str = "state"
     demos: int = 20
     detour: str = "left"  # the expert's side in the demonstrations: left, right or random (per episode)
     eval_episodes: int = 100  # held-out layouts: every reported figure comes from these
@@ -178,12 +182,22 @@ def diagnoses(config: DemoConfig) -> list[tuple[str, str]]:
     return [(f"dev_{model}", model) for model in models]
 
 
-def demo_mapping() -> Mapping:
-    """State-only, and the action is the expert's command (/teleop/...): in demonstrations and
-    interventions that is what the mux sent."""
-    return replace(
-        Mapping().state_only(), arm_command_topic="teleop/arm/command", cmd_vel_topic="teleop/cmd_vel"
-    )
+OBSERVATIONS = ("state", "images")
+IMAGE_SIZE = (96, 128)  # (H, W) both cameras are rendered for and stored at with images
+
+
+def demo_mapping(observation: str = "state") -> Mapping:
+    """The run's observation (`DemoConfig.observation`), and the action is the expert's command
+    (/teleop/...): in demonstrations and interventions that is what the mux sent. Images come raw
+    (no JPEG): the driver renders them small, and the env's pixels are then exactly the graph's."""
+    if observation not in OBSERVATIONS:
+        raise DemoError(f"observation must be one of {', '.join(OBSERVATIONS)}, got {observation!r}")
+    if observation == "state":
+        observed = Mapping().state_only()
+    else:
+        raw = {cam: f"/camera/{cam}/image_raw" for cam in Mapping().cameras}
+        observed = replace(Mapping(), cameras=raw).with_image_size(*IMAGE_SIZE)
+    return replace(observed, arm_command_topic="teleop/arm/command", cmd_vel_topic="teleop/cmd_vel")
 
 
 KIWI_PACKAGES = (

@@ -14,6 +14,7 @@ from pathlib import Path
 from kiwi_description import constants as c
 
 from .plan import (
+    IMAGE_SIZE,
     POLICY_NAMES,
     PRETRAINED,
     QUICK,
@@ -123,6 +124,21 @@ def rollout_table(demo, rows: dict) -> list[str]:
             f"{_pct(row['intervention_time_fraction'])} | {_reasons(row.get('takeover_reasons', {}))} |"
         )
     return lines
+
+
+def observation_text(cfg) -> str:
+    """What the run's policies saw (the expert and the gate read the sim's ground truth either way)."""
+    state = "`observation.state` (LeRobot's LeKiwi: arm joints, base velocity)"
+    if cfg.observation == "images":
+        height, width = IMAGE_SIZE
+        return (
+            f"Observation: {state} and the front and wrist cameras at {height}x{width} "
+            "(`observation.images.*`), what a real LeKiwi has: nothing from the sim's ground truth."
+        )
+    return (
+        f"Observation: {state} and `observation.environment_state` (cube and obstacle relative to the "
+        "robot from the sim's ground truth, standing in for a detector; no images)."
+    )
 
 
 def collection_text(cfg) -> str:
@@ -266,10 +282,8 @@ def header_section(demo) -> list[str]:
         f"sources {demo.code['fingerprint']} (`code.json`; a run is resumed only by the same code).",
         "",
         "Task: drive to the cube and lift it; a box stands between robot and cube on every evaluation and "
-        "rollout layout. Observation: `observation.state` (LeRobot's LeKiwi: arm joints, base velocity) and "
-        "`observation.environment_state` (cube and obstacle relative to the robot from the sim's ground truth, "
-        "standing in for a detector; no images, so training fits a 2-core CPU). Action: LeRobot's LeKiwi action "
-        "(arm targets, base twist) at 30 Hz. "
+        f"rollout layout. {observation_text(cfg)} Action: LeRobot's LeKiwi action (arm targets, base twist) "
+        "at 30 Hz. "
         f"{collection_text(cfg)}; datasets were written by LeRobot's writer, policies ({POLICY_NAMES[cfg.policy]}) "
         f"trained by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "
         "(`lerobot_env_kiwi`: the same scene, task and driver limits, the policy loaded as the policy node "

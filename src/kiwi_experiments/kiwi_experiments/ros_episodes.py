@@ -14,7 +14,7 @@ from kiwi_common.graphs import build_graph
 
 from .episodes import EpisodeClient, EpisodeError
 from .evaluation import summarize
-from .plan import Batch, DemoConfig, DemoError, chunk_frames, demo_mapping
+from .plan import IMAGE_SIZE, Batch, DemoConfig, DemoError, chunk_frames, demo_mapping
 
 MAX_EARLY_POLICY_DEATHS = 3  # then the policy cannot run here; the run stops saying so
 
@@ -39,7 +39,7 @@ class RosEpisodes:
                 "out_dir": str(bags),
                 "mapping": str(self.out / "mapping.json"),
                 "sim_speed": str(self.config.sim_speed),
-                "cameras": "false",
+                **self._cameras(),
                 "expert_seed": str(self.config.seed),
                 "expert_side": self.config.detour,
             },
@@ -82,6 +82,13 @@ class RosEpisodes:
             todo.pop(0)
         return False
 
+    def _cameras(self) -> dict[str, str]:
+        """The sim's cameras: off for a state policy (rendering is most of the sim's cost), else
+        rendered at the policy's image size."""
+        if self.config.observation == "state":
+            return {"cameras": "false"}
+        return {"cameras": "true", "image_size": "x".join(map(str, IMAGE_SIZE))}
+
     def write_dataset(self, out: Path, demos: list[str], rollouts: list[str]) -> dict:
         """The bags of the `demos` batches whole and the correction segments of the `rollouts`
         batches' bags converted into a dataset at `out`."""
@@ -92,7 +99,7 @@ class RosEpisodes:
         summary = convert(
             demos,
             out,
-            mapping=demo_mapping(),
+            mapping=demo_mapping(self.config.observation),
             use_videos=False,
             corrections=bags,
             progress=self.progress,
