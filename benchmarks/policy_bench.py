@@ -1,10 +1,18 @@
 """Policy benchmark: control tick timing of the policy node against a synchronous control loop.
 
     .venv/bin/python benchmarks/policy_bench.py [--seconds 20] [--image-size 96x128] [--chunk 30]
+        [--policies act,kiwi_mlp_images,kiwi_mlp_state]
 
-One ACT policy (LeRobot's default architecture: dim_model 512, 4+1 layers, ResNet18, random
-weights; chunk and n_action_steps = --chunk) is saved as a checkpoint with a mapping, then drives
-the sim (both cameras rendered at LeRobot's sizes, 30 Hz) twice, each time for --seconds:
+Each policy, random weights, is saved as a checkpoint with its mapping:
+- act: LeRobot's ACT at its default architecture (dim_model 512, 4+1 layers, ResNet18; chunk and
+  n_action_steps = --chunk), both cameras (JPEG) at --image-size;
+- kiwi_mlp_images: Kiwi's camera kiwi_mlp as `kiwi demo --observation images` trains it (both
+  cameras raw at --image-size, the joints and wheels; chunk 10);
+- kiwi_mlp_state: the state kiwi_mlp of the default loop (joints, wheels and the sim's ground
+  truth of cube and obstacle; chunk 10).
+First the time one chunk's inference takes in this process (p50 of 50 calls, 1 torch thread).
+Then each drives the sim (both cameras rendered for --image-size, 30 Hz) twice, each time for
+--seconds:
 
 (a) the `policy` node: inference on its worker thread, commands from a 30 Hz timer;
 (b) a synchronous loop as LeRobot's record loop runs a policy: each control step reads the latest
@@ -39,36 +47,52 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HZ = 30.0
 
 
-def make_checkpoint(folder: Path, height: int, width: int, chunk: int) -> Path:
-    """A LeRobot ACT checkpoint (random weights, identity normalization) plus its Kiwi mapping."""
+def make_checkpoint(folder: Path, kind: str, height: int, width: int, chunk: int) -> Path:
+    """A checkpoint of `kind` (random weights, the dataset statistics of a unit normal) plus its
+    Kiwi mapping."""
     import torch
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.policies import make_pre_post_processors
     from lerobot.policies.act.configuration_act import ACTConfig
     from lerobot.policies.act.modeling_act import ACTPolicy
+    from lerobot_policy_kiwi.configuration_kiwi_mlp import KiwiMlpConfig
+    from lerobot_policy_kiwi.modeling_kiwi_mlp import KiwiMlpPolicy
 
-    from kiwi_common.features import MAPPING_FILE, Mapping
+    from kiwi_common.features import ENVIRONMENT_NAMES, ENVIRONMENT_STATE, MAPPING_FILE, Mapping
+    from kiwi_experiments.plan import demo_mapping
 
-    mapping = Mapping().with_image_size(height, width)
-    images = {
+    mapping = {
+        "act": Mapping().with_image_size(height, width),
+        "kiwi_mlp_images": demo_mapping("images").with_image_size(height, width),
+        "kiwi_mlp_state": demo_mapping("state"),
+    }[kind]
+    features = {"observation.state": PolicyFeature(FeatureType.STATE, (9,))}
+    features |= {
         f"observation.images.{cam}": PolicyFeature(FeatureType.VISUAL, (3, height, width))
         for cam in mapping.cameras
     }
-    config = ACTConfig(
-        input_features={"observation.state": PolicyFeature(FeatureType.STATE, (9,)), **images},
-        output_features={"action": PolicyFeature(FeatureType.ACTION, (9,))},
-        chunk_size=chunk,
-        n_action_steps=chunk,
-        pretrained_backbone_weights=None,
-        device="cpu",
-    )
-    vector = {"mean": torch.zeros(9), "std": torch.ones(9)}
+    if mapping.ground_truth:
+        features[ENVIRONMENT_STATE] = PolicyFeature(FeatureType.ENV, (len(ENVIRONMENT_NAMES),))
+    action = {"action": PolicyFeature(FeatureType.ACTION, (9,))}
+    if kind == "act":
+        config = ACTConfig(
+            input_features=features,
+            output_features=action,
+            chunk_size=chunk,
+            n_action_steps=chunk,
+            pretrained_backbone_weights=None,
+            device="cpu",
+        )
+        policy = ACTPolicy(config)
+    else:
+        config = KiwiMlpConfig(input_features=features, output_features=action, device="cpu")
+        policy = KiwiMlpPolicy(config)
     stats = {
-        "observation.state": vector,
-        "action": vector,
-        **{k: {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)} for k in images},
+        key: {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
+        if feature.type is FeatureType.VISUAL
+        else {"mean": torch.zeros(feature.shape), "std": torch.ones(feature.shape)}
+        for key, feature in (features | action).items()
     }
-    policy = ACTPolicy(config)
     pre, post = make_pre_post_processors(config, dataset_stats=stats)
     for part in (policy, pre, post):
         part.save_pretrained(folder)
@@ -76,32 +100,68 @@ def make_checkpoint(folder: Path, height: int, width: int, chunk: int) -> Path:
     return folder
 
 
+def inference_ms(checkpoint: Path, repeats: int = 50) -> float:
+    """p50 of one chunk's inference (preprocessing, the network, postprocessing), 1 torch thread."""
+    from kiwi_common.features import ENVIRONMENT_NAMES, ENVIRONMENT_STATE, image_feature
+    from kiwi_policy.checkpoint import load_policy
+    from kiwi_policy.inference import ChunkPredictor
+
+    loaded = load_policy(str(checkpoint))
+    predictor = ChunkPredictor(loaded, threads=1)
+    rng = np.random.default_rng(0)
+    obs = {"observation.state": rng.normal(size=9).astype(np.float32)}
+    for cam, (h, w) in loaded.mapping.image_shapes.items():
+        obs[image_feature(cam)] = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    if loaded.mapping.ground_truth:
+        obs[ENVIRONMENT_STATE] = rng.normal(size=len(ENVIRONMENT_NAMES)).astype(np.float32)
+    times = []
+    for _ in range(repeats + 5):
+        predictor.reset()
+        start = time.perf_counter()
+        predictor.predict([obs])
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[5:]) * 1e3)
+
+
 def sync_loop(checkpoint: str, seconds: float) -> None:
     """(b): LeRobot's way: observe, select_action (chunk inference when the queue is empty), act, wait."""
     import rclpy
     import torch
+    from geometry_msgs.msg import PoseStamped
     from lerobot.policies.utils import prepare_observation_for_inference
+    from nav_msgs.msg import Odometry
     from rclpy.qos import qos_profile_sensor_data
-    from sensor_msgs.msg import CompressedImage, JointState
+    from sensor_msgs.msg import CompressedImage, Image, JointState
 
-    from kiwi_common.features import image_feature, joint_state_observation, split_action
+    from kiwi_common.features import (
+        ENVIRONMENT_STATE,
+        ground_truth_observation,
+        image_feature,
+        joint_state_observation,
+        split_action,
+    )
     from kiwi_common.images import decode_image
     from kiwi_policy.checkpoint import load_policy
 
     torch.set_num_threads(1)
     loaded = load_policy(checkpoint)
+    mapping = loaded.mapping
     rclpy.init()
     node = rclpy.create_node("sync_policy_loop", parameter_overrides=[])
     latest: dict = {}
     node.create_subscription(JointState, "/joint_states", lambda m: latest.__setitem__("state", m), 10)
-    for cam, topic in loaded.mapping.cameras.items():
+    for cam, topic in mapping.cameras.items():
+        kind = CompressedImage if topic.endswith("/compressed") else Image
         node.create_subscription(
-            CompressedImage, topic, lambda m, cam=cam: latest.__setitem__(cam, m), qos_profile_sensor_data
+            kind, topic, lambda m, cam=cam: latest.__setitem__(cam, m), qos_profile_sensor_data
         )
+    for role, topic in mapping.ground_truth.items():
+        kind = Odometry if role == "robot" else PoseStamped
+        node.create_subscription(kind, topic, lambda m, role=role: latest.__setitem__(role, m), 10)
     pub = node.create_publisher(JointState, "/policy/arm/command", 10)
     spinner = threading.Thread(target=rclpy.spin, args=(node,), daemon=True)
     spinner.start()
-    while len(latest) < 1 + len(loaded.mapping.cameras):
+    while len(latest) < 1 + len(mapping.cameras) + len(mapping.ground_truth):
         time.sleep(0.05)
     period, end = 1.0 / HZ, time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -109,8 +169,12 @@ def sync_loop(checkpoint: str, seconds: float) -> None:
         state = latest["state"]
         vector, _ = joint_state_observation(state.name, state.position, state.velocity)
         obs = {"observation.state": vector}
-        for cam in loaded.mapping.cameras:
-            obs[image_feature(cam)] = decode_image(latest[cam], loaded.mapping.image_shapes[cam])
+        for cam in mapping.cameras:
+            obs[image_feature(cam)] = decode_image(latest[cam], mapping.image_shapes[cam])
+        if mapping.ground_truth:
+            obs[ENVIRONMENT_STATE] = ground_truth_observation(
+                *(latest[r] for r in ("robot", "cube", "obstacle"))
+            )
         with torch.inference_mode():
             batch = loaded.preprocessor(
                 prepare_observation_for_inference(obs, torch.device("cpu"), "", "lekiwi")
@@ -196,7 +260,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--image-size", default="96x128")
-    parser.add_argument("--chunk", type=int, default=30)
+    parser.add_argument("--chunk", type=int, default=30, help="ACT's chunk")
+    parser.add_argument("--policies", default="act,kiwi_mlp_images,kiwi_mlp_state")
     parser.add_argument(
         "--sync-loop", default=None, help=argparse.SUPPRESS
     )  # internal: run (b) in this process
@@ -205,63 +270,60 @@ def main() -> None:
         sync_loop(args.sync_loop, args.seconds + args.warmup + 5)
         return
     height, width = (int(v) for v in args.image_size.split("x"))
+    kinds = args.policies.split(",")
     with tempfile.TemporaryDirectory(prefix="kiwi-policy-bench-") as tmp:
-        checkpoint = make_checkpoint(Path(tmp) / "act", height, width, args.chunk)
+        checkpoints = {
+            kind: make_checkpoint(Path(tmp) / kind, kind, height, width, args.chunk) for kind in kinds
+        }
+        print(
+            f"One chunk's inference in this process, 1 torch thread, both cameras at {height}x{width} (p50, ms)"
+        )
+        for kind, checkpoint in checkpoints.items():
+            print(f"   {kind:<46} {inference_ms(checkpoint):7.2f}", flush=True)
         sim = subprocess.Popen(
-            [sys.executable, "-m", "kiwi_experiments.cli", "launch", "sim"],
+            [sys.executable, "-m", "kiwi_experiments.cli", "launch", "sim", "obstacle:=true"]
+            + [f"image_size:={height}x{width}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
             print(
-                f"ACT (LeRobot default size, random weights), 2 cameras at {height}x{width}, chunk {args.chunk}, "
-                f"control at {HZ:g} Hz, sim with both cameras rendering; {args.seconds:g} s each, 1 torch thread"
+                f"\nControl at {HZ:g} Hz, the sim with both cameras rendering for {height}x{width}; "
+                f"{args.seconds:g} s each, 1 torch thread (ACT: chunk {args.chunk})"
             )
             print(
                 f"   {'command tick period (ms)':<46} {'p50':>7} {'p99':>8} {'max':>8} {'late':>6} {'n':>6}"
                 f"   (late: > {1.5e3 / HZ:.0f} ms)"
             )
-            node = [
-                sys.executable,
-                "-m",
-                "kiwi_policy.policy_node",
-                "--ros-args",
-                "-p",
-                f"model:={checkpoint}",
-                "-p",
-                f"control_hz:={HZ}",
-                "-p",
-                "torch_threads:=1",
-            ]
-            sync = [
-                sys.executable,
-                __file__,
-                "--sync-loop",
-                str(checkpoint),
-                "--seconds",
-                str(args.seconds),
-                "--warmup",
-                str(args.warmup),
-            ]
             rows = {}
-            for load in ("idle", "loaded"):
-                with cpu_hogs(os.cpu_count() if load == "loaded" else 0):
-                    for name, argv in (
-                        ("(a) policy node (async, timer)", node),
-                        ("(b) synchronous loop", sync),
-                    ):
-                        periods, _ = measure(argv, args.seconds, args.warmup)
-                        rows[load, name[:3]] = report(f"{name}, {load}", periods)
+            for kind, checkpoint in checkpoints.items():
+                node = [
+                    sys.executable,
+                    "-m",
+                    "kiwi_policy.policy_node",
+                    "--ros-args",
+                    "-p",
+                    f"model:={checkpoint}",
+                ]
+                node += ["-p", f"control_hz:={HZ}", "-p", "torch_threads:=1"]
+                sync = [sys.executable, __file__, "--sync-loop", str(checkpoint)]
+                sync += ["--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+                for load in ("idle", "loaded"):
+                    with cpu_hogs(os.cpu_count() if load == "loaded" else 0):
+                        for name, argv in (("(a) node", node), ("(b) sync loop", sync)):
+                            periods, _ = measure(argv, args.seconds, args.warmup)
+                            rows[kind, load, name[:3]] = report(f"{kind} {name}, {load}", periods)
         finally:
             os.killpg(sim.pid, signal.SIGINT)
             sim.wait(timeout=30)
-    for load in ("idle", "loaded"):
-        a, b = rows[load, "(a)"], rows[load, "(b)"]
-        print(
-            f"   {load}: ratio (b)/(a): p99 {b['p99'] / a['p99']:.2f}x, max {b['max'] / a['max']:.2f}x, "
-            f"late ticks {b['late']} vs {a['late']}"
-        )
+    for kind in kinds:
+        for load in ("idle", "loaded"):
+            a, b = rows[kind, load, "(a)"], rows[kind, load, "(b)"]
+            print(
+                f"   {kind} {load}: ratio (b)/(a): p99 {b['p99'] / a['p99']:.2f}x, max {b['max'] / a['max']:.2f}x, "
+                f"late ticks {b['late']} vs {a['late']}"
+            )
 
 
 if __name__ == "__main__":
