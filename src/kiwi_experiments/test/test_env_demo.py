@@ -126,3 +126,36 @@ def test_quick_env_demo_makes_correction_episodes(tmp_path):
     assert f"--policy.path={run / 'models' / 'r0' / 'checkpoints' / 'last' / 'pretrained_model'}" in log
     takeovers = [results["rows"][f"rollouts_r{r}"]["interventions_per_episode"] for r in (0, 1)]
     assert all(t is not None for t in takeovers), "the last model's take-overs are measured too"
+
+
+@pytest.mark.integration
+def test_image_episodes_record_the_cameras_and_no_ground_truth(tmp_path):
+    """`--observation images`: the env's demonstrations keep both cameras at the policy's size, and
+    their dataset has images and the state, nothing from the sim's ground truth."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from kiwi_experiments.env_episodes import EnvEpisodes
+    from kiwi_experiments.episodes import EpisodePlan
+    from kiwi_experiments.plan import IMAGE_SIZE, Batch, DemoConfig
+
+    source = EnvEpisodes(tmp_path, DemoConfig(observation="images", backend="env"))
+    summaries = []
+    source.run(Batch("demos", "record", {}, [EpisodePlan(1000, True)], 0, False, 1.0), summaries.append)
+    assert len(summaries) == 1
+    (frames,), _ = load_frames(tmp_path / "bags" / "demos" / "episode_000.npz")
+    assert set(frames[0][0]) == {"observation.state", "observation.images.front", "observation.images.wrist"}
+    assert frames[0][0]["observation.images.wrist"].shape == (*IMAGE_SIZE, 3)
+    summary = source.write_dataset(tmp_path / "dataset", ["demos"], [])
+    dataset = LeRobotDataset("local/images", root=tmp_path / "dataset")
+    assert summary["frames"] == len(frames) == len(dataset)
+    assert "observation.environment_state" not in dataset.meta.features
+    image = dataset[0]["observation.images.front"]
+    assert tuple(image.shape) == (3, *IMAGE_SIZE) and image.std() > 0.02, "a rendered image, not a blank"
+    # A camera policy trained on it drives the env, which renders for it what it was trained on.
+    from kiwi_experiments.env_runs import evaluation_summaries
+    from kiwi_policy.train import train
+
+    tiny = ["--policy.image_channels=8", "--policy.keypoints=4", "--policy.hidden_dim=32"]
+    model = train(tmp_path / "dataset", "kiwi_mlp", tmp_path / "model", steps=2, batch_size=2, extra=tiny)
+    (episode,) = evaluation_summaries(model, [900_000], max_ticks=20)
+    assert episode["seed"] == 900_000 and not episode["success"]
