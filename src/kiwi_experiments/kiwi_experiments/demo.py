@@ -2,9 +2,10 @@
 
 1. The scripted expert records demonstrations through the `record` graph (the obstacle on every
    layout; one detour side, as a person teaching would, or drawn per episode).
-2. They are converted (state-only mapping: joint states plus the cube and obstacle relative to
-   the robot from the sim's ground truth; actions are the expert's commands) and the chunked
-   policy (ACT, Diffusion or kiwi_mlp) is trained with `lerobot-train`: round 0.
+2. They are converted (`--observation state`: joint states plus the cube and obstacle relative to
+   the robot from the sim's ground truth; `images`: joint states and both cameras at 96x128;
+   actions are the expert's commands) and the chunked policy (ACT, Diffusion or kiwi_mlp) is
+   trained with `lerobot-train`: round 0.
 3. HG-DAgger rounds: the latest policy drives rollouts with the expert taking over when the
    state heads for failure; only the take-over segments join the data, and the round's model
    continues training from the last one on everything so far (normalization kept from round 0).

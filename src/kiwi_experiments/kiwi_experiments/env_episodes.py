@@ -78,8 +78,12 @@ class EnvEpisodes:
             spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
             for a, b in spans:
                 correction_frames += b - a
+                # Copies: a frame's arrays are views of its whole file's, images included.
+                segment = [
+                    ({k: v.copy() for k, v in obs.items()}, action.copy()) for obs, action in frames[a:b]
+                ]
                 # A merged segment keeps its gap's frames as the policy's (0), as convert does.
-                segments += [frames[a:b]] * self.config.correction_weight
+                segments += [segment] * self.config.correction_weight
                 flags += [drove[a:b]] * self.config.correction_weight
         flags = [np.zeros(len(f)) for f in demos] + flags
         total = write_dataset(out, demos + segments, flags, self.mapping)

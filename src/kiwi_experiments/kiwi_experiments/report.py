@@ -126,10 +126,11 @@ def rollout_table(demo, rows: dict) -> list[str]:
     return lines
 
 
-def observation_text(cfg) -> str:
-    """What the run's policies saw (the expert and the gate read the sim's ground truth either way)."""
+def observation_text(observation: str) -> str:
+    """What a run's policies saw (`DemoConfig.observation`; the expert and the gate read the sim's
+    ground truth either way)."""
     state = "`observation.state` (LeRobot's LeKiwi: arm joints, base velocity)"
-    if cfg.observation == "images":
+    if observation == "images":
         height, width = IMAGE_SIZE
         return (
             f"Observation: {state} and the front and wrist cameras at {height}x{width} "
@@ -282,7 +283,7 @@ def header_section(demo) -> list[str]:
         f"sources {demo.code['fingerprint']} (`code.json`; a run is resumed only by the same code).",
         "",
         "Task: drive to the cube and lift it; a box stands between robot and cube on every evaluation and "
-        f"rollout layout. {observation_text(cfg)} Action: LeRobot's LeKiwi action (arm targets, base twist) "
+        f"rollout layout. {observation_text(cfg.observation)} Action: LeRobot's LeKiwi action (arm targets, base twist) "
         "at 30 Hz. "
         f"{collection_text(cfg)}; datasets were written by LeRobot's writer, policies ({POLICY_NAMES[cfg.policy]}) "
         f"trained by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "

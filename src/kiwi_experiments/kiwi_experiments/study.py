@@ -22,6 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from .plan import DemoConfig, DemoError, round_model, write_atomically
+from .report import observation_text
 from .statistics import paired_t_test
 
 MAX_REPETITIONS = 20
@@ -52,14 +53,13 @@ def run_study(
 
 def check_settings(repetitions: list[dict], config: DemoConfig) -> None:
     """Every repetition ran with the study's settings (its own seed): a study of mixed settings
-    would compare unlike runs. Settings a repetition's code did not have yet are not compared."""
+    would compare unlike runs. A setting a repetition's code did not have yet counts as its
+    default (what that code did); one it had and the study's code no longer has is not compared."""
+    defaults = asdict(DemoConfig())
     for k, results in enumerate(repetitions):
         wanted = asdict(replace(config, seed=config.seed + k))
-        changed = [
-            f"{key} {value} -> {wanted[key]}"
-            for key, value in results["config"].items()
-            if wanted.get(key, value) != value
-        ]
+        ran = defaults | results["config"]
+        changed = [f"{key} {ran[key]} -> {value}" for key, value in wanted.items() if ran[key] != value]
         if changed:
             raise DemoError(
                 f"repetition {k} ran with other settings ({', '.join(changed)}); give the same options, "
@@ -183,9 +183,8 @@ def write_study_report(out: Path, repetitions: list[dict]) -> Path:
         f"seed {config['seed']} + k: its own demonstrations, rollouts, extra demonstrations and training "
         "seeds). Every figure is strict success on the same "
         f"{config['eval_episodes']} held-out layouts (seeds 900000..{900000 + config['eval_episodes'] - 1}, "
-        "used for nothing else): the cube between the jaws, 5 cm above its rest, for 1 s. The policy read "
-        "the arm's joints, the base's velocities and the cube's and obstacle's positions relative to the "
-        "robot from the sim's ground truth (no camera).",
+        "used for nothing else): the cube between the jaws, 5 cm above its rest, for 1 s. "
+        + observation_text(config.get("observation", "state")),
         "",
         code_text([r.get("code") for r in repetitions]),
         "",

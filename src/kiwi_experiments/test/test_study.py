@@ -83,6 +83,15 @@ def test_finished_repetitions_are_not_run_again(tmp_path):
     assert "2 independent repetitions" in report.read_text()
     with pytest.raises(DemoError, match="repetition 0 ran with other settings \\(round_steps 1500 -> 500\\)"):
         run_study(tmp_path, DemoConfig(round_steps=500), 2, ["study"], progress=False)
+    # A repetition made before a setting existed ran with its default: continued with another, refused.
+    results = json.loads((tmp_path / "rep_0" / "report" / "results.json").read_text())
+    del results["config"]["observation"]
+    (tmp_path / "rep_0" / "report" / "results.json").write_text(json.dumps(results))
+    assert "ground truth" in run_study(tmp_path, DemoConfig(), 2, ["study"], progress=False).read_text()
+    with pytest.raises(
+        DemoError, match="repetition 0 ran with other settings \\(observation state -> images\\)"
+    ):
+        run_study(tmp_path, DemoConfig(observation="images"), 2, ["study"], progress=False)
 
 
 def test_baselines_follow_the_rounds_schedule_and_layout_sets_stay_apart():

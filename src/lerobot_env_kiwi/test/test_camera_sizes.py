@@ -70,6 +70,7 @@ def test_the_envs_images_are_the_drivers_frames_as_the_policy_node_decodes_them(
         world.publish(world.stamp())  # the state the env observed: nothing stepped since
         while len(frames) < len(CAMERAS) and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.05)
+        assert len(frames) == len(CAMERAS), f"frames of {sorted(frames)} only"
         assert (frames["wrist"].width, frames["wrist"].height) == render_size((480, 640), SHAPE)
         for cam in CAMERAS:
             decoded = decode_image(frames[cam], SHAPE)  # the policy node's and the converter's decode

@@ -76,6 +76,11 @@ class KiwiMlpConfig(PreTrainedConfig):
             )
         if self.n_obs_steps != 1:
             raise ValueError(f"kiwi_mlp acts on the present observation only; n_obs_steps={self.n_obs_steps}")
+        if min(self.image_channels, self.keypoints) < 1 or self.shift_pad < 0:
+            raise ValueError(
+                "image_channels and keypoints must be 1 or more and shift_pad 0 or more, got "
+                f"{self.image_channels}, {self.keypoints}, {self.shift_pad}"
+            )
         if self.head == "mixture" and self.n_modes < 2:
             raise ValueError(f"a mixture needs at least 2 modes, got n_modes={self.n_modes}")
 

@@ -122,6 +122,8 @@ def test_registered_with_lerobot_and_refuses_what_it_cannot_use():
         make_policy_config("kiwi_mlp", loss="huber")
     with pytest.raises(ValueError, match="head must be one of"):
         KiwiMlpConfig(head="gaussian")
+    with pytest.raises(ValueError, match="shift_pad 0 or more"):
+        KiwiMlpConfig(shift_pad=-1)
     no_inputs = config("mse")
     no_inputs.input_features = {}
     with pytest.raises(ValueError, match="needs observation.state, observation.environment_state or images"):
