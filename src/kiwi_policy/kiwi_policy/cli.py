@@ -37,9 +37,7 @@ def run(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a LeRobot policy on a dataset, offline, with CPU-sized defaults")
     p.add_argument("dataset", type=Path, help="LeRobotDataset folder (from kiwi convert)")
-    p.add_argument(
-        "--policy", default="act", help="policy type: act, diffusion or kiwi_mlp"
-    )
+    p.add_argument("--policy", default="act", help="policy type: act, diffusion or kiwi_mlp")
     p.add_argument(
         "--out",
         type=Path,
