@@ -60,7 +60,6 @@ class KeyboardNode(Node):
         self.thread = threading.Thread(target=self._read_keys, daemon=True)
         tty.setcbreak(self.fd)  # keys arrive one by one, unechoed; Ctrl-C still interrupts
         try:
-            self.thread.start()
             os.write(self.fd, HELP.encode() + b"\n")  # to the person at the terminal, not a launch log
         except BaseException:  # Ctrl-C while starting: leave the terminal as it was
             self.shutdown()
@@ -94,6 +93,11 @@ class KeyboardNode(Node):
                     return
 
     def _publish(self) -> None:
+        # Keys are read from the first tick on, once the node spins: q's SIGINT arriving while
+        # rclpy.spin builds its executor left half-made objects that failed at exit. A key typed
+        # earlier waits in the terminal.
+        if not self.thread.is_alive() and self.thread.ident is None:
+            self.thread.start()
         now = time.monotonic()
         with self.lock:
             twist, engaged = self.keys.twist(now), self.keys.engaged(now)
