@@ -20,7 +20,7 @@ import os
 import shutil
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -462,7 +462,7 @@ def policy_in_env(
     predictor = (
         None if model is None else ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
     )
-    observed = used_by(predictor.loaded) if predictor else mapping or Mapping().state_only()
+    observed = predictor.loaded.read_mapping if predictor else mapping or Mapping().state_only()
     env = KiwiPickEnv(
         obstacle=True,
         render_mode="rgb_array" if render else None,
@@ -473,20 +473,6 @@ def policy_in_env(
         yield predictor, env
     finally:
         env.close()
-
-
-def used_by(loaded) -> Mapping:
-    """The checkpoint's mapping without what its policy does not read (as the policy node
-    subscribes): the env renders no camera and computes no ground truth for nothing."""
-    inputs = loaded.config.input_features
-    return replace(
-        loaded.mapping,
-        cameras={cam: t for cam, t in loaded.mapping.cameras.items() if image_feature(cam) in inputs},
-        image_shapes={
-            cam: s for cam, s in loaded.mapping.image_shapes.items() if image_feature(cam) in inputs
-        },
-        ground_truth=loaded.mapping.ground_truth if ENVIRONMENT_STATE in inputs else {},
-    )
 
 
 def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, act_latent: str = "zero"):

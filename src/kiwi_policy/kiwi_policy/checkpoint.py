@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kiwi_common.features import (
@@ -214,6 +214,19 @@ class LoadedPolicy:
     preprocessor: object
     postprocessor: object
     mapping: Mapping
+
+    @property
+    def read_mapping(self) -> Mapping:
+        """The mapping without what the policy does not read: the cameras among its input
+        features, the ground truth only if it takes the environment state."""
+        inputs = self.config.input_features
+        cameras = [cam for cam in self.mapping.cameras if image_feature(cam) in inputs]
+        return replace(
+            self.mapping,
+            cameras={cam: self.mapping.cameras[cam] for cam in cameras},
+            image_shapes={cam: self.mapping.image_shapes[cam] for cam in cameras},
+            ground_truth=self.mapping.ground_truth if ENVIRONMENT_STATE in inputs else {},
+        )
 
     @property
     def n_obs_steps(self) -> int:

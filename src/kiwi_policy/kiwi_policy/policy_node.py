@@ -126,18 +126,9 @@ class PolicyNode(Node):
         late_hold = p.late_hold_s if p.late_hold_s >= 0 else default_late_hold(single_step, p.max_obs_age)
         refill = p.refill_threshold if p.refill_threshold >= 0 else None if p.scheduler == "latest" else 1.0
         scheduler = ChunkScheduler(p.scheduler, p.ensemble_coeff, refill, late_hold)
-        self.image_features = [
-            k for k in self.loaded.config.input_features if k.startswith("observation.images.")
-        ]
-        self.cameras = {
-            cam: topic
-            for cam, topic in self.mapping.cameras.items()
-            if image_feature(cam) in self.image_features
-        }
         # load_policy refused a checkpoint taking the environment state unless the mapping has its topics.
-        self.ground_truth = (
-            self.mapping.ground_truth if ENVIRONMENT_STATE in self.loaded.config.input_features else {}
-        )
+        read = self.loaded.read_mapping
+        self.cameras, self.ground_truth = read.cameras, read.ground_truth
 
         self.latest_state: JointState | None = None
         self.latest_inputs: dict[str, object] = {}  # topic -> newest message (cameras, ground truth)

@@ -96,7 +96,7 @@ class KeyboardNode(Node):
         # Keys are read from the first tick on, once the node spins: q's SIGINT arriving while
         # rclpy.spin builds its executor left half-made objects that failed at exit. A key typed
         # earlier waits in the terminal.
-        if not self.thread.is_alive() and self.thread.ident is None:
+        if self.thread.ident is None:  # not started yet
             self.thread.start()
         now = time.monotonic()
         with self.lock:

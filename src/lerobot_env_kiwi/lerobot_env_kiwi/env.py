@@ -79,7 +79,6 @@ class KiwiPickEnv(gym.Env):
         self.obstacle, self.cameras, self.action_delay = obstacle, cameras, action_delay
         self.layouts = layouts
         self.image_shape = (image_height, image_width)
-        self._native = {cam: (c.CAMERAS[cam].width, c.CAMERAS[cam].height) for cam in cameras}
         self.with_environment_state = environment_state
         self.render_mode = render_mode
         self.visualization_shape = (visualization_height, visualization_width)
@@ -188,7 +187,10 @@ class KiwiPickEnv(gym.Env):
         if self.cameras:
             obs["pixels"] = {
                 cam: resize_image(
-                    sim.render(cam, *render_size(self._native[cam], self.image_shape)), self.image_shape
+                    sim.render(
+                        cam, *render_size((c.CAMERAS[cam].width, c.CAMERAS[cam].height), self.image_shape)
+                    ),
+                    self.image_shape,
                 )
                 for cam in self.cameras
             }
