@@ -406,6 +406,16 @@ def config_from_args(args) -> DemoConfig:
     return replace(base, **overrides)
 
 
+def _interrupt_in(exc: BaseException | None) -> bool:
+    """Whether `exc` is, or was raised by, a Ctrl-C. One that lands while a C extension (MuJoCo,
+    torch) initialises on a stage's first import reaches us as an ImportError raised from it."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def run_demo(args, argv: list[str], run=None) -> int:
     """`kiwi demo`: one run in `args.out`; or `run(config)` in its place (`kiwi study`'s
     repetitions), with the same settings, interrupt and errors. Exit status as the command's."""
@@ -425,7 +435,9 @@ def run_demo(args, argv: list[str], run=None) -> int:
         shutil.rmtree(args.out)
     try:
         report = Demo(args.out, config, argv).run() if run is None else run(config)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ImportError) as exc:
+        if not _interrupt_in(exc):
+            raise
         print(
             f"\nkiwi {argv[0]}: interrupted; finished episodes, datasets and models are kept in {args.out}. "
             f"Run the same command again to continue.",

@@ -22,3 +22,24 @@ def test_stages_made_by_other_code_are_not_resumed(tmp_path):
     (tmp_path / "run" / "code.json").write_text(json.dumps({**made, "fingerprint": "0" * 16}))
     with pytest.raises(DemoError, match="made by other code"):
         Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()
+
+
+def _raise_from(cause):
+    def stage(config):
+        try:
+            raise cause
+        except BaseException as exc:  # as the import system does when an extension's init is cut
+            raise ImportError("initialization failed") from exc
+
+    return stage
+
+
+def test_an_interrupt_during_an_import_stops_the_run_like_any_other(tmp_path, capsys):
+    from kiwi_experiments.cli import parse_args
+    from kiwi_experiments.demo import run_demo
+
+    args = parse_args(["demo", "--quick", "--out", str(tmp_path / "run")])
+    assert run_demo(args, ["demo", "--quick"], run=_raise_from(KeyboardInterrupt())) == 130
+    assert "Run the same command again to continue" in capsys.readouterr().err
+    with pytest.raises(ImportError):  # a real import error is not hidden
+        run_demo(args, ["demo", "--quick"], run=_raise_from(OSError("libGL missing")))
