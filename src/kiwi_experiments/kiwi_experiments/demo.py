@@ -317,10 +317,10 @@ class Demo:
         return done
 
     def video(self, name: str, model: str) -> Path:
-        """`model` on the first VIDEO_EPISODES development layouts, seen from above, as the report's
-        `videos/<name>.mp4`, each episode labelled with its own outcome. The env is deterministic and
-        a sampling policy draws from the layout's seed, so these are the episodes the evaluation
-        scored."""
+        """`model` on the first VIDEO_EPISODES development layouts, seen from above (an image
+        policy's cameras beside the view), as the report's `videos/<name>.mp4`, each episode
+        labelled with its own outcome. The env is deterministic and a sampling policy draws from
+        the layout's seed, so these are the episodes the evaluation scored."""
         from .env_runs import policy_videos
         from .videos import episode_label, labelled, write_video
 

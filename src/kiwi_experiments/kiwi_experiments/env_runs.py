@@ -243,7 +243,7 @@ def drive_policy(
     seed: int,
     max_ticks: int = MAX_TICKS,
     rollout: Rollout | None = None,
-    on_tick: Callable[[int], None] | None = None,
+    on_tick: Callable[[int, dict], None] | None = None,
     gate: Gate | None = None,
     side: int | None = None,
 ) -> tuple[EnvEpisode, list[Frame]]:
@@ -252,8 +252,8 @@ def drive_policy(
     observation; none yet, the robot holds). Returns the episode's record and every visited state
     labelled with the expert's action there (the expert following the detour the policy heads
     for): DAgger's data with the expert as the oracle. A `rollout` given is filled with the ground truth and the action errors per
-    tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick)`
-    runs after each step (a video grabs its frame). With a `gate`, HG-DAgger as the expert node
+    tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick, obs)`
+    runs after each step with the env's new observation (a video grabs its frame). With a `gate`, HG-DAgger as the expert node
     runs it: the expert's side follows the policy's proposal every tick, the expert drives while
     the gate says so (each sample's `intervention`), and the policy plans a chunk every tick
     meanwhile, as the policy node does, so its first command after hand-back is from a fresh
@@ -299,7 +299,7 @@ def drive_policy(
             _record_tick(env, rollout, tick, info, action, label, expert_drives)
         obs, _, terminated, _, info = env.step(label if expert_drives else action)
         if on_tick is not None:
-            on_tick(tick)
+            on_tick(tick, obs)
         hit |= bool(info["collision"])
         closest = min(closest, float(info["clearance"]))
         if tick % 5 == 0:
@@ -483,15 +483,17 @@ def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS,
 
 
 def policy_videos(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, every: int = 3):
-    """`drive_policy` from each seed with the env's top-down view grabbed every `every` ticks;
-    yields (episode, frames)."""
+    """`drive_policy` from each seed with the env's top-down view grabbed every `every` ticks,
+    beside what the policy's cameras saw then, if it has any; yields (episode, frames)."""
+    from .videos import beside_cameras
+
     with policy_in_env(model, render=True) as (predictor, env):
         for seed in seeds:
             frames = []
 
-            def grab(tick: int, frames: list = frames) -> None:
+            def grab(tick: int, obs: dict, frames: list = frames) -> None:
                 if tick % every == 0:
-                    frames.append(env.render())
+                    frames.append(beside_cameras(env.render(), obs.get("pixels", {})))
 
             episode, _ = drive_policy(env, predictor, seed, max_ticks, on_tick=grab)
             yield episode, frames

@@ -24,6 +24,27 @@ def labelled(frame: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(image)
 
 
+def beside_cameras(view: np.ndarray, cameras: dict[str, np.ndarray]) -> np.ndarray:
+    """`view` with a column on its right of each camera image as the policy received it, stacked
+    in `cameras`' order below the label band and scaled up by repeating pixels (what the policy
+    saw, not a smoothed version). No cameras: `view` itself."""
+    from PIL import Image, ImageDraw
+
+    if not cameras:
+        return view
+    height = view.shape[0]
+    cell_h = (height - LABEL_ROWS) // len(cameras) // 2 * 2  # even sides for H.264
+    first = next(iter(cameras.values()))
+    cell_w = round(cell_h * first.shape[1] / first.shape[0] / 2) * 2
+    column = np.zeros((height, cell_w, 3), np.uint8)
+    for k, (name, pixels) in enumerate(cameras.items()):
+        cell = Image.fromarray(np.asarray(pixels, np.uint8)).resize((cell_w, cell_h), Image.NEAREST)
+        ImageDraw.Draw(cell).text((3, cell_h - 13), name, fill=(255, 255, 255))
+        top = LABEL_ROWS + k * cell_h
+        column[top : top + cell_h] = np.asarray(cell)
+    return np.concatenate([np.asarray(view, np.uint8), column], axis=1)
+
+
 def episode_label(episode) -> str:
     """The layout and its outcome under strict success (held up for 1 s, done `seconds` in)."""
     outcome = f"held up, done at {episode.seconds:.1f} s" if episode.success else "not held up"

@@ -160,3 +160,22 @@ def test_an_env_rollout_is_summarized_as_the_ros_evaluation_summarizes_one():
     # Its labels are the expert's actions again (the first, before any command shows a side, may differ).
     assert summary["base_error"] < 0.01 and summary["arm_error_deg"] < 0.5
     assert len(labels) == len(frames) + 1  # its first tick held
+
+
+def test_an_image_policys_video_shows_its_cameras_as_it_saw_them():
+    from kiwi_experiments.videos import LABEL_ROWS, beside_cameras
+
+    view = np.full((240, 320, 3), 90, np.uint8)
+    front = np.zeros((96, 128, 3), np.uint8)
+    front[:48] = (255, 0, 0)  # top half red
+    wrist = np.full((96, 128, 3), (0, 0, 255), np.uint8)
+    frame = beside_cameras(view, {"front": front, "wrist": wrist})
+    cell_h = (240 - LABEL_ROWS) // 2
+    assert frame.shape == (240, 320 + 150, 3) and frame.shape[1] % 2 == 0
+    assert (frame[:, :320] == view).all(), "the view is untouched"
+    assert (frame[LABEL_ROWS + 2, 330] == (255, 0, 0)).all() and (frame[LABEL_ROWS + 100, 400] == 0).all()
+    assert (frame[LABEL_ROWS + cell_h + 2, 330] == (0, 0, 255)).all(), "the wrist below the front"
+    # Scaled by repeating pixels: the red-black edge stays one sharp step.
+    edge = frame[LABEL_ROWS : LABEL_ROWS + cell_h, 400, 0]
+    assert set(np.unique(edge)) <= {0, 255}
+    assert beside_cameras(view, {}) is view, "a state policy's video is the view alone"
