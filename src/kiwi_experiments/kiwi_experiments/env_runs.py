@@ -250,14 +250,15 @@ def drive_policy(
     """The policy drives from `seed`'s start (the obstacle there), its chunks timed as the policy
     node times them in the sim graph (`LockstepChunks`: a chunk is used from the tick after its
     observation; none yet, the robot holds). Returns the episode's record and every visited state
-    labelled with the expert's action there (the expert following the detour the policy heads
-    for): DAgger's data with the expert as the oracle. A `rollout` given is filled with the ground truth and the action errors per
-    tick, as the ROS evaluation records them (`evaluation.summarize` reads either); `on_tick(tick, obs)`
-    runs after each step with the env's new observation (a video grabs its frame). With a `gate`, HG-DAgger as the expert node
-    runs it: the expert's side follows the policy's proposal every tick, the expert drives while
-    the gate says so (each sample's `intervention`), and the policy plans a chunk every tick
-    meanwhile, as the policy node does, so its first command after hand-back is from a fresh
-    chunk. `side`: the expert's detour side at the start (default: drawn from the seed)."""
+    labelled with the expert's action there (the expert following the detour the policy heads for):
+    DAgger's data with the expert as the oracle. A `rollout` given is filled with the ground truth
+    and the action errors per tick, as the ROS evaluation records them (`evaluation.summarize` reads
+    either); `on_tick(tick, obs)` runs after each step with the env's new observation (a video grabs
+    its frame). With a `gate`, HG-DAgger as the expert node runs it: the expert's side follows the
+    policy's proposal every tick, the expert drives while the gate says so (each sample's
+    `intervention`), and the policy plans a chunk every tick meanwhile, as the policy node does, so
+    its first command after hand-back is from a fresh chunk. `side`: the expert's detour side at
+    the start (default: drawn from the seed)."""
     import torch
 
     obs, info = env.reset(seed=seed, options=None if side is None else {"expert_side": side})
