@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kiwi_bringup.cli import run_command, take_late_assignments
 
+TRAIN_OPTIONS = "Options after -- go to lerobot-train for every model, e.g. -- --policy.kl_weight=1."
 COMMANDS_GROUP = "kiwi.commands"  # entry points: NAME = module:add_parser, add_parser(subparsers)
 
 
@@ -35,6 +36,7 @@ def add_demo_parser(sub) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("data/demo"), help="run folder (resumed if it exists)")
     add_loop_options(p)
+    p.epilog = TRAIN_OPTIONS
     p.set_defaults(func=_cmd_demo)
 
 
@@ -54,6 +56,7 @@ def add_study_parser(sub) -> None:
         help="independent repetitions, each with its own seed (default 5)",
     )
     add_loop_options(p)
+    p.epilog = TRAIN_OPTIONS
     p.set_defaults(func=_cmd_study)
 
 
@@ -140,17 +143,22 @@ def add_loop_options(p) -> None:
     )
 
 
+def command_line(name: str, args) -> list[str]:
+    """The command as given (the report's Reproduce line), lerobot-train's options after `--` included."""
+    return [name, *args.raw_argv, *(["--", *args.passthrough] if args.passthrough else [])]
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(args, ["demo", *args.raw_argv])
+    return run_demo(args, command_line("demo", args))
 
 
 def _cmd_study(args) -> int:
     from .demo import run_demo
     from .study import run_study
 
-    argv = ["study", *args.raw_argv]
+    argv = command_line("study", args)
     return run_demo(args, argv, lambda config: run_study(args.out, config, args.repetitions, argv))
 
 

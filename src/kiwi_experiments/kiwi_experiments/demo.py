@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -279,6 +280,7 @@ class Demo:
                 steps=training.steps,
                 batch_size=self.config.batch_size,
                 seed=self.config.seed + training.seed,
+                extra=shlex.split(self.config.train_args),
                 log=self.out / "logs" / f"train_{name}.log",
                 on_step=lambda step: bar.update(max(0, step - bar.n)),
                 start=start,
@@ -403,6 +405,8 @@ def config_from_args(args) -> DemoConfig:
     overrides = {
         f.name: getattr(args, f.name) for f in fields(DemoConfig) if getattr(args, f.name, None) is not None
     }
+    if getattr(args, "passthrough", None):
+        overrides["train_args"] = shlex.join(args.passthrough)
     return replace(base, **overrides)
 
 

@@ -56,6 +56,9 @@ class DemoConfig:
     gate_lift_stall_s: float = GateRule.lift_stall_s
     # Its patience with the jaws shut on nothing or the base past the grasp stand (s).
     gate_patience_s: float = GateRule.patience_s
+    # lerobot-train options for every model of the run, shell-quoted (`kiwi demo ... -- OPTIONS`):
+    # they win over the CPU defaults, as after `kiwi train ... --`.
+    train_args: str = ""
 
     def gate_rule(self) -> GateRule:
         """The gate this run's rollouts are taken over by."""

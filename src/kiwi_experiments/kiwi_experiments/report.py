@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -275,7 +276,7 @@ def header_section(demo) -> list[str]:
     return [
         "# Kiwi demo report",
         "",
-        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `kiwi {' '.join(demo.argv)}`"
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `kiwi {shlex.join(demo.argv)}`"
         f"{' (the --quick settings: too small to mean anything, a smoke test)' if cfg == QUICK else ''}; "
         f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), no GPU used; "
         f"{total / 60:.1f} min of recording, conversion, training and evaluation. Code: commit "
@@ -429,6 +430,7 @@ def training_commands(demo) -> list[str]:
                 t.steps,
                 cfg.batch_size,
                 cfg.seed + t.seed,
+                extra=shlex.split(cfg.train_args),
                 start=None if t.start is None else demo.out / "models" / t.start / PRETRAINED,
             )[3:]
         )
@@ -446,7 +448,7 @@ def reproduce_section(demo) -> list[str]:
         "## Reproduce",
         "",
         "```bash",
-        f"kiwi {' '.join(demo.argv)}",
+        f"kiwi {shlex.join(demo.argv)}",
         "```",
         "",
         f"Settings: `{json.dumps(cfg.__dict__)}`. Seeds: layouts of the demonstrations "

@@ -43,3 +43,23 @@ def test_an_interrupt_during_an_import_stops_the_run_like_any_other(tmp_path, ca
     assert "Run the same command again to continue" in capsys.readouterr().err
     with pytest.raises(ImportError):  # a real import error is not hidden
         run_demo(args, ["demo", "--quick"], run=_raise_from(OSError("libGL missing")))
+
+
+def test_lerobot_options_after_the_double_dash_train_every_model_and_are_kept(tmp_path):
+    from kiwi_experiments.cli import command_line, parse_args
+    from kiwi_experiments.demo import config_from_args
+    from kiwi_experiments.report import reproduce_section, training_commands
+
+    given = ["demo", "--quick", "--policy", "act", "--out", str(tmp_path / "run")]
+    args = parse_args([*given, "--", "--policy.dim_model=32", "--policy.kl_weight=1"])
+    demo = Demo(args.out, config_from_args(args), command_line("demo", args))
+    demo.prepare()
+    commands = training_commands(demo)
+    assert len(commands) == len(demo.trainings) > 1
+    for command in commands:  # the given options replace the CPU defaults, in every training
+        assert "--policy.dim_model=32" in command and "--policy.kl_weight=1" in command
+        assert "--policy.dim_model=64" not in command
+    assert "-- --policy.dim_model=32 --policy.kl_weight=1" in "\n".join(reproduce_section(demo))
+    other = parse_args([*given, "--", "--policy.kl_weight=10"])  # a resume with other options
+    with pytest.raises(DemoError, match="other settings"):
+        Demo(other.out, config_from_args(other), command_line("demo", other)).prepare()
