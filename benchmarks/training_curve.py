@@ -1,12 +1,15 @@
 """Does more training on the same data still change success? One policy trained as `kiwi demo`'s
-round 0 is (the same policy, batch, training seed and `lerobot-train`), a checkpoint every
-`--every` steps, each checkpoint scored on a run's development layouts in the gymnasium env (strict
-success and the loose "lifted", Wilson 95 % intervals, and each checkpoint against the last paired
-by layout). For choosing training steps: diagnosis and tuning use development layouts, never the
-held-out ones.
+round 0 is (the same batch, training seed and `lerobot-train`; kiwi_mlp or `--policy`), a checkpoint
+every `--every` steps, each checkpoint scored on a run's development layouts in the gymnasium env
+(strict success and the loose "lifted", Wilson 95 % intervals, and each checkpoint against the last
+paired by layout). With `--validation F` the last F of the demonstrations (whole episodes) are held
+out of training and the loss on them is printed by step beside the training losses (ACT's
+`kld_loss` among them): the plateau. For choosing training steps and presets: diagnosis and tuning
+use development layouts, never the held-out ones.
 
-    .venv/bin/python benchmarks/training_curve.py DATASET [--steps 12000] [--every 3000]
-        [--layouts 50] [--run-seed 0] [--out DIR] [-- LEROBOT-TRAIN OPTIONS]
+    .venv/bin/python benchmarks/training_curve.py DATASET [--policy kiwi_mlp|act|diffusion]
+        [--steps 12000] [--every 3000] [--validation 0.2] [--layouts 50] [--run-seed 0]
+        [--out DIR] [-- LEROBOT-TRAIN OPTIONS]
 
 DATASET: a `kiwi demo` run's `datasets/r0` (its demonstrations). Layouts: the development seeds of
 `kiwi demo --seed RUN_SEED` (RUN_SEED x 100000 + 5000, ...), the obstacle on every one, 20 s each.
@@ -24,17 +27,23 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from kiwi_experiments.env_runs import evaluation_summaries  # noqa: E402
+from kiwi_experiments.env_runs import evaluation_summaries, usable_cores  # noqa: E402
 from kiwi_experiments.plan import DemoConfig, trainings  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text  # noqa: E402
-from kiwi_policy.train import train  # noqa: E402
+from kiwi_policy.train import CPU_DEFAULTS, loss_curve, train  # noqa: E402
+
+VALIDATIONS_PER_CHECKPOINT = 4  # held-out loss this many times between two checkpoints
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
+    parser.add_argument("--policy", choices=sorted(CPU_DEFAULTS), default=DemoConfig.policy)
     parser.add_argument("--steps", type=int, default=12000)
     parser.add_argument("--every", type=int, default=3000)
+    parser.add_argument(
+        "--validation", type=float, default=0.0, help="share of the episodes held out for the loss (0: none)"
+    )
     parser.add_argument("--layouts", type=int, default=50)
     parser.add_argument("--run-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="training folder (default: a temporary one)")
@@ -42,7 +51,11 @@ def main() -> None:
     split = argv.index("--") if "--" in argv else len(argv)  # after --: lerobot-train options
     args = parser.parse_args(argv[:split])
     train_options = argv[split + 1 :]
-    config = DemoConfig(seed=args.run_seed, dev_episodes=args.layouts)
+    config = DemoConfig(policy=args.policy, seed=args.run_seed, dev_episodes=args.layouts)
+    log_freq = max(1, args.every // VALIDATIONS_PER_CHECKPOINT)
+    validation = (
+        [f"--dataset.eval_split={args.validation}", f"--eval_steps={log_freq}"] if args.validation else []
+    )
     seeds = [plan.seed for plan in config.plans("dev", args.layouts)]
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "model"
@@ -54,21 +67,26 @@ def main() -> None:
             steps=args.steps,
             batch_size=config.batch_size,
             seed=config.seed + trainings(config)[0].seed,  # round 0's
-            extra=[f"--save_freq={args.every}", *train_options],
+            extra=[f"--save_freq={args.every}", f"--log_freq={log_freq}", *validation, *train_options],
             log=Path(tmp) / "train.log",
         )
         trained = time.monotonic() - started
+        losses = loss_curve((Path(tmp) / "train.log").read_text().replace("\r", "\n").splitlines(), log_freq)
         curve = {}
         for step in range(args.every, args.steps + 1, args.every):
             model = out / "checkpoints" / f"{step:06d}" / "pretrained_model"
             ticks = int(config.timeout_s * 30)
-            curve[step] = list(evaluation_summaries(model, seeds, ticks))
+            curve[step] = list(evaluation_summaries(model, seeds, ticks, workers=usable_cores()))
     last = {s["seed"]: s["success"] for s in curve[args.steps]}
     print(
         f"{config.policy} {' '.join(train_options)}, batch {config.batch_size}, trained on {args.dataset} "
-        f"({trained / 60:.1f} min); "
+        f"({trained / 60:.1f} min{f', the last {args.validation:.0%} of its episodes held out' if args.validation else ''}); "
         f"development layouts {seeds[0]}..{seeds[-1]}"
     )
+    names = sorted({name for metrics in losses.values() for name in metrics})
+    print(f"{'steps':>6} " + " ".join(f"{name:>10}" for name in names))
+    for step, metrics in losses.items():
+        print(f"{step:6d} " + " ".join(f"{metrics[n]:10.4g}" if n in metrics else " " * 10 for n in names))
     print(f"{'steps':>6} {'strict success [95 % CI]':28} {'lifted':>7}  against the last checkpoint")
     for step, summaries in curve.items():
         n = len(summaries)

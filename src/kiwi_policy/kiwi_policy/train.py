@@ -139,6 +139,29 @@ def logged_step(line: str) -> int | None:
     return int(float(number) * BIG_NUMBER_SUFFIX.get(suffix, 1))
 
 
+TRACKER_METRIC = re.compile(r"(?<!\S)([a-z][a-z0-9_]*):(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\dKMBTQ])")
+EVAL_LOSS = re.compile(r"\bstep (\d+): eval_loss=(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
+NOT_LOSSES = {"step", "smpl", "ep", "epch", "grdn", "lr", "updt_s", "data_s"}
+
+
+def loss_curve(lines, log_freq: int) -> dict[int, dict[str, float]]:
+    """lerobot-train's losses by step, from its output: each metrics line's losses (`loss` and the
+    policy's own, ACT's `kld_loss` among them), averaged over the `log_freq` steps it ends (its
+    printed step is rounded to thousands, so the k-th such line is taken to end step k * log_freq),
+    and each held-out evaluation's `eval_loss` (`--dataset.eval_split`, `--eval_steps`)."""
+    curve: dict[int, dict[str, float]] = {}
+    logged = 0
+    for line in lines:
+        match = EVAL_LOSS.search(line)
+        if match:
+            curve.setdefault(int(match.group(1)), {})["eval_loss"] = float(match.group(2))
+        elif STEP_LOG.search(line) and " smpl:" in line:
+            logged += 1
+            metrics = {k: float(v) for k, v in TRACKER_METRIC.findall(line) if k not in NOT_LOSSES}
+            curve.setdefault(logged * log_freq, {}).update(metrics)
+    return dict(sorted(curve.items()))
+
+
 def check_dataset(dataset: Path) -> None:
     """Read everything training will read, before lerobot-train starts (its errors are tracebacks)."""
     from kiwi_common.dataset_check import DatasetError, check_for_training

@@ -185,3 +185,23 @@ def test_training_progress_is_read_from_lerobot_trains_output():
     assert logged_step("INFO 2026-11-21 ot_train.py:641 step:2K smpl:64K ep:3 loss:0.3") == 2000
     assert logged_step("INFO ot_train.py:641 step:20 smpl:160") == 20
     assert logged_step("Creating dataset 3/4") is None
+
+
+def test_losses_are_read_by_step_from_lerobot_trains_output():
+    from kiwi_policy.train import loss_curve
+
+    lines = [  # as lerobot-train 0.6.1 writes them: a progress bar, then the log line
+        "Training:   3%|▎  | 100/3000 [00:07<01:25, 34.00step/s]INFO 2026-12-05 23:15:02 ot_train.py:641 "
+        "step:100 smpl:3K ep:13 epch:0.63 loss:0.447 grdn:0.231 lr:5.1e-04 updt_s:0.005 data_s:0.071 "
+        "smp/s:420 l1:0.447",
+        "INFO 2026-12-05 23:16:00 ot_train.py:673 step 100: eval_loss=0.5012",
+        "INFO 2026-12-05 23:17:00 ot_train.py:641 step:200 smpl:6K ep:25 epch:1.26 loss:12.5 "
+        "grdn:3.1 lr:1.0e-04 updt_s:0.1 data_s:0.0 smp/s:300 l1_loss:0.31 kld_loss:1.2e-03",
+        "Creating dataset 3/4",
+    ]
+    assert loss_curve(lines, log_freq=100) == {
+        100: {"loss": 0.447, "l1": 0.447, "eval_loss": 0.5012},
+        200: {"loss": 12.5, "l1_loss": 0.31, "kld_loss": 0.0012},
+    }
+    rounded = "INFO ot_train.py:641 step:2K smpl:64K ep:3 epch:1.0 loss:0.3"
+    assert list(loss_curve([rounded] * 3, log_freq=500)) == [500, 1000, 1500]  # not the rounded 2K
