@@ -8,6 +8,8 @@ from pathlib import Path
 
 from kiwi_common.arguments import number_in
 
+from .train import PRESETS
+
 
 def run(args) -> int:
     from .checkpoint import models_root
@@ -26,6 +28,7 @@ def run(args) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
             extra=args.passthrough,
+            preset=args.preset,
         )
     except TrainError as exc:
         print(f"kiwi train: {exc}", file=sys.stderr)
@@ -47,6 +50,13 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=number_in(int, 1), default=2000)
     p.add_argument("--batch-size", type=number_in(int, 1), default=8)
     p.add_argument("--seed", type=int, default=1000)
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="cpu",
+        help="cpu: Kiwi's CPU-sized model on the CPU (default); lerobot: LeRobot's own sizes, device (a "
+        "GPU when there is one), data loader and pretrained backbone (downloaded by torchvision)",
+    )
     p.add_argument(
         "--check",
         action="store_true",

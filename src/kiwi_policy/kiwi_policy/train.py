@@ -1,8 +1,8 @@
 """`kiwi train DATASET --policy act|diffusion|kiwi_mlp --out DIR`: LeRobot's `lerobot-train`, offline and CPU-sized.
 
 The defaults make a model a 2-core CPU can train and run (small transformer or U-Net, ResNet18
-without downloaded weights, a few thousand steps); every LeRobot option can still be given after
-`--`. The dataset's `kiwi_mapping.json` is copied next to each checkpoint's weights, so the policy
+without downloaded weights, a few thousand steps); `--preset lerobot` keeps LeRobot's own (for a
+GPU), and every LeRobot option can still be given after `--`. The dataset's `kiwi_mapping.json` is copied next to each checkpoint's weights, so the policy
 node deploys the policy with the mapping it was trained on.
 """
 
@@ -70,7 +70,10 @@ def thread_settings(policy: str) -> dict[str, str]:
 PROGRESS_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")
 STEP_LOG = re.compile(r"\bstep:(\d+(?:\.\d+)?)([KMBT]?)\b")
 BIG_NUMBER_SUFFIX = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}  # LeRobot's format_big_number
-COMMON = {"device": "cpu", "push_to_hub": "false"}
+COMMON = {"push_to_hub": "false"}
+# cpu: Kiwi's CPU-sized settings on the CPU; lerobot: LeRobot's own sizes, device (a GPU when
+# there is one), loader processes and pretrained backbone (torchvision's ImageNet weights).
+PRESETS = ("cpu", "lerobot")
 
 
 class TrainError(RuntimeError):
@@ -86,19 +89,27 @@ def train_command(
     seed: int,
     extra: list[str] = (),
     start: Path | None = None,
+    preset: str = "cpu",
 ) -> list[str]:
     """lerobot-train's command line; with `start` (a pretrained_model folder) the policy continues
-    from those weights and their configuration (LeRobot's fine-tuning: a fresh optimizer)."""
+    from those weights and their configuration (LeRobot's fine-tuning: a fresh optimizer). `preset`:
+    one of PRESETS."""
     if policy not in CPU_DEFAULTS:
         raise TrainError(
             f"no CPU defaults for policy type {policy!r}; types: {', '.join(CPU_DEFAULTS)} "
             f"(others: call lerobot-train yourself)"
         )
+    if preset not in PRESETS:
+        raise TrainError(f"preset {preset!r}: one of {', '.join(PRESETS)}")
+    on_cpu = preset == "cpu"
+    common = {**COMMON, "device": "cpu"} if on_cpu else COMMON
     if start is None:
-        settings = {**COMMON, **CPU_DEFAULTS[policy]}
+        settings = {**common, **(CPU_DEFAULTS[policy] if on_cpu else {})}
         args = [f"--policy.type={policy}", *(f"--policy.{k}={v}" for k, v in settings.items())]
     else:
-        args = [f"--policy.path={start}", *(f"--policy.{k}={v}" for k, v in COMMON.items())]
+        args = [f"--policy.path={start}", *(f"--policy.{k}={v}" for k, v in common.items())]
+    if on_cpu:
+        args.append(f"--num_workers={LOADER_WORKERS.get(policy, 0)}")
     args += [
         f"--dataset.repo_id=local/{dataset.name}",
         f"--dataset.root={dataset}",
@@ -107,7 +118,6 @@ def train_command(
         f"--steps={steps}",
         f"--batch_size={batch_size}",
         f"--seed={seed}",
-        f"--num_workers={LOADER_WORKERS.get(policy, 0)}",
         f"--save_freq={steps}",
         f"--log_freq={max(1, min(100, steps // 10))}",
         "--wandb.enable=false",
@@ -220,6 +230,7 @@ def train(
     log: Path | None = None,
     on_step=None,
     start: Path | None = None,
+    preset: str = "cpu",
 ) -> Path:
     """Train; returns the last checkpoint's pretrained_model folder. With `log`, lerobot-train's
     output goes to that file and `on_step(step)` hears of each logged step (progress bars). With
@@ -234,8 +245,9 @@ def train(
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TrainError(f"cannot create {out}: {exc.strerror or exc}") from None
-    command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", **thread_settings(policy)}
+    command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start, preset)
+    threads = thread_settings(policy) if preset == "cpu" else {}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", **threads}
     try:
         returncode = _run_lerobot_train(command, env, log, on_step)
     except BaseException:

@@ -159,6 +159,20 @@ def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
     assert "--policy.loss=mse" in textbook and "--policy.loss=l1" not in textbook
 
 
+def test_the_lerobot_preset_keeps_lerobots_sizes_device_and_loader(tmp_path):
+    cmd = train_command(tmp_path / "ds", "act", tmp_path / "out", 100, 4, 7, preset="lerobot")
+    assert "--policy.type=act" in cmd and "--policy.push_to_hub=false" in cmd
+    for kiwi_setting in ("--policy.device", "--policy.dim_model", "--policy.pretrained_backbone_weights"):
+        assert not any(a.startswith(kiwi_setting) for a in cmd), kiwi_setting
+    assert not any(a.startswith("--num_workers") for a in cmd), "LeRobot's loader processes"
+    on_gpu = train_command(
+        tmp_path, "diffusion", tmp_path, 1, 1, 1, ["--policy.device=cuda"], preset="lerobot"
+    )
+    assert "--policy.device=cuda" in on_gpu and not any(a.startswith("--policy.down_dims") for a in on_gpu)
+    with pytest.raises(TrainError, match="cpu, lerobot"):
+        train_command(tmp_path, "act", tmp_path, 1, 1, 1, preset="gpu")
+
+
 def test_the_mlp_trains_on_one_thread_unless_told_otherwise(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert thread_settings("kiwi_mlp") == {"OMP_NUM_THREADS": "1"} and thread_settings("act") == {}
