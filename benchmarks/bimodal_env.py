@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -58,7 +57,7 @@ from kiwi_experiments.statistics import (  # noqa: E402
     rate_text,
     wilson_interval,
 )
-from kiwi_policy.train import train  # noqa: E402
+from kiwi_policy.train import read_loss_curve, train  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,10 @@ def sampler_probe(out: Path, name: str, model: Path, seeds: list[int]) -> dict:
 def final_kld(log: Path) -> float | None:
     """ACT's KL term (prior against the encoder's posterior) at the last step its training logged:
     near zero, the latent carries nothing and the decoder ignores it."""
-    values = re.findall(r"kld_loss:([0-9.e+-]+)", log.read_text()) if log.exists() else []
-    return float(values[-1]) if values else None
+    if not log.exists():
+        return None
+    values = [m["kld_loss"] for m in read_loss_curve(log, log_freq=1).values() if "kld_loss" in m]
+    return values[-1] if values else None
 
 
 def switches_text(r: dict) -> str:

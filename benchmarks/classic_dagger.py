@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import sys
@@ -113,6 +114,7 @@ def classic_dagger(run: Path, out: Path) -> Path:
                 steps=config.round_steps,
                 batch_size=config.batch_size,
                 seed=config.seed + TRAINING_SEED,
+                extra=shlex.split(config.train_args),  # as the run's rounds were trained
                 log=out / f"train_{name}.log",
                 start=model,
             )

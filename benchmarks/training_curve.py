@@ -4,7 +4,9 @@ every `--every` steps, each checkpoint scored on a run's development layouts in 
 (strict success and the loose "lifted", Wilson 95 % intervals, and each checkpoint against the last
 paired by layout). With `--validation F` the last F of the demonstrations (whole episodes) are held
 out of training and the loss on them is printed by step beside the training losses (ACT's
-`kld_loss` among them): the plateau. For choosing training steps and presets: diagnosis and tuning
+`kld_loss` among them): the plateau. `eval_loss` is the policy's loss as it runs (LeRobot's eval
+mode): ACT's without the KL term and with its latent at zero, so read it against `l1_loss`, not
+`loss`; kiwi_mlp's without the image shift. For choosing training steps and presets: diagnosis and tuning
 use development layouts, never the held-out ones.
 
     .venv/bin/python benchmarks/training_curve.py DATASET [--policy kiwi_mlp|act|diffusion]
@@ -30,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from kiwi_experiments.env_runs import evaluation_summaries, usable_cores  # noqa: E402
 from kiwi_experiments.plan import DemoConfig, trainings  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text  # noqa: E402
-from kiwi_policy.train import CPU_DEFAULTS, loss_curve, train  # noqa: E402
+from kiwi_policy.train import CPU_DEFAULTS, read_loss_curve, train  # noqa: E402
 
 VALIDATIONS_PER_CHECKPOINT = 4  # held-out loss this many times between two checkpoints
 
@@ -52,7 +54,8 @@ def main() -> None:
     args = parser.parse_args(argv[:split])
     train_options = argv[split + 1 :]
     config = DemoConfig(policy=args.policy, seed=args.run_seed, dev_episodes=args.layouts)
-    log_freq = max(1, args.every // VALIDATIONS_PER_CHECKPOINT)
+    given = dict(option.split("=", 1) for option in train_options if "=" in option)
+    log_freq = int(given.get("--log_freq", max(1, args.every // VALIDATIONS_PER_CHECKPOINT)))
     validation = (
         [f"--dataset.eval_split={args.validation}", f"--eval_steps={log_freq}"] if args.validation else []
     )
@@ -71,7 +74,7 @@ def main() -> None:
             log=Path(tmp) / "train.log",
         )
         trained = time.monotonic() - started
-        losses = loss_curve((Path(tmp) / "train.log").read_text().replace("\r", "\n").splitlines(), log_freq)
+        losses = read_loss_curve(Path(tmp) / "train.log", log_freq)
         curve = {}
         for step in range(args.every, args.steps + 1, args.every):
             model = out / "checkpoints" / f"{step:06d}" / "pretrained_model"

@@ -60,6 +60,7 @@ from .plan import (
     evaluations,
     read_summaries,
     round_model,
+    train_options,
     trainings,
     wide_evaluations,
     write_atomically,
@@ -101,12 +102,9 @@ class Demo:
         saved = self.out / "config.json"
         if saved.exists():
             previous = self._run_record("config.json")
-            if previous != asdict(self.config):
-                changed = ", ".join(
-                    f"{k} {previous.get(k)} -> {v}"
-                    for k, v in asdict(self.config).items()
-                    if previous.get(k) != v
-                )
+            ran = asdict(DemoConfig()) | previous  # a setting its code did not have yet: the default
+            changed = ", ".join(f"{k} {ran[k]} -> {v}" for k, v in asdict(self.config).items() if ran[k] != v)
+            if changed:
                 raise DemoError(
                     f"{saved} holds a run with other settings ({changed}); "
                     f"give a new --out, or --fresh to start over"
@@ -280,7 +278,7 @@ class Demo:
                 steps=training.steps,
                 batch_size=self.config.batch_size,
                 seed=self.config.seed + training.seed,
-                extra=shlex.split(self.config.train_args),
+                extra=train_options(self.config),
                 log=self.out / "logs" / f"train_{name}.log",
                 on_step=lambda step: bar.update(max(0, step - bar.n)),
                 start=start,
@@ -407,7 +405,9 @@ def config_from_args(args) -> DemoConfig:
     }
     if getattr(args, "passthrough", None):
         overrides["train_args"] = shlex.join(args.passthrough)
-    return replace(base, **overrides)
+    config = replace(base, **overrides)
+    train_options(config)  # refused before anything runs
+    return config
 
 
 def _interrupt_in(exc: BaseException | None) -> bool:
@@ -434,10 +434,10 @@ def run_demo(args, argv: list[str], run=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "disabled")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # ours say the same, once
-    config = config_from_args(args)
-    if args.fresh and args.out.exists():
-        shutil.rmtree(args.out)
     try:
+        config = config_from_args(args)
+        if args.fresh and args.out.exists():
+            shutil.rmtree(args.out)
         report = Demo(args.out, config, argv).run() if run is None else run(config)
     except (KeyboardInterrupt, ImportError) as exc:
         if not _interrupt_in(exc):

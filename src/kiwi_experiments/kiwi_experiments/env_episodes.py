@@ -75,7 +75,7 @@ class EnvEpisodes:
         segments, flags, correction_frames = [], [], 0
         for path in paths:
             (frames,), (drove,) = load_frames(path)
-            spans = intervention_segments(drove, chunk_frames(self.config.policy), MERGE_GAP_FRAMES)
+            spans = intervention_segments(drove, chunk_frames(self.config), MERGE_GAP_FRAMES)
             for a, b in spans:
                 correction_frames += b - a
                 # Copies: a frame's arrays are views of its whole file's, images included.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -97,10 +98,39 @@ VIDEO_EPISODES = 3
 VIDEO_EVERY = 3
 
 
-def chunk_frames(policy: str) -> int:
+# lerobot-train options a run sets for each model itself (its own flags say them): given after
+# `--` they would make other models than its settings and report say.
+MANAGED_TRAIN_OPTIONS = (
+    "--steps",
+    "--batch_size",
+    "--seed",
+    "--output_dir",
+    "--job_name",
+    "--save_freq",
+    "--resume",
+    "--policy.type",
+    "--policy.path",
+    "--dataset.",
+)
+
+
+def train_options(config: DemoConfig) -> list[str]:
+    """The run's lerobot-train options (`kiwi demo ... -- OPTIONS`); DemoError on one it manages."""
+    options = shlex.split(config.train_args)
+    managed = [o for o in options if o.split("=", 1)[0].startswith(MANAGED_TRAIN_OPTIONS)]
+    if managed:
+        raise DemoError(
+            f"kiwi demo sets {', '.join(o.split('=', 1)[0] for o in managed)} for each model itself: "
+            f"use its own options (--steps, --round-steps, --batch-size, --seed), not lerobot-train's"
+        )
+    return options
+
+
+def chunk_frames(config: DemoConfig) -> int:
     """The policy's chunk: HG-DAgger's corrections shorter than this are dropped (they teach no
     whole chunk)."""
-    settings = CPU_DEFAULTS[policy]
+    given = dict(o.removeprefix("--policy.").split("=", 1) for o in train_options(config) if "=" in o)
+    settings = {**CPU_DEFAULTS[config.policy], **given}
     return int(settings.get("chunk_size", settings.get("horizon", 1)))
 
 

@@ -22,6 +22,7 @@ from .plan import (
     diagnoses,
     evaluations,
     round_model,
+    train_options,
     wide_evaluations,
     write_atomically,
 )
@@ -278,7 +279,8 @@ def header_section(demo) -> list[str]:
         "",
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `kiwi {shlex.join(demo.argv)}`"
         f"{' (the --quick settings: too small to mean anything, a smoke test)' if cfg == QUICK else ''}; "
-        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), no GPU used; "
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), models trained on "
+        f"{training_device(cfg)}; "
         f"{total / 60:.1f} min of recording, conversion, training and evaluation. Code: commit "
         f"{demo.code['commit'] or 'unknown'}{' with local changes' if demo.code['dirty'] else ''}, "
         f"sources {demo.code['fingerprint']} (`code.json`; a run is resumed only by the same code).",
@@ -414,6 +416,12 @@ def demonstrations_section(demo, rows: dict) -> list[str]:
     ]
 
 
+def training_device(cfg) -> str:
+    """Where lerobot-train ran: the CPU, unless the run's options after `--` said otherwise."""
+    options = dict(o.split("=", 1) for o in train_options(cfg) if "=" in o)
+    return {"cpu": "the CPU"}.get(options.get("--policy.device", "cpu"), options.get("--policy.device"))
+
+
 def training_commands(demo) -> list[str]:
     """The `lerobot-train` command of every model of the run, as it ran."""
     from kiwi_policy.train import thread_settings, train_command
@@ -422,7 +430,7 @@ def training_commands(demo) -> list[str]:
     prefix = "".join(f"{k}={v} " for k, v in thread_settings(cfg.policy).items())
     return [
         f"{prefix}lerobot-train "
-        + " ".join(
+        + shlex.join(
             train_command(
                 demo.out / "datasets" / t.dataset,
                 cfg.policy,
@@ -430,7 +438,7 @@ def training_commands(demo) -> list[str]:
                 t.steps,
                 cfg.batch_size,
                 cfg.seed + t.seed,
-                extra=shlex.split(cfg.train_args),
+                extra=train_options(cfg),
                 start=None if t.start is None else demo.out / "models" / t.start / PRETRAINED,
             )[3:]
         )

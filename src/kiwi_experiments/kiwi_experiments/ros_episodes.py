@@ -104,7 +104,7 @@ class RosEpisodes:
             corrections=bags,
             progress=self.progress,
             correction_weight=self.config.correction_weight,
-            min_segment_frames=chunk_frames(self.config.policy),
+            min_segment_frames=chunk_frames(self.config),
         )
         return {"demonstrations": len(demos), "rollouts": len(bags), **summary}
 

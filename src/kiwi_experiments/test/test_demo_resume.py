@@ -63,3 +63,34 @@ def test_lerobot_options_after_the_double_dash_train_every_model_and_are_kept(tm
     other = parse_args([*given, "--", "--policy.kl_weight=10"])  # a resume with other options
     with pytest.raises(DemoError, match="other settings"):
         Demo(other.out, config_from_args(other), command_line("demo", other)).prepare()
+
+
+def test_options_the_run_sets_per_model_are_refused_after_the_double_dash(tmp_path, capsys):
+    from kiwi_experiments.cli import parse_args
+    from kiwi_experiments.demo import run_demo
+
+    args = parse_args(["demo", "--quick", "--out", str(tmp_path / "run"), "--", "--steps=5", "--policy.lr=1"])
+    assert run_demo(args, ["demo"]) == 1
+    assert "kiwi demo sets --steps for each model itself" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists(), "refused before anything ran"
+
+
+def test_the_chunk_that_drops_short_corrections_follows_the_given_options():
+    from dataclasses import replace
+
+    from kiwi_experiments.plan import chunk_frames
+
+    assert chunk_frames(QUICK) == 10  # kiwi_mlp's
+    assert chunk_frames(replace(QUICK, train_args="--policy.chunk_size=25 --policy.n_action_steps=25")) == 25
+    assert chunk_frames(replace(QUICK, policy="diffusion")) == 16  # its horizon
+
+
+def test_a_setting_a_run_folder_predates_counts_as_its_default(tmp_path):
+    Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    del saved["train_args"]  # written before the setting existed
+    (tmp_path / "run" / "config.json").write_text(json.dumps(saved))
+    Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**saved, "demos": 7}))
+    with pytest.raises(DemoError, match=r"other settings \(demos 7 -> 2\)"):
+        Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()

@@ -1,4 +1,5 @@
-"""`kiwi train DATASET --policy act|diffusion|kiwi_mlp --out DIR`: LeRobot's `lerobot-train`, offline and CPU-sized.
+"""`kiwi train DATASET --policy act|diffusion|kiwi_mlp --out DIR`: LeRobot's `lerobot-train`,
+offline and CPU-sized.
 
 The defaults make a model a 2-core CPU can train and run (small transformer or U-Net, ResNet18
 without downloaded weights, a few thousand steps); `--preset lerobot` keeps LeRobot's own (for a
@@ -52,6 +53,8 @@ CPU_DEFAULTS = {
     # cube, and it slipped out (docs/results/hg-dagger-study.md).
     "kiwi_mlp": {"chunk_size": 10, "n_action_steps": 10, "loss": "l1"},
 }
+# Of those, the ones that are a choice of what is learnt, not of size: every preset keeps them.
+KIWI_CHOICES = {"kiwi_mlp": ("loss",)}
 # Data loader processes: LeRobot's loader, about 2.5 ms a sample for a 10-action chunk, bounds the
 # small MLP (5-7 steps/s at batch 32 without workers, 8-13 with two); ACT and Diffusion are bound by
 # their own compute and would share the two cores with the workers.
@@ -104,7 +107,10 @@ def train_command(
     on_cpu = preset == "cpu"
     common = {**COMMON, "device": "cpu"} if on_cpu else COMMON
     if start is None:
-        settings = {**common, **(CPU_DEFAULTS[policy] if on_cpu else {})}
+        chosen = {
+            k: v for k, v in CPU_DEFAULTS[policy].items() if on_cpu or k in KIWI_CHOICES.get(policy, ())
+        }
+        settings = {**common, **chosen}
         args = [f"--policy.type={policy}", *(f"--policy.{k}={v}" for k, v in settings.items())]
     else:
         args = [f"--policy.path={start}", *(f"--policy.{k}={v}" for k, v in common.items())]
@@ -151,7 +157,11 @@ def logged_step(line: str) -> int | None:
 
 TRACKER_METRIC = re.compile(r"(?<!\S)([a-z][a-z0-9_]*):(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\dKMBTQ])")
 EVAL_LOSS = re.compile(r"\bstep (\d+): eval_loss=(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
-NOT_LOSSES = {"step", "smpl", "ep", "epch", "grdn", "lr", "updt_s", "data_s"}
+PLAIN_LOSSES = {"loss", "l1", "mse", "ce"}  # LeRobot's total and kiwi_mlp's own terms
+
+
+def is_loss(name: str) -> bool:
+    return name in PLAIN_LOSSES or name.endswith("_loss")
 
 
 def loss_curve(lines, log_freq: int) -> dict[int, dict[str, float]]:
@@ -167,9 +177,14 @@ def loss_curve(lines, log_freq: int) -> dict[int, dict[str, float]]:
             curve.setdefault(int(match.group(1)), {})["eval_loss"] = float(match.group(2))
         elif STEP_LOG.search(line) and " smpl:" in line:
             logged += 1
-            metrics = {k: float(v) for k, v in TRACKER_METRIC.findall(line) if k not in NOT_LOSSES}
+            metrics = {k: float(v) for k, v in TRACKER_METRIC.findall(line) if is_loss(k)}
             curve.setdefault(logged * log_freq, {}).update(metrics)
     return dict(sorted(curve.items()))
+
+
+def read_loss_curve(log: Path, log_freq: int) -> dict[int, dict[str, float]]:
+    """`loss_curve` of a lerobot-train log file (`train(log=...)`; progress bars end in carriage returns)."""
+    return loss_curve(Path(log).read_text().replace("\r", "\n").splitlines(), log_freq)
 
 
 def check_dataset(dataset: Path) -> None:

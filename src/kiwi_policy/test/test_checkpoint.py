@@ -169,6 +169,8 @@ def test_the_lerobot_preset_keeps_lerobots_sizes_device_and_loader(tmp_path):
         tmp_path, "diffusion", tmp_path, 1, 1, 1, ["--policy.device=cuda"], preset="lerobot"
     )
     assert "--policy.device=cuda" in on_gpu and not any(a.startswith("--policy.down_dims") for a in on_gpu)
+    mlp = train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1, preset="lerobot")
+    assert "--policy.loss=l1" in mlp, "what the MLP learns is no CPU size: a held cube stays shut"
     with pytest.raises(TrainError, match="cpu, lerobot"):
         train_command(tmp_path, "act", tmp_path, 1, 1, 1, preset="gpu")
 
@@ -210,12 +212,12 @@ def test_losses_are_read_by_step_from_lerobot_trains_output():
         "smp/s:420 l1:0.447",
         "INFO 2026-12-05 23:16:00 ot_train.py:673 step 100: eval_loss=0.5012",
         "INFO 2026-12-05 23:17:00 ot_train.py:641 step:200 smpl:6K ep:25 epch:1.26 loss:12.5 "
-        "grdn:3.1 lr:1.0e-04 updt_s:0.1 data_s:0.0 smp/s:300 l1_loss:0.31 kld_loss:1.2e-03",
+        "grdn:3.1 lr:1.0e-04 updt_s:0.1 data_s:0.0 smp/s:300 mem_gb:1.2 l1_loss:0.310 kld_loss:0.001",
         "Creating dataset 3/4",
     ]
     assert loss_curve(lines, log_freq=100) == {
         100: {"loss": 0.447, "l1": 0.447, "eval_loss": 0.5012},
-        200: {"loss": 12.5, "l1_loss": 0.31, "kld_loss": 0.0012},
+        200: {"loss": 12.5, "l1_loss": 0.31, "kld_loss": 0.001},
     }
     rounded = "INFO ot_train.py:641 step:2K smpl:64K ep:3 epch:1.0 loss:0.3"
     assert list(loss_curve([rounded] * 3, log_freq=500)) == [500, 1000, 1500]  # not the rounded 2K
