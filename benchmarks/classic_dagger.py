@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
 import statistics
 import sys
@@ -52,6 +51,7 @@ from kiwi_experiments.plan import (  # noqa: E402
     code_version,
     read_summaries,
     round_model,
+    train_options,
 )
 from kiwi_experiments.statistics import (  # noqa: E402
     mcnemar_exact,
@@ -114,7 +114,7 @@ def classic_dagger(run: Path, out: Path) -> Path:
                 steps=config.round_steps,
                 batch_size=config.batch_size,
                 seed=config.seed + TRAINING_SEED,
-                extra=shlex.split(config.train_args),  # as the run's rounds were trained
+                extra=train_options(config),  # as the run's rounds were trained
                 log=out / f"train_{name}.log",
                 start=model,
             )

@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from kiwi_experiments.env_runs import evaluation_summaries, usable_cores  # noqa: E402
 from kiwi_experiments.plan import DemoConfig, trainings  # noqa: E402
 from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text  # noqa: E402
-from kiwi_policy.train import CPU_DEFAULTS, read_loss_curve, train  # noqa: E402
+from kiwi_policy.train import CPU_DEFAULTS, option_values, read_loss_curve, train  # noqa: E402
 
 VALIDATIONS_PER_CHECKPOINT = 4  # held-out loss this many times between two checkpoints
 
@@ -54,8 +54,9 @@ def main() -> None:
     args = parser.parse_args(argv[:split])
     train_options = argv[split + 1 :]
     config = DemoConfig(policy=args.policy, seed=args.run_seed, dev_episodes=args.layouts)
-    given = dict(option.split("=", 1) for option in train_options if "=" in option)
-    log_freq = int(given.get("--log_freq", max(1, args.every // VALIDATIONS_PER_CHECKPOINT)))
+    log_freq = int(
+        option_values(train_options).get("--log_freq", max(1, args.every // VALIDATIONS_PER_CHECKPOINT))
+    )
     validation = (
         [f"--dataset.eval_split={args.validation}", f"--eval_steps={log_freq}"] if args.validation else []
     )

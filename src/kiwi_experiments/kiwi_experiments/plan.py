@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kiwi_common.features import Mapping
-from kiwi_policy.train import CPU_DEFAULTS
+from kiwi_policy.train import CPU_DEFAULTS, option_values
 from kiwi_teleop.gating import GateRule
 
 from .episodes import EpisodePlan
@@ -129,7 +129,7 @@ def train_options(config: DemoConfig) -> list[str]:
 def chunk_frames(config: DemoConfig) -> int:
     """The policy's chunk: HG-DAgger's corrections shorter than this are dropped (they teach no
     whole chunk)."""
-    given = dict(o.removeprefix("--policy.").split("=", 1) for o in train_options(config) if "=" in o)
+    given = {k.removeprefix("--policy."): v for k, v in option_values(train_options(config)).items()}
     settings = {**CPU_DEFAULTS[config.policy], **given}
     return int(settings.get("chunk_size", settings.get("horizon", 1)))
 

@@ -418,8 +418,10 @@ def demonstrations_section(demo, rows: dict) -> list[str]:
 
 def training_device(cfg) -> str:
     """Where lerobot-train ran: the CPU, unless the run's options after `--` said otherwise."""
-    options = dict(o.split("=", 1) for o in train_options(cfg) if "=" in o)
-    return {"cpu": "the CPU"}.get(options.get("--policy.device", "cpu"), options.get("--policy.device"))
+    from kiwi_policy.train import option_values
+
+    device = option_values(train_options(cfg)).get("--policy.device", "cpu")
+    return "the CPU" if device == "cpu" else device
 
 
 def training_commands(demo) -> list[str]:

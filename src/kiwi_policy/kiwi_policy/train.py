@@ -133,6 +133,11 @@ def train_command(
     return [sys.executable, "-m", "lerobot.scripts.lerobot_train", *args]
 
 
+def option_values(options) -> dict[str, str]:
+    """`--name=value` command-line options as {"--name": "value"} (those without a value left out)."""
+    return dict(option.split("=", 1) for option in options if "=" in option)
+
+
 def copy_mapping(dataset: Path, out: Path) -> int:
     """Put the dataset's mapping beside every checkpoint's weights; returns how many."""
     mapping = dataset / "meta" / MAPPING_FILE
