@@ -3,8 +3,9 @@ offline and CPU-sized.
 
 The defaults make a model a 2-core CPU can train and run (small transformer or U-Net, ResNet18
 without downloaded weights, a few thousand steps); `--preset lerobot` keeps LeRobot's own (for a
-GPU), and every LeRobot option can still be given after `--`. The dataset's `kiwi_mapping.json` is copied next to each checkpoint's weights, so the policy
-node deploys the policy with the mapping it was trained on.
+GPU), and every LeRobot option can still be given after `--`. The dataset's `kiwi_mapping.json`
+is copied next to each checkpoint's weights, so the policy node deploys the policy with the
+mapping it was trained on.
 """
 
 from __future__ import annotations
