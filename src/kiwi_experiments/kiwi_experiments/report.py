@@ -429,7 +429,7 @@ def training_commands(demo) -> list[str]:
     from kiwi_policy.train import thread_settings, train_command
 
     cfg = demo.config
-    prefix = "".join(f"{k}={v} " for k, v in thread_settings(cfg.policy).items())
+    prefix = "".join(f"{k}={v} " for k, v in thread_settings().items())
     return [
         f"{prefix}lerobot-train "
         + shlex.join(

@@ -56,19 +56,19 @@ CPU_DEFAULTS = {
 }
 # Of those, the ones that are a choice of what is learnt, not of size: every preset keeps them.
 KIWI_CHOICES = {"kiwi_mlp": ("loss",)}
-# Data loader processes: LeRobot's loader, about 2.5 ms a sample for a 10-action chunk, bounds the
-# small MLP (5-7 steps/s at batch 32 without workers, 8-13 with two); ACT and Diffusion are bound by
-# their own compute and would share the two cores with the workers.
-LOADER_WORKERS = {"kiwi_mlp": 2}
-# The MLP's update on one thread: with two the main process spins against its loader workers
-# (the update 37-47 ms a step against 6 ms with one; 1000 steps 79 s against 71 s).
-ONE_THREAD = {"kiwi_mlp"}
+# Every policy trains on the CPU with two data-loader processes and its update on one thread.
+# LeRobot's loader (about 2.5 ms a sample for a 10-action chunk) otherwise holds the main process
+# through much of each step, and with two threads the update spins against the loader processes.
+# Steps/s at batch 32 on a demo's round-0 data, no loader processes and torch's two threads against
+# two processes and one thread: ACT 8.1 -> 12.8, Diffusion 5.3 -> 8.1 (one process: 13.5, 7.8);
+# kiwi_mlp 1000 steps 79 s -> 71 s.
+LOADER_WORKERS = 2
 
 
-def thread_settings(policy: str) -> dict[str, str]:
-    """What lerobot-train's environment gets for this policy beyond the caller's own (whose
+def thread_settings() -> dict[str, str]:
+    """What lerobot-train's environment gets on the CPU beyond the caller's own (whose
     OMP_NUM_THREADS, if set, wins)."""
-    return {"OMP_NUM_THREADS": "1"} if policy in ONE_THREAD and "OMP_NUM_THREADS" not in os.environ else {}
+    return {} if "OMP_NUM_THREADS" in os.environ else {"OMP_NUM_THREADS": "1"}
 
 
 PROGRESS_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")
@@ -116,7 +116,7 @@ def train_command(
     else:
         args = [f"--policy.path={start}", *(f"--policy.{k}={v}" for k, v in common.items())]
     if on_cpu:
-        args.append(f"--num_workers={LOADER_WORKERS.get(policy, 0)}")
+        args.append(f"--num_workers={LOADER_WORKERS}")
     args += [
         f"--dataset.repo_id=local/{dataset.name}",
         f"--dataset.root={dataset}",
@@ -267,7 +267,7 @@ def train(
     except OSError as exc:
         raise TrainError(f"cannot create {out}: {exc.strerror or exc}") from None
     command = train_command(dataset, policy, out, steps, batch_size, seed, extra, start, preset)
-    threads = thread_settings(policy) if preset == "cpu" else {}
+    threads = thread_settings() if preset == "cpu" else {}
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", **threads}
     try:
         returncode = _run_lerobot_train(command, env, log, on_step)

@@ -152,7 +152,7 @@ def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
     assert f"--dataset.root={tmp_path / 'ds'}" in cmd and "--steps=100" in cmd
     with pytest.raises(TrainError, match="act, diffusion"):
         train_command(tmp_path, "smolvla", tmp_path, 1, 1, 1)
-    assert "--num_workers=0" in cmd, "ACT is bound by its compute: no loader processes beside it"
+    assert "--num_workers=2" in cmd, "the loader in processes of its own, beside the update"
     mlp = train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1)
     assert "--num_workers=2" in mlp and "--policy.loss=l1" in mlp, "the median: a held cube stays shut"
     textbook = train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1, extra=["--policy.loss=mse"])
@@ -175,11 +175,11 @@ def test_the_lerobot_preset_keeps_lerobots_sizes_device_and_loader(tmp_path):
         train_command(tmp_path, "act", tmp_path, 1, 1, 1, preset="gpu")
 
 
-def test_the_mlp_trains_on_one_thread_unless_told_otherwise(monkeypatch):
+def test_training_runs_on_one_thread_unless_told_otherwise(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert thread_settings("kiwi_mlp") == {"OMP_NUM_THREADS": "1"} and thread_settings("act") == {}
+    assert thread_settings() == {"OMP_NUM_THREADS": "1"}
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert thread_settings("kiwi_mlp") == {}, "the user's own setting wins"
+    assert thread_settings() == {}, "the user's own setting wins"
 
 
 def test_continued_training_takes_the_checkpoints_config_not_the_defaults(tmp_path):
