@@ -3,6 +3,7 @@
 deploy each through `kiwi launch policy`, and watch commands reach the driver at control_hz while
 inference runs on its worker thread. A checkpoint that does not fit the mapping is refused."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -110,7 +111,10 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
             "--",
             *TINY[policy],
         )
-        assert (out / "checkpoints" / "last" / "pretrained_model" / "kiwi_mapping.json").is_file()
+        trained = out / "checkpoints" / "last" / "pretrained_model"
+        assert (trained / "kiwi_mapping.json").is_file()
+        scaled = json.loads((trained / "config.json").read_text())["normalization_mapping"]
+        assert "ENV" in scaled, f"{policy}: the cube's and obstacle's positions reach it unscaled"
 
         for log in (arm_times, twists, chunks, diags, paths):
             log.clear()

@@ -10,6 +10,7 @@ mapping it was trained on.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,13 @@ from pathlib import Path
 from kiwi_common.features import MAPPING_FILE
 from kiwi_common.processes import interrupt, start_child
 
+# LeRobot's own normalization of ACT's and Diffusion's inputs and actions by feature type. It names no
+# ENV: the cube's and obstacle's positions (`observation.environment_state`) would reach the network
+# unscaled, in metres, where a grasp turns on centimetres. Kiwi scales them as the state.
+LEROBOT_NORMALIZATION = {
+    "act": {"VISUAL": "MEAN_STD", "STATE": "MEAN_STD", "ACTION": "MEAN_STD"},
+    "diffusion": {"VISUAL": "MEAN_STD", "STATE": "MIN_MAX", "ACTION": "MIN_MAX"},
+}
 # CPU-sized settings per policy type (LeRobot's defaults are GPU-sized: ACT 52 M parameters,
 # Diffusion a 256 M U-Net at 100 denoising steps).
 CPU_DEFAULTS = {
@@ -35,6 +43,7 @@ CPU_DEFAULTS = {
         "optimizer_lr": 1e-4,
         "optimizer_lr_backbone": 1e-4,
         "pretrained_backbone_weights": "null",
+        "normalization_mapping": json.dumps({**LEROBOT_NORMALIZATION["act"], "ENV": "MEAN_STD"}),
     },
     "diffusion": {
         "down_dims": "[64,128,256]",
@@ -47,6 +56,7 @@ CPU_DEFAULTS = {
         "use_group_norm": "true",
         "spatial_softmax_num_keypoints": 16,
         "pretrained_backbone_weights": "null",
+        "normalization_mapping": json.dumps({**LEROBOT_NORMALIZATION["diffusion"], "ENV": "MIN_MAX"}),
     },
     # lerobot_policy_kiwi's MLP over the state features (and camera keypoints): one chunk a state
     # by default, `-- --policy.head=mixture` for the K-mode mixture. Trained on the absolute error:
@@ -55,7 +65,11 @@ CPU_DEFAULTS = {
     "kiwi_mlp": {"chunk_size": 10, "n_action_steps": 10, "loss": "l1"},
 }
 # Of those, the ones that are a choice of what is learnt, not of size: every preset keeps them.
-KIWI_CHOICES = {"kiwi_mlp": ("loss",)}
+KIWI_CHOICES = {
+    "kiwi_mlp": ("loss",),
+    "act": ("normalization_mapping",),
+    "diffusion": ("normalization_mapping",),
+}
 # Every policy trains on the CPU with two data-loader processes and its update on one thread.
 # LeRobot's loader (about 2.5 ms a sample for a 10-action chunk) otherwise holds the main process
 # through much of each step, and with two threads the update spins against the loader processes.

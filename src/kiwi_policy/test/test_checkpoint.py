@@ -1,5 +1,6 @@
 """Checkpoint resolution and feature checks, the chunk trajectory, and the training command."""
 
+import json
 import math
 from pathlib import Path
 
@@ -165,6 +166,10 @@ def test_the_lerobot_preset_keeps_lerobots_sizes_device_and_loader(tmp_path):
     for kiwi_setting in ("--policy.device", "--policy.dim_model", "--policy.pretrained_backbone_weights"):
         assert not any(a.startswith(kiwi_setting) for a in cmd), kiwi_setting
     assert not any(a.startswith("--num_workers") for a in cmd), "LeRobot's loader processes"
+    scaling = [a for a in cmd if a.startswith("--policy.normalization_mapping=")]
+    assert len(scaling) == 1 and json.loads(scaling[0].split("=", 1)[1])["ENV"] == "MEAN_STD", (
+        "the cube's position scaled on any hardware, not passed in metres"
+    )
     on_gpu = train_command(
         tmp_path, "diffusion", tmp_path, 1, 1, 1, ["--policy.device=cuda"], preset="lerobot"
     )
