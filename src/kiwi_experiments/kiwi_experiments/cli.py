@@ -65,7 +65,7 @@ def add_loop_options(p) -> None:
     from kiwi_common.arguments import number_in
 
     from .demo import DemoConfig
-    from .plan import MAX_HELD_OUT, OBSERVATIONS, RUN_SEEDS
+    from .plan import MAX_HELD_OUT, OBSERVATIONS, POLICY_NAMES, ROUND0_STEPS, RUN_SEEDS
 
     defaults = DemoConfig()
     p.add_argument(
@@ -99,7 +99,13 @@ def add_loop_options(p) -> None:
         ("wide_episodes", "layouts of the wider task per diagnosed model", 1, MAX_HELD_OUT),
         ("rounds", "DAgger rounds", 0, 9),  # each round's rollouts have 100 seeds of their own
         ("dagger_episodes", "rollouts per HG-DAgger round", 1, 100),
-        ("steps", "round 0's training steps", 1, math.inf),
+        (
+            "steps",
+            "round 0's training steps"
+            + "".join(f", {steps} for {POLICY_NAMES[p]}" for p, steps in ROUND0_STEPS.items()),
+            1,
+            math.inf,
+        ),
         ("round_steps", "training steps of each later round, continuing the last model", 1, math.inf),
         ("batch_size", "training batch size", 1, math.inf),
         ("correction_weight", "times each correction segment is written (oversampling)", 1, math.inf),

@@ -47,6 +47,7 @@ from .plan import (
     EXPERT_TIMEOUT_S,
     PRETRAINED,
     QUICK,
+    ROUND0_STEPS,
     RUN_SEEDS,
     VIDEO_EPISODES,
     VIDEO_EVERY,
@@ -405,6 +406,9 @@ def config_from_args(args) -> DemoConfig:
     }
     if getattr(args, "passthrough", None):
         overrides["train_args"] = shlex.join(args.passthrough)
+    policy = overrides.get("policy", base.policy)
+    if not args.quick and "steps" not in overrides and policy in ROUND0_STEPS:
+        overrides["steps"] = ROUND0_STEPS[policy]
     config = replace(base, **overrides)
     train_options(config)  # refused before anything runs
     return config

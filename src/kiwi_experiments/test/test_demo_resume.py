@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kiwi_experiments.demo import Demo
-from kiwi_experiments.plan import QUICK, DemoError, code_version
+from kiwi_experiments.plan import QUICK, DemoConfig, DemoError, code_version
 
 
 def test_code_version_names_the_sources():
@@ -94,3 +94,16 @@ def test_a_setting_a_run_folder_predates_counts_as_its_default(tmp_path):
     (tmp_path / "run" / "config.json").write_text(json.dumps({**saved, "demos": 7}))
     with pytest.raises(DemoError, match=r"other settings \(demos 7 -> 2\)"):
         Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()
+
+
+def test_round_0_trains_each_policy_to_its_plateau_unless_told(tmp_path):
+    from kiwi_experiments.cli import parse_args
+    from kiwi_experiments.demo import config_from_args
+    from kiwi_experiments.plan import ROUND0_STEPS
+
+    def steps(*given):
+        return config_from_args(parse_args(["demo", "--out", str(tmp_path), *given])).steps
+
+    assert steps("--policy", "act") == ROUND0_STEPS["act"] > steps() == DemoConfig().steps
+    assert steps("--policy", "act", "--steps", "500") == 500, "the user's steps win"
+    assert steps("--policy", "act", "--quick") == QUICK.steps, "a smoke run stays tiny"
