@@ -28,6 +28,14 @@ LEROBOT_NORMALIZATION = {
     "act": {"VISUAL": "MEAN_STD", "STATE": "MEAN_STD", "ACTION": "MEAN_STD"},
     "diffusion": {"VISUAL": "MEAN_STD", "STATE": "MIN_MAX", "ACTION": "MIN_MAX"},
 }
+
+
+def scaled_as_state(policy: str) -> str:
+    """LeRobot's normalization of `policy` with the ENV features scaled as its state, as an option value."""
+    own = LEROBOT_NORMALIZATION[policy]
+    return json.dumps({**own, "ENV": own["STATE"]})
+
+
 # CPU-sized settings per policy type (LeRobot's defaults are GPU-sized: ACT 52 M parameters,
 # Diffusion a 256 M U-Net at 100 denoising steps).
 CPU_DEFAULTS = {
@@ -43,7 +51,7 @@ CPU_DEFAULTS = {
         "optimizer_lr": 1e-4,
         "optimizer_lr_backbone": 1e-4,
         "pretrained_backbone_weights": "null",
-        "normalization_mapping": json.dumps({**LEROBOT_NORMALIZATION["act"], "ENV": "MEAN_STD"}),
+        "normalization_mapping": scaled_as_state("act"),
     },
     "diffusion": {
         "down_dims": "[64,128,256]",
@@ -56,7 +64,7 @@ CPU_DEFAULTS = {
         "use_group_norm": "true",
         "spatial_softmax_num_keypoints": 16,
         "pretrained_backbone_weights": "null",
-        "normalization_mapping": json.dumps({**LEROBOT_NORMALIZATION["diffusion"], "ENV": "MIN_MAX"}),
+        "normalization_mapping": scaled_as_state("diffusion"),
     },
     # lerobot_policy_kiwi's MLP over the state features (and camera keypoints): one chunk a state
     # by default, `-- --policy.head=mixture` for the K-mode mixture. Trained on the absolute error:

@@ -226,3 +226,16 @@ def test_losses_are_read_by_step_from_lerobot_trains_output():
     }
     rounded = "INFO ot_train.py:641 step:2K smpl:64K ep:3 epch:1.0 loss:0.3"
     assert list(loss_curve([rounded] * 3, log_freq=500)) == [500, 1000, 1500]  # not the rounded 2K
+
+
+def test_kiwis_scaling_is_lerobots_own_plus_the_cube_position():
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+
+    from kiwi_policy.train import CPU_DEFAULTS, LEROBOT_NORMALIZATION
+
+    for policy, config in (("act", ACTConfig()), ("diffusion", DiffusionConfig())):
+        lerobots = {kind: mode.value for kind, mode in config.normalization_mapping.items()}
+        assert LEROBOT_NORMALIZATION[policy] == lerobots, f"{policy}: LeRobot changed its defaults"
+        kiwis = json.loads(CPU_DEFAULTS[policy]["normalization_mapping"])
+        assert kiwis == {**lerobots, "ENV": lerobots["STATE"]}, f"{policy}: the cube scaled as the state"
