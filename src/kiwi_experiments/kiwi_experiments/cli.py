@@ -63,11 +63,15 @@ def add_study_parser(sub) -> None:
 def add_loop_options(p) -> None:
     """The options of one run of the loop (`kiwi demo`'s, and each repetition's of `kiwi study`)."""
     from kiwi_common.arguments import number_in
+    from kiwi_policy.train import TRAINING_STEPS
 
     from .demo import DemoConfig
-    from .plan import MAX_HELD_OUT, OBSERVATIONS, POLICY_NAMES, ROUND0_STEPS, RUN_SEEDS
+    from .plan import MAX_HELD_OUT, OBSERVATIONS, POLICY_NAMES, RUN_SEEDS
 
     defaults = DemoConfig()
+    default_texts = {
+        "steps": ", ".join(f"{steps} for {POLICY_NAMES[policy]}" for policy, steps in TRAINING_STEPS.items())
+    }
     p.add_argument(
         "--quick", action="store_true", help="a tiny run (a smoke test: 2 demos, 10 training steps)"
     )
@@ -99,13 +103,7 @@ def add_loop_options(p) -> None:
         ("wide_episodes", "layouts of the wider task per diagnosed model", 1, MAX_HELD_OUT),
         ("rounds", "DAgger rounds", 0, 9),  # each round's rollouts have 100 seeds of their own
         ("dagger_episodes", "rollouts per HG-DAgger round", 1, 100),
-        (
-            "steps",
-            "round 0's training steps"
-            + "".join(f", {steps} for {POLICY_NAMES[p]}" for p, steps in ROUND0_STEPS.items()),
-            1,
-            math.inf,
-        ),
+        ("steps", "round 0's training steps", 1, math.inf),
         ("round_steps", "training steps of each later round, continuing the last model", 1, math.inf),
         ("batch_size", "training batch size", 1, math.inf),
         ("correction_weight", "times each correction segment is written (oversampling)", 1, math.inf),
@@ -115,7 +113,7 @@ def add_loop_options(p) -> None:
             f"--{name.replace('_', '-')}",
             type=number_in(int, low, high),
             default=None,
-            help=f"{text} (default {getattr(defaults, name)})",
+            help=f"{text} (default {default_texts.get(name, getattr(defaults, name))})",
         )
     p.add_argument(
         "--sim-speed", type=float, default=None, help=f"sim speed x real time (default {defaults.sim_speed})"

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from kiwi_common.features import MAPPING_FILE
 from kiwi_description.constants import CONTROL_RATE_HZ
+from kiwi_policy.train import TRAINING_STEPS
 
 from .episodes import EpisodeError, EpisodePlan
 from .evaluation import aggregate
@@ -47,7 +48,6 @@ from .plan import (
     EXPERT_TIMEOUT_S,
     PRETRAINED,
     QUICK,
-    ROUND0_STEPS,
     RUN_SEEDS,
     VIDEO_EPISODES,
     VIDEO_EVERY,
@@ -407,8 +407,8 @@ def config_from_args(args) -> DemoConfig:
     if getattr(args, "passthrough", None):
         overrides["train_args"] = shlex.join(args.passthrough)
     policy = overrides.get("policy", base.policy)
-    if not args.quick and "steps" not in overrides and policy in ROUND0_STEPS:
-        overrides["steps"] = ROUND0_STEPS[policy]
+    if not args.quick and "steps" not in overrides:
+        overrides["steps"] = TRAINING_STEPS[policy]
     config = replace(base, **overrides)
     train_options(config)  # refused before anything runs
     return config

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kiwi_common.features import Mapping
-from kiwi_policy.train import CPU_DEFAULTS, option_values
+from kiwi_policy.train import BATCH_SIZE, CPU_DEFAULTS, TRAINING_STEPS, option_values
 from kiwi_teleop.gating import GateRule
 
 from .episodes import EpisodePlan
@@ -40,9 +40,9 @@ class DemoConfig:
     wide_episodes: int = 100  # layouts of the wider task (kiwi_common.task.sample_wide_layout)
     rounds: int = 3  # HG-DAgger rounds after the first training
     dagger_episodes: int = 40  # rollouts per round
-    steps: int = 3000  # round 0's training (kiwi_mlp's; another policy's: ROUND0_STEPS)
+    steps: int = TRAINING_STEPS["kiwi_mlp"]  # round 0's training; the CLI gives each policy its own
     round_steps: int = 1500  # each later round continues the last model this far
-    batch_size: int = 32
+    batch_size: int = BATCH_SIZE
     # Each correction segment this many times in the dataset: 2, a correction frame weighs two
     # demonstration frames (they are few, and they are where the policy fails).
     correction_weight: int = 2
@@ -76,13 +76,6 @@ class DemoConfig:
         if count > RUN_SEEDS[kind][1]:
             raise DemoError(f"{count} {kind} layouts asked; a run has {RUN_SEEDS[kind][1]} of its own")
         return [EpisodePlan(first + k, True) for k in range(count)]
-
-
-# Round 0's training steps of the policies whose held-out loss plateaus later than kiwi_mlp's 3000
-# (on a demo's 20 demonstrations, batch 32, the last 4 held out; benchmarks/training_curve.py):
-# ACT's fell until 7500-9000 and its strict success on development layouts rose with it, 23 % at
-# 3000 steps, 40 % at 6000, 73 % at 9000 (docs/results/act-and-diffusion.md).
-ROUND0_STEPS = {"act": 9000}
 
 
 # The first seeds of the layout sets every run shares (up to MAX_HELD_OUT each; a run's own seeds

@@ -99,11 +99,12 @@ def test_a_setting_a_run_folder_predates_counts_as_its_default(tmp_path):
 def test_round_0_trains_each_policy_to_its_plateau_unless_told(tmp_path):
     from kiwi_experiments.cli import parse_args
     from kiwi_experiments.demo import config_from_args
-    from kiwi_experiments.plan import ROUND0_STEPS
+    from kiwi_policy.train import TRAINING_STEPS
 
     def steps(*given):
         return config_from_args(parse_args(["demo", "--out", str(tmp_path), *given])).steps
 
-    assert steps("--policy", "act") == ROUND0_STEPS["act"] > steps() == DemoConfig().steps
+    assert steps("--policy", "act") == TRAINING_STEPS["act"] > steps() == DemoConfig().steps
+    assert steps("--policy", "diffusion") == TRAINING_STEPS["diffusion"]
     assert steps("--policy", "act", "--steps", "500") == 500, "the user's steps win"
     assert steps("--policy", "act", "--quick") == QUICK.steps, "a smoke run stays tiny"

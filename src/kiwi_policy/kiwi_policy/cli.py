@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kiwi_common.arguments import number_in
 
-from .train import PRESETS
+from .train import BATCH_SIZE, PRESETS, TRAINING_STEPS
 
 
 def run(args) -> int:
@@ -47,8 +47,15 @@ def add_parser(sub) -> None:
         default=None,
         help="new output folder (default: $KIWI_MODELS/<policy>, else the workspace's data/models/<policy>)",
     )
-    p.add_argument("--steps", type=number_in(int, 1), default=2000)
-    p.add_argument("--batch-size", type=number_in(int, 1), default=8)
+    p.add_argument(
+        "--steps",
+        type=number_in(int, 1),
+        default=None,
+        help="training steps (default: the policy's, "
+        + ", ".join(f"{steps} for {policy}" for policy, steps in TRAINING_STEPS.items())
+        + ")",
+    )
+    p.add_argument("--batch-size", type=number_in(int, 1), default=BATCH_SIZE)
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument(
         "--preset",

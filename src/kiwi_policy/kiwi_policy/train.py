@@ -78,6 +78,14 @@ KIWI_CHOICES = {
     "act": ("normalization_mapping",),
     "diffusion": ("normalization_mapping",),
 }
+# Training steps by policy, at BATCH_SIZE: where the held-out loss of a demo's round 0 levels off
+# (its 20 demonstrations, the last 4 held out; benchmarks/training_curve.py,
+# docs/results/act-and-diffusion.md). ACT's fell until 7500-9000 steps, and its success on
+# development layouts rose with it: 23 % at 3000, 40 % at 6000, 73 % at 9000. Diffusion's fell
+# until about 10000 and stayed level to 15000, where its success was highest (17 %, against 3 %
+# at 9000 and 12000; its learning rate anneals to zero at the last step).
+TRAINING_STEPS = {"kiwi_mlp": 3000, "act": 9000, "diffusion": 15000}
+BATCH_SIZE = 32
 # Every policy trains on the CPU with two data-loader processes and its update on one thread.
 # LeRobot's loader (about 2.5 ms a sample for a 10-action chunk) otherwise holds the main process
 # through much of each step, and with two threads the update spins against the loader processes.
@@ -110,7 +118,7 @@ def train_command(
     dataset: Path,
     policy: str,
     out: Path,
-    steps: int,
+    steps: int | None,
     batch_size: int,
     seed: int,
     extra: list[str] = (),
@@ -118,8 +126,8 @@ def train_command(
     preset: str = "cpu",
 ) -> list[str]:
     """lerobot-train's command line; with `start` (a pretrained_model folder) the policy continues
-    from those weights and their configuration (LeRobot's fine-tuning: a fresh optimizer). `preset`:
-    one of PRESETS."""
+    from those weights and their configuration (LeRobot's fine-tuning: a fresh optimizer). `steps`:
+    the policy's TRAINING_STEPS if None. `preset`: one of PRESETS."""
     if policy not in CPU_DEFAULTS:
         raise TrainError(
             f"no CPU defaults for policy type {policy!r}; types: {', '.join(CPU_DEFAULTS)} "
@@ -127,6 +135,7 @@ def train_command(
         )
     if preset not in PRESETS:
         raise TrainError(f"preset {preset!r}: one of {', '.join(PRESETS)}")
+    steps = TRAINING_STEPS[policy] if steps is None else steps
     on_cpu = preset == "cpu"
     common = {**COMMON, "device": "cpu"} if on_cpu else COMMON
     if start is None:
@@ -266,8 +275,8 @@ def train(
     dataset: Path,
     policy: str,
     out: Path,
-    steps: int = 2000,
-    batch_size: int = 8,
+    steps: int | None = None,
+    batch_size: int = BATCH_SIZE,
     seed: int = 1000,
     extra: list[str] = (),
     log: Path | None = None,
@@ -277,7 +286,7 @@ def train(
 ) -> Path:
     """Train; returns the last checkpoint's pretrained_model folder. With `log`, lerobot-train's
     output goes to that file and `on_step(step)` hears of each logged step (progress bars). With
-    `start`, continue that checkpoint's weights."""
+    `start`, continue that checkpoint's weights. `steps`: the policy's TRAINING_STEPS if None."""
     dataset, out = Path(dataset), Path(out)
     if out.exists():
         raise TrainError(f"{out} exists; give a new --out (LeRobot does not overwrite a training run)")

@@ -10,7 +10,7 @@ import pytest
 from kiwi_common.features import Mapping
 from kiwi_policy import checkpoint
 from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
-from kiwi_policy.train import TrainError, thread_settings, train, train_command
+from kiwi_policy.train import TRAINING_STEPS, TrainError, thread_settings, train, train_command
 from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
 
 
@@ -158,6 +158,17 @@ def test_train_command_is_offline_cpu_sized_and_overridable(tmp_path):
     assert "--num_workers=2" in mlp and "--policy.loss=l1" in mlp, "the median: a held cube stays shut"
     textbook = train_command(tmp_path, "kiwi_mlp", tmp_path, 1, 1, 1, extra=["--policy.loss=mse"])
     assert "--policy.loss=mse" in textbook and "--policy.loss=l1" not in textbook
+
+
+def test_each_policy_trains_to_its_own_plateau_unless_told(tmp_path):
+    def steps(policy, given=None):
+        (option,) = [
+            a for a in train_command(tmp_path, policy, tmp_path, given, 1, 1) if a.startswith("--steps=")
+        ]
+        return int(option.split("=")[1])
+
+    assert steps("act") == TRAINING_STEPS["act"] > steps("kiwi_mlp") == TRAINING_STEPS["kiwi_mlp"]
+    assert steps("diffusion") == TRAINING_STEPS["diffusion"] and steps("act", 500) == 500
 
 
 def test_the_lerobot_preset_keeps_lerobots_sizes_device_and_loader(tmp_path):
