@@ -78,10 +78,12 @@ KIWI_CHOICES = {
     "act": ("normalization_mapping",),
     "diffusion": ("normalization_mapping",),
 }
-# Training steps by policy, at BATCH_SIZE: where the held-out loss of a demo's round 0 levels off
-# (its 20 demonstrations, the last 4 held out; benchmarks/training_curve.py,
-# docs/results/act-and-diffusion.md). ACT's fell until 7500-9000 steps, and its success on
-# development layouts rose with it: 23 % at 3000, 40 % at 6000, 73 % at 9000. Diffusion's fell
+# Training steps by policy, at BATCH_SIZE, on a demo's state-only round-0 data (20 demonstrations;
+# benchmarks/training_curve.py, docs/results/act-and-diffusion.md). kiwi_mlp's is the loop's budget
+# (strict success on 50 development layouts 68, 64, 76 % at 3000, 6000, 9000 steps, one seed:
+# docs/results/hg-dagger-study.md); ACT's and Diffusion's are where their loss on 4 held-out
+# demonstrations levels off. ACT's fell until 7500-9000 steps, and its success on development
+# layouts rose with it: 23 % at 3000, 40 % at 6000, 73 % at 9000. Diffusion's fell
 # until about 10000 and stayed level to 15000, where its success was highest (17 %, against 3 %
 # at 9000 and 12000; its learning rate anneals to zero at the last step).
 TRAINING_STEPS = {"kiwi_mlp": 3000, "act": 9000, "diffusion": 15000}

@@ -10,7 +10,7 @@ import pytest
 from kiwi_common.features import Mapping
 from kiwi_policy import checkpoint
 from kiwi_policy.checkpoint import CheckpointError, feature_mismatches, find_mapping, resolve_model
-from kiwi_policy.train import TRAINING_STEPS, TrainError, thread_settings, train, train_command
+from kiwi_policy.train import CPU_DEFAULTS, TRAINING_STEPS, TrainError, thread_settings, train, train_command
 from kiwi_policy.trajectory import CHUNK_JOINTS, chunk_trajectory
 
 
@@ -169,6 +169,7 @@ def test_each_policy_trains_to_its_own_plateau_unless_told(tmp_path):
 
     assert steps("act") == TRAINING_STEPS["act"] > steps("kiwi_mlp") == TRAINING_STEPS["kiwi_mlp"]
     assert steps("diffusion") == TRAINING_STEPS["diffusion"] and steps("act", 500) == 500
+    assert set(TRAINING_STEPS) == set(CPU_DEFAULTS), "every policy with a preset has its steps"
 
 
 def test_the_lerobot_preset_keeps_lerobots_sizes_device_and_loader(tmp_path):
