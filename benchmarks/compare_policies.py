@@ -117,9 +117,11 @@ def main() -> None:
         if name != base:
             test = paired_t_test(rates, base_rates)
             wins = sum(a > b for a, b in zip(rates, base_rates, strict=True))
-            spread = f" ± {100 * test['sd']:.1f}" if test["n"] > 1 else ""
-            tested = f", p = {test['p']:.3g}" if test["n"] > 1 else " (one repetition: no test)"
-            line += f"  {100 * test['mean']:+.1f}{spread} points, won {wins} of {len(shared)}{tested}"
+            line += f"  {100 * test['mean']:+.1f}"
+            if test["n"] > 1:
+                line += f" ± {100 * test['sd']:.1f} points, won {wins} of {len(shared)}, p = {test['p']:.3g}"
+            else:
+                line += f" points, won {wins} of {len(shared)} (one repetition: no test)"
         if twin:
             twins = [rate(name, k, twin) for k in shared]
             floor = statistics.fmean(abs(a - b) for a, b in zip(rates, twins, strict=True))

@@ -63,15 +63,13 @@ def add_study_parser(sub) -> None:
 def add_loop_options(p) -> None:
     """The options of one run of the loop (`kiwi demo`'s, and each repetition's of `kiwi study`)."""
     from kiwi_common.arguments import number_in
-    from kiwi_policy.train import TRAINING_STEPS
+    from kiwi_policy.train import training_steps_text
 
     from .demo import DemoConfig
-    from .plan import MAX_HELD_OUT, OBSERVATIONS, POLICY_NAMES, RUN_SEEDS
+    from .plan import MAX_HELD_OUT, OBSERVATIONS, RUN_SEEDS
 
     defaults = DemoConfig()
-    default_texts = {
-        "steps": ", ".join(f"{steps} for {POLICY_NAMES[policy]}" for policy, steps in TRAINING_STEPS.items())
-    }
+    default_texts = {"steps": training_steps_text()}
     p.add_argument(
         "--quick", action="store_true", help="a tiny run (a smoke test: 2 demos, 10 training steps)"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kiwi_common.arguments import number_in
 
-from .train import BATCH_SIZE, PRESETS, TRAINING_STEPS
+from .train import BATCH_SIZE, PRESETS, training_steps_text
 
 
 def run(args) -> int:
@@ -51,9 +51,7 @@ def add_parser(sub) -> None:
         "--steps",
         type=number_in(int, 1),
         default=None,
-        help="training steps (default: the policy's, "
-        + ", ".join(f"{steps} for {policy}" for policy, steps in TRAINING_STEPS.items())
-        + ")",
+        help=f"training steps (default: the policy's, {training_steps_text()})",
     )
     p.add_argument("--batch-size", type=number_in(int, 1), default=BATCH_SIZE)
     p.add_argument("--seed", type=int, default=1000)

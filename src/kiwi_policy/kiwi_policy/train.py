@@ -88,6 +88,13 @@ KIWI_CHOICES = {
 # at 9000 and 12000; its learning rate anneals to zero at the last step).
 TRAINING_STEPS = {"kiwi_mlp": 3000, "act": 9000, "diffusion": 15000}
 BATCH_SIZE = 32
+
+
+def training_steps_text() -> str:
+    """TRAINING_STEPS for a command's help: '3000 for kiwi_mlp, 9000 for act, ...'."""
+    return ", ".join(f"{steps} for {policy}" for policy, steps in TRAINING_STEPS.items())
+
+
 # Every policy trains on the CPU with two data-loader processes and its update on one thread.
 # LeRobot's loader (about 2.5 ms a sample for a 10-action chunk) otherwise holds the main process
 # through much of each step, and with two threads the update spins against the loader processes.
