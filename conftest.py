@@ -9,11 +9,18 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 import contextlib
 import fcntl
+import signal
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# A shell starts a background job (`./test.sh &`, a script's `cmd &`) with SIGINT ignored, which
+# every child inherits; the tests that interrupt a run would then see their Ctrl-C lost. A
+# handler (not SIG_IGN) here gives each child the default again at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 DOMAIN_LOCKS = Path(tempfile.gettempdir()) / f"kiwi-test-ros-domains-{os.getuid()}"
 DOMAINS = 101  # 1..101: the IDs whose DDS ports fit below Linux's ephemeral range
