@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
@@ -274,10 +275,13 @@ def drive_policy(
     hold = action_vector(dict(zip(c.ARM_JOINTS, env.sim.arm_positions())), (0.0, 0.0, 0.0))
     path, hit, closest = [], False, np.inf
     start_lateral, errors, frames, headings = None, [], [], []
+    # The latest observations, one a tick, as the node keeps them: Diffusion reads the last two.
+    history = deque(maxlen=predictor.n_obs_steps)
     for tick in range(max_ticks):
         seen = _observation(obs)
+        history.append(seen)
         replan = gate is not None and gate.engaged
-        action, asked = chunks.tick(tick, lambda seen=seen: predictor.predict([seen]), replan)
+        action, asked = chunks.tick(tick, lambda: predictor.predict(list(history)), replan)
         if asked is not None:
             if start_lateral is None:
                 start_lateral = float(asked.actions[0][Y_VEL])

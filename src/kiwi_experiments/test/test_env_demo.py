@@ -18,6 +18,7 @@ class StraightAhead:
     the start: into the obstacle, which stands on the line to the cube."""
 
     single_step = False
+    n_obs_steps = 1
 
     def __init__(self, first_label):
         self.chunk = np.tile(np.asarray(first_label, np.float32), (10, 1))

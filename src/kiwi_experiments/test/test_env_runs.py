@@ -126,6 +126,7 @@ class Replay:
     waiting for a chunk), ten at a time; the asking tick read from the rollout being filled."""
 
     single_step = False
+    n_obs_steps = 1
 
     def __init__(self, actions, rollout):
         self.actions, self.rollout = np.asarray(actions), rollout
@@ -160,6 +161,52 @@ def test_an_env_rollout_is_summarized_as_the_ros_evaluation_summarizes_one():
     # Its labels are the expert's actions again (the first, before any command shows a side, may differ).
     assert summary["base_error"] < 0.01 and summary["arm_error_deg"] < 0.5
     assert len(labels) == len(frames) + 1  # its first tick held
+
+
+class TwoFrames:
+    """A stand-in predictor reading two observations, as Diffusion does: keeps the states it was
+    given; its chunks turn the base one way and the other, so consecutive states differ."""
+
+    single_step = False
+    n_obs_steps = 2
+
+    def __init__(self, hold):
+        self.given = []
+        self.chunk = np.tile(np.asarray(hold, np.float32), (8, 1))
+        self.chunk[:, -1] = 0.6 * np.sin(np.arange(8))  # theta.vel
+
+    def reset(self):
+        pass
+
+    def predict(self, observations):
+        self.given.append([o["observation.state"].copy() for o in observations])
+        return self.chunk
+
+
+def test_a_policy_reading_two_observations_gets_the_last_two_ticks():
+    """As the policy node keeps them: this tick's observation and the one a tick before, not this
+    one twice (which hid the robot's motion from Diffusion in the env's evaluations)."""
+    from lerobot_env_kiwi.env import KiwiPickEnv
+
+    from kiwi_experiments.env_runs import drive_policy
+
+    env = KiwiPickEnv(obstacle=True, render_mode=None)
+    try:
+        obs, _ = env.reset(seed=5003)
+        predictor = TwoFrames(np.concatenate([obs["agent_pos"][:6], [0.0, 0.0, 0.0]]))
+        states = [obs["agent_pos"].copy()]  # the observation at each tick
+        drive_policy(
+            env, predictor, 5003, max_ticks=40, on_tick=lambda _, o: states.append(o["agent_pos"].copy())
+        )
+    finally:
+        env.close()
+    first, *later = predictor.given
+    assert len(first) == 1 and np.array_equal(first[0], states[0]), "at the start, the one there is"
+    assert len(later) >= 3
+    for before, now in later:
+        tick = next(k for k, state in enumerate(states) if np.array_equal(state, now))
+        assert np.array_equal(before, states[tick - 1]), f"the chunk asked at tick {tick}"
+        assert not np.array_equal(before, now), "the robot moved between them"
 
 
 def test_an_image_policys_video_shows_its_cameras_as_it_saw_them():

@@ -38,6 +38,11 @@ class ChunkPredictor:
         self.latent = episode_latent(loaded.policy, seed) if act_latent == "episode" else None
 
     @property
+    def n_obs_steps(self) -> int:
+        """How many of the latest observations, one per tick, `predict` reads (Diffusion: 2)."""
+        return self.loaded.n_obs_steps
+
+    @property
     def single_step(self) -> bool:
         """One action per chunk (the scheduler keeps it in force a while: `default_late_hold`)."""
         return self.loaded.n_action_steps == 1
