@@ -13,7 +13,7 @@ averaging; a multimodal policy commits to one detour and uses both.
         [--dagger-rounds 2] [--dagger-rollouts 20] [--train-seed 1000] [--figure docs/bimodal.png]
 
 ACT's KL weight (LeRobot's 10) is swept when named: --methods ... act_kl1 act_kl1_episode act_kl0.1
-act_kl0.1_episode act_kl0.01 act_kl0.01_episode act_kl0.001 act_kl0.001_episode.
+act_kl0.1_episode ... act_kl0.001 act_kl0.001_episode (weights 1, 0.1, 0.01, 0.003, 0.001).
 
 Every stage is kept in --out and skipped when there (demos, models, evaluations; a training cut
 off is redone), with a progress bar; results.json holds the table's numbers and the code version.
@@ -81,7 +81,7 @@ METHODS = {
 # ACT with a lighter KL term (LeRobot's weight is 10): a bit of side in the latent costs about
 # kl_weight x ln 2 of loss, against the little L1 it saves where the side is ambiguous, so the
 # latent is expected to carry the side only once the weight is small.
-ACT_KL_WEIGHTS = ("1", "0.1", "0.01", "0.001")
+ACT_KL_WEIGHTS = ("1", "0.1", "0.01", "0.003", "0.001")
 DEFAULT_METHODS = list(METHODS)  # the sweep below runs when named
 METHODS |= {f"act_kl{kl}": Method("act", (f"--policy.kl_weight={kl}",)) for kl in ACT_KL_WEIGHTS}
 METHODS |= {
