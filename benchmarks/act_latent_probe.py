@@ -27,22 +27,21 @@ from kiwi_experiments.env_runs import Y_VEL  # noqa: E402
 
 
 def posteriors(loaded, dataset, indices: list[int]):
-    """The VAE encoder's (batch, mu, log sigma^2) at those frames, as training computes them
-    (ACT runs its encoder only in training mode; dropout is kept off so they are repeatable)."""
+    """The VAE encoder's (batch, mu, log sigma^2) at those frames, as training computes them.
+    ACT runs its encoder when its top module is in training mode; every submodule stays in
+    eval mode, so no dropout (attention's included) and the figures repeat."""
     import torch
     from torch.utils.data import default_collate
 
     batch = loaded.preprocessor(default_collate([dataset[i] for i in indices]))
     policy = loaded.policy
-    policy.train()
-    for module in policy.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.eval()
+    policy.eval()
+    policy.model.training = True
     try:
         with torch.no_grad():
             _, (mu, log_sigma_x2) = policy.model(batch)
     finally:
-        policy.eval()
+        policy.model.training = False
     return batch, mu, log_sigma_x2
 
 
@@ -64,6 +63,8 @@ def main() -> int:
     config = loaded.policy.config
     if config.type != "act" or not config.use_vae:
         p.error(f"{args.model} is not an ACT trained with its VAE")
+    if config.image_features:
+        p.error(f"{args.model} reads cameras; the probe calls ACT's model without its image step")
     fps = LeRobotDataset("local/probe", root=args.dataset).fps
     chunk = {"action": [k / fps for k in range(config.chunk_size)]}
     dataset = LeRobotDataset("local/probe", root=args.dataset, delta_timestamps=chunk)
@@ -71,9 +72,8 @@ def main() -> int:
     # A demonstration's side: the sign of its first second's lateral commands.
     side = np.sign([float(dataset[i]["action"][:fps, Y_VEL].mean()) for i in starts])
 
-    print(
-        f"{args.model}: kl_weight {config.kl_weight:g}, latent_dim {config.latent_dim}; {len(starts)} demonstrations"
-    )
+    print(f"{args.model}: kl_weight {config.kl_weight:g}, latent_dim {config.latent_dim}")
+    print(f"{len(starts)} demonstrations, {int((side > 0).sum())} left, {int((side < 0).sum())} right")
     print("| frame | KL (nats, mean) | distance left-right of mean posteriors | posterior SD (mean) |")
     print("|---|---|---|---|")
     for frame in args.frames:

@@ -170,8 +170,8 @@ class TwoFrames:
     single_step = False
     n_obs_steps = 2
 
-    def __init__(self, hold):
-        self.given = []
+    def __init__(self, hold, states):
+        self.given, self.states = [], states  # states: the episode's observations so far
         self.chunk = np.tile(np.asarray(hold, np.float32), (8, 1))
         self.chunk[:, -1] = 0.6 * np.sin(np.arange(8))  # theta.vel
 
@@ -179,7 +179,8 @@ class TwoFrames:
         pass
 
     def predict(self, observations):
-        self.given.append([o["observation.state"].copy() for o in observations])
+        tick = len(self.states) - 1  # asked at this tick, from its observation
+        self.given.append((tick, [o["observation.state"].copy() for o in observations]))
         return self.chunk
 
 
@@ -193,19 +194,20 @@ def test_a_policy_reading_two_observations_gets_the_last_two_ticks():
     env = KiwiPickEnv(obstacle=True, render_mode=None)
     try:
         obs, _ = env.reset(seed=5003)
-        predictor = TwoFrames(np.concatenate([obs["agent_pos"][:6], [0.0, 0.0, 0.0]]))
         states = [obs["agent_pos"].copy()]  # the observation at each tick
+        predictor = TwoFrames(np.concatenate([obs["agent_pos"][:6], [0.0, 0.0, 0.0]]), states)
         drive_policy(
             env, predictor, 5003, max_ticks=40, on_tick=lambda _, o: states.append(o["agent_pos"].copy())
         )
     finally:
         env.close()
-    first, *later = predictor.given
-    assert len(first) == 1 and np.array_equal(first[0], states[0]), "at the start, the one there is"
+    (tick, first), *later = predictor.given
+    assert tick == 0 and len(first) == 1 and np.array_equal(first[0], states[0]), (
+        "at the start, the one there is"
+    )
     assert len(later) >= 3
-    for before, now in later:
-        tick = next(k for k, state in enumerate(states) if np.array_equal(state, now))
-        assert np.array_equal(before, states[tick - 1]), f"the chunk asked at tick {tick}"
+    for tick, (before, now) in later:
+        assert np.array_equal(now, states[tick]) and np.array_equal(before, states[tick - 1]), f"tick {tick}"
         assert not np.array_equal(before, now), "the robot moved between them"
 
 

@@ -127,10 +127,17 @@ def _record(bags, mapping_file):
 
 
 def _stop(procs) -> list[str]:
-    """Interrupt the graph's processes; what each printed."""
+    """Interrupt the graph's processes (killed if one does not end in 30 s); what each printed."""
     for proc in procs:
         proc.send_signal(signal.SIGINT)
-    return [proc.communicate(timeout=30)[0] for proc in procs]
+    outputs = []
+    for proc in procs:
+        try:
+            outputs.append(proc.communicate(timeout=30)[0])
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            outputs.append(proc.communicate()[0] + "\n(killed: no exit 30 s after SIGINT)")
+    return outputs
 
 
 @pytest.fixture(scope="module")
