@@ -89,7 +89,7 @@ METHODS |= {
 }
 START_SAMPLES = 10  # policy samples per layout at the start state (each a new episode)
 PROBE_LAYOUTS = 10  # layouts of the diffusion sampler probe (100 denoising steps a sample are slow)
-# Minutes each unit took at 4000 steps, one process (session 9): what --jobs balances. A unit is
+# Minutes each unit took at 4000 steps, one process (an early run): what --jobs balances. A unit is
 # what must run in one process: a model and the methods that run it, a base and its DAgger rounds.
 MINUTES = {"mse": 8, "mixture": 8, "diffusion": 38, "act": 18, "act_episode": 3}
 DAGGER_ROUND_MINUTES = 9
