@@ -53,7 +53,7 @@ def main() -> int:
     args = p.parse_args()
 
     import torch
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset, LeRobotDatasetMetadata
 
     from kiwi_policy.act_latent import episode_latent
     from kiwi_policy.checkpoint import load_policy
@@ -65,7 +65,7 @@ def main() -> int:
         p.error(f"{args.model} is not an ACT trained with its VAE")
     if config.image_features:
         p.error(f"{args.model} reads cameras; the probe calls ACT's model without its image step")
-    fps = LeRobotDataset("local/probe", root=args.dataset).fps
+    fps = LeRobotDatasetMetadata("local/probe", root=args.dataset).fps
     chunk = {"action": [k / fps for k in range(config.chunk_size)]}
     dataset = LeRobotDataset("local/probe", root=args.dataset, delta_timestamps=chunk)
     starts = [int(i) for i in dataset.meta.episodes["dataset_from_index"]]

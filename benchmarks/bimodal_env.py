@@ -387,7 +387,7 @@ def main() -> int:
     return 0
 
 
-MULTIMODAL = ("mixture", "diffusion", "act_episode", *(f"act_kl{kl}_episode" for kl in ACT_KL_WEIGHTS))
+MULTIMODAL = ("mixture", "diffusion", *(name for name, m in METHODS.items() if m.act_latent == "episode"))
 NEAR_MEAN = 0.25  # "near zero": within a quarter of a detour's lateral command
 MIN_PASSED = 10  # "uses both" needs this many episodes past the obstacle to mean anything
 

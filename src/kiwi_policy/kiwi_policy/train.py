@@ -84,7 +84,7 @@ KIWI_CHOICES = {
 # docs/results/hg-dagger-study.md); ACT's and Diffusion's are where their loss on 4 held-out
 # demonstrations levels off. ACT's fell until 7500-9000 steps, and its success on development
 # layouts rose with it: 23 % at 3000, 40 % at 6000, 73 % at 9000. Diffusion's fell
-# until about 10000 and stayed level to 15000, where its success was highest (17 %, against 3 %
+# until about 10000 and stayed level to 15000, where its success was highest (33 %, against 17 %
 # at 9000 and 12000; its learning rate anneals to zero at the last step).
 TRAINING_STEPS = {"kiwi_mlp": 3000, "act": 9000, "diffusion": 15000}
 BATCH_SIZE = 32
