@@ -380,6 +380,11 @@ POLICY_ARGS = _merge_args(
             ("zero", "episode"),
         ),
         LaunchArg(
+            "diffusion_noise",
+            "1.0",
+            "Diffusion: the scale of the noise its sampler starts from (1: LeRobot's, 0: none).",
+        ),
+        LaunchArg(
             "teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)
         ),
     ),
@@ -407,6 +412,7 @@ def _policy_nodes(a: dict[str, Any], sim: bool) -> list[NodeSpec]:
             "torch_threads": int(a["torch_threads"]),
             "task": str(a["task"]),
             "act_latent": str(a["act_latent"]),
+            "diffusion_noise": float(a["diffusion_noise"]),
         },
     )
     mux = NodeSpec("kiwi_teleop", "mux", "mux", parameters={"mode": "shared"})

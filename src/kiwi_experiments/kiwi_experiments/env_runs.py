@@ -385,17 +385,19 @@ def evaluation_summaries(
     layouts: str = "default",
     workers: int = 1,
     chunk: int = EVALUATION_CHUNK,
+    diffusion_noise: float = 1.0,
 ):
     """`drive_policy` from each seed (of the layout distribution `layouts`), yielding each episode's
     summary in the ROS evaluation's format (`evaluation.summarize`): success, collisions,
     clearance, side, action errors, path. With `workers` > 1 the seeds go `chunk` at a time to that
     many processes (one core each: an episode is one thread of sim and policy); the summaries still
     come in seed order, and are the same as in one process: an episode depends only on its seed
-    (the env resets from it, a sampling policy draws from it) and on the policy, reset with it."""
+    (the env resets from it, a sampling policy draws from it) and on the policy, reset with it.
+    `diffusion_noise`: as the policy node's parameter."""
     chunks = [seeds[i : i + chunk] for i in range(0, len(seeds), chunk)]
     workers = min(workers, len(chunks))
     if workers <= 1:
-        with policy_in_env(model, layouts=layouts) as opened:
+        with policy_in_env(model, layouts=layouts, diffusion_noise=diffusion_noise) as opened:
             for seed in seeds:
                 yield _summary(*opened, seed, max_ticks)
         return
@@ -406,7 +408,7 @@ def evaluation_summaries(
         workers,
         mp_context=multiprocessing.get_context("spawn"),  # a forked torch or MuJoCo is not safe
         initializer=_open_worker,
-        initargs=(str(model), layouts),
+        initargs=(str(model), layouts, diffusion_noise),
     )
     try:
         for summaries in pool.map(_worker_summaries, chunks, [max_ticks] * len(chunks)):
@@ -432,10 +434,12 @@ _worker_policy_env: tuple | Exception | None = None
 _worker_resources = ExitStack()
 
 
-def _open_worker(model: str, layouts: str) -> None:
+def _open_worker(model: str, layouts: str, diffusion_noise: float) -> None:
     global _worker_policy_env
     try:
-        _worker_policy_env = _worker_resources.enter_context(policy_in_env(model, layouts=layouts))
+        _worker_policy_env = _worker_resources.enter_context(
+            policy_in_env(model, layouts=layouts, diffusion_noise=diffusion_noise)
+        )
     except Exception as exc:  # an initializer's error would only break the pool
         _worker_policy_env = exc
 
@@ -453,11 +457,12 @@ def policy_in_env(
     act_latent: str = "zero",
     layouts: str = "default",
     mapping: Mapping | None = None,
+    diffusion_noise: float = 1.0,
 ):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
-    `act_latent` as the node's parameter, its draws seeded; None: no policy, the expert's
-    episodes) and an obstacle env for it (its `layouts` distribution; rendering its top-down view
-    if asked) that observes what the checkpoint's mapping records (no model: `mapping`, by
+    `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded; None:
+    no policy, the expert's episodes) and an obstacle env for it (its `layouts` distribution;
+    rendering its top-down view if asked) that observes what the checkpoint's mapping records (no model: `mapping`, by
     default state-only); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
@@ -465,7 +470,11 @@ def policy_in_env(
     from kiwi_policy.inference import ChunkPredictor
 
     predictor = (
-        None if model is None else ChunkPredictor(load_policy(str(model)), act_latent=act_latent, seed=0)
+        None
+        if model is None
+        else ChunkPredictor(
+            load_policy(str(model)), act_latent=act_latent, seed=0, diffusion_noise=diffusion_noise
+        )
     )
     observed = predictor.loaded.read_mapping if predictor else mapping or Mapping().state_only()
     env = KiwiPickEnv(

@@ -22,6 +22,7 @@ from kiwi_experiments.env_runs import (
 )
 from kiwi_experiments.videos import episode_label, labelled, write_video
 from kiwi_policy.checkpoint import CheckpointError
+from kiwi_policy.inference import SamplerError
 
 
 def test_side_first_passed():
@@ -118,6 +119,8 @@ def test_an_evaluation_in_parallel_workers_gives_the_one_process_summaries_in_se
     assert spread == alone
     with pytest.raises(CheckpointError):  # as in one process, not a broken pool
         list(evaluation_summaries(tmp_path / "nothing", seeds, max_ticks=30, workers=2, chunk=1))
+    with pytest.raises(SamplerError, match="for Diffusion"):  # the workers' policies get the option
+        list(evaluation_summaries(model, seeds, max_ticks=30, workers=2, chunk=1, diffusion_noise=0.0))
     assert alone[0]["obstacle"] != alone[1]["obstacle"], "the layouts differ, so the order is checked"
 
 

@@ -127,6 +127,8 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
                 "policy",
                 f"model:={out}",
                 f"control_hz:={CONTROL_HZ}",
+                # Diffusion with its sampler started from zero noise (the graph's argument, the node's).
+                *(["diffusion_noise:=0.0"] if policy == "diffusion" else []),
             ]
         )
         assert ros_probe.spin_until(lambda: len(chunks) >= 3, 120), (
@@ -209,6 +211,17 @@ def test_train_deploy_act_and_diffusion(tmp_path, start_nodes, ros_probe, record
         in run.stderr
     )
     assert "observation.images.wrist" in run.stderr
+
+    # So is a sampler's noise for a policy that has no sampler.
+    run = subprocess.run(
+        [sys.executable, "-m", "kiwi_policy.policy_node", "--ros-args"]
+        + ["-p", f"model:={tmp_path / 'act'}", "-p", "diffusion_noise:=0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "diffusion_noise is for Diffusion; this checkpoint is 'act'" in run.stderr
 
 
 def remote_policy_drives_the_sim(start_nodes, ros_probe, model, diags):

@@ -5,9 +5,16 @@ Each observation (numpy, LeRobot's units and names) goes through LeRobot's
 `n_obs_steps` > 1 observations (Diffusion) get them stacked on the time axis, the oldest repeated
 while fewer exist (as LeRobot's queues do at an episode's start). `predict_action_chunk` gives
 normalized actions; the postprocessor turns the first `n_action_steps` into LeRobot units.
+
+Diffusion's sampler starts from Gaussian noise at every chunk (LeRobot's); `diffusion_noise` scales
+that noise. With DDIM (Kiwi's preset; its steps draw nothing more) 0 makes the sampler
+deterministic: every chunk follows the denoiser's path from the origin, the centre of the
+distribution it starts from, instead of a random draw that lands anywhere in the learned spread.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,9 +29,11 @@ class ChunkPredictor:
         threads: int = 1,
         act_latent: str = "zero",
         seed: int | None = None,
+        diffusion_noise: float = 1.0,
     ):
         """`act_latent`: zero (LeRobot's ACT inference) or episode (an ACT latent drawn from the
-        prior at every reset, `act_latent.py`; `seed` makes the draws repeatable)."""
+        prior at every reset, `act_latent.py`; `seed` makes the draws repeatable).
+        `diffusion_noise`: the scale of the noise Diffusion's sampler starts from (1: LeRobot's)."""
         import torch
 
         from .act_latent import LATENT_MODES, LatentError, episode_latent
@@ -36,6 +45,8 @@ class ChunkPredictor:
         if act_latent not in LATENT_MODES:
             raise LatentError(f"act_latent {act_latent!r}: one of {', '.join(LATENT_MODES)}")
         self.latent = episode_latent(loaded.policy, seed) if act_latent == "episode" else None
+        self.noise_shape = start_noise_shape(loaded.policy.config, diffusion_noise)
+        self.diffusion_noise = diffusion_noise
 
     @property
     def n_obs_steps(self) -> int:
@@ -82,6 +93,28 @@ class ChunkPredictor:
                     for key, value in steps[-1].items()
                 }
             )
-            actions = self.loaded.policy.predict_action_chunk(batch)[:, : self.loaded.n_action_steps]
+            if self.noise_shape is None:
+                chunk = self.loaded.policy.predict_action_chunk(batch)
+            else:  # the global generator, as LeRobot's own draw (an episode's seed makes it repeatable)
+                noise = self.diffusion_noise * torch.randn(self.noise_shape)
+                chunk = self.loaded.policy.predict_action_chunk(batch, noise=noise.to(self.device))
+            actions = chunk[:, : self.loaded.n_action_steps]
             actions = self.loaded.postprocessor(actions)
         return actions[0].detach().cpu().numpy().astype(np.float32)
+
+
+class SamplerError(ValueError):
+    pass
+
+
+def start_noise_shape(config, scale: float) -> tuple[int, int, int] | None:
+    """The shape of the noise Diffusion's sampler starts from, one chunk at a time, when `scale`
+    changes LeRobot's; None where LeRobot's own draw stands (scale 1). SamplerError for a scale
+    that is not a finite number >= 0, or not 1 for a checkpoint that is not Diffusion."""
+    if not math.isfinite(scale) or scale < 0:
+        raise SamplerError(f"diffusion_noise {scale}: a finite number >= 0 (1: LeRobot's sampler)")
+    if scale == 1.0:
+        return None
+    if getattr(config, "type", None) != "diffusion":
+        raise SamplerError(f"diffusion_noise is for Diffusion; this checkpoint is {config.type!r}")
+    return (1, config.horizon, config.action_feature.shape[0])

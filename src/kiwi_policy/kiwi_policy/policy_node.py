@@ -89,6 +89,12 @@ INTERFACE = NodeInterface(
             "ACT only: zero (LeRobot's inference, the prior's mean) or episode (a latent drawn from the "
             "prior at every episode start: the same observation may lead to another plan next episode).",
         ),
+        Param(
+            "diffusion_noise",
+            1.0,
+            "Diffusion only: the scale of the noise its sampler starts from at every chunk; 1: LeRobot's, "
+            "0: no draw (with DDIM, as Kiwi's preset, the chunk is then a function of the observations).",
+        ),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
     ),
     publishes=(
@@ -118,7 +124,9 @@ class PolicyNode(Node):
         p = declare_params(self, INTERFACE)
         self.loaded = load_policy(p.model, Mapping.load(p.mapping) if p.mapping else None, p.device)
         self.mapping = self.loaded.mapping
-        self.predictor = ChunkPredictor(self.loaded, p.task, p.torch_threads, p.act_latent)
+        self.predictor = ChunkPredictor(
+            self.loaded, p.task, p.torch_threads, p.act_latent, diffusion_noise=p.diffusion_noise
+        )
         self.dt = 1.0 / self.mapping.fps  # the spacing of the policy's actions: the dataset's rate
         self.period = 1.0 / (p.control_hz or self.mapping.fps)
         self.max_obs_age = p.max_obs_age

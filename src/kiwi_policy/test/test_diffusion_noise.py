@@ -1,0 +1,102 @@
+"""The noise Diffusion's sampler starts from (`diffusion_noise`): 1 is LeRobot's own draw, 0 a chunk
+that depends on the observations alone, and between them a narrower spread of chunks."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from kiwi_policy.inference import ChunkPredictor, SamplerError, start_noise_shape
+
+
+def tiny_diffusion():
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+    from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
+
+    config = DiffusionConfig(
+        input_features={
+            "observation.state": PolicyFeature(FeatureType.STATE, (9,)),
+            "observation.environment_state": PolicyFeature(FeatureType.ENV, (8,)),
+        },
+        output_features={"action": PolicyFeature(FeatureType.ACTION, (9,))},
+        n_obs_steps=2,
+        horizon=8,
+        n_action_steps=4,
+        down_dims=(16, 32),
+        kernel_size=3,
+        n_groups=4,
+        diffusion_step_embed_dim=16,
+        noise_scheduler_type="DDIM",
+        num_train_timesteps=20,
+        num_inference_steps=4,
+        device="cpu",
+    )
+    torch.manual_seed(0)
+    policy = DiffusionPolicy(config)
+    policy.eval()
+    return policy
+
+
+def predictor_for(policy, diffusion_noise: float) -> ChunkPredictor:
+    from kiwi_common.features import Mapping
+    from kiwi_policy.checkpoint import LoadedPolicy
+
+    loaded = LoadedPolicy(None, policy.config, policy, lambda b: b, lambda a: a, Mapping().state_only())
+    return ChunkPredictor(loaded, diffusion_noise=diffusion_noise)
+
+
+OBSERVATIONS = [
+    {
+        "observation.state": np.linspace(-1, 1, 9, dtype=np.float32) + 0.1 * k,
+        "observation.environment_state": np.linspace(0, 1, 8, dtype=np.float32),
+    }
+    for k in range(2)
+]
+
+
+def chunks(predictor: ChunkPredictor, draws: int) -> np.ndarray:
+    return np.stack([predictor.predict(OBSERVATIONS) for _ in range(draws)])
+
+
+def test_scale_one_is_lerobots_own_draw():
+    policy = tiny_diffusion()
+    torch.manual_seed(7)
+    ours = predictor_for(policy, 1.0).predict(OBSERVATIONS)
+    batch = {key: torch.from_numpy(np.stack([o[key] for o in OBSERVATIONS]))[None] for key in OBSERVATIONS[0]}
+    torch.manual_seed(7)
+    with torch.inference_mode():
+        lerobots = policy.predict_action_chunk(batch)[0, : policy.config.n_action_steps].numpy()
+    np.testing.assert_array_equal(ours, lerobots)
+
+
+def test_zero_noise_gives_one_chunk_per_observation():
+    policy = tiny_diffusion()
+    torch.manual_seed(1)
+    zero = chunks(predictor_for(policy, 0.0), 3)
+    assert np.array_equal(zero[0], zero[1]) and np.array_equal(zero[0], zero[2])
+    sampled = chunks(predictor_for(policy, 1.0), 3)
+    assert not np.allclose(sampled[0], sampled[1]), "LeRobot's sampler draws anew at every chunk"
+    assert not np.allclose(sampled[0], zero[0])
+
+
+def test_a_smaller_scale_narrows_the_spread_of_chunks():
+    policy = tiny_diffusion()
+    torch.manual_seed(2)
+    spread = {scale: chunks(predictor_for(policy, scale), 16).std(axis=0).mean() for scale in (1.0, 0.25)}
+    assert spread[0.25] < 0.8 * spread[1.0]  # not in proportion: the untrained denoiser is not linear
+
+
+def test_a_bad_scale_or_another_policy_is_refused():
+    config = tiny_diffusion().config
+    for bad in (-0.5, math.nan, math.inf):
+        with pytest.raises(SamplerError, match="finite number >= 0"):
+            start_noise_shape(config, bad)
+    assert start_noise_shape(config, 1.0) is None, "LeRobot's own draw"
+    assert start_noise_shape(config, 0.0) == (1, 8, 9)
+
+    act = type("Config", (), {"type": "act"})()
+    assert start_noise_shape(act, 1.0) is None, "any policy runs at the default"
+    with pytest.raises(SamplerError, match="for Diffusion; this checkpoint is 'act'"):
+        start_noise_shape(act, 0.0)
