@@ -143,6 +143,13 @@ def add_loop_options(p) -> None:
         help="seconds the gate lets the jaws stay shut on nothing, or the base past the grasp stand, "
         f"before the expert takes over (default {defaults.gate_patience_s})",
     )
+    p.add_argument(
+        "--diffusion-noise",
+        type=number_in(float, 0.0, 10.0),
+        default=None,
+        help="Diffusion only: the scale of the noise its sampler starts from at every chunk, in the "
+        f"rollouts and evaluations; 1: LeRobot's, 0: none (default {defaults.diffusion_noise:g})",
+    )
 
 
 def command_line(name: str, args) -> list[str]:

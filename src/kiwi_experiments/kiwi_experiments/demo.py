@@ -311,7 +311,7 @@ class Demo:
         with self._collecting(name, path, len(seeds), done) as keep:
             kind = "wide" if layouts == "wide" else "default"
             for summary in evaluation_summaries(
-                weights, seeds[len(done) :], ticks, kind, workers=usable_cores()
+                weights, seeds[len(done) :], ticks, kind, usable_cores(), diffusion_noise=c.diffusion_noise
             ):
                 keep(summary)
         self._timed(name, started)
@@ -332,7 +332,7 @@ class Demo:
         started = self._stage(f"video {name}")
         seeds = [plan.seed for plan in c.plans("dev", min(VIDEO_EPISODES, c.dev_episodes))]
         ticks = int(c.timeout_s * CONTROL_RATE_HZ)
-        episodes = policy_videos(self.model(model), seeds, ticks, VIDEO_EVERY)
+        episodes = policy_videos(self.model(model), seeds, ticks, VIDEO_EVERY, c.diffusion_noise)
         frames = (labelled(shot, episode_label(episode)) for episode, shots in episodes for shot in shots)
         write_video(path, frames, CONTROL_RATE_HZ / VIDEO_EVERY)
         self._timed(f"video {name}", started)
@@ -382,6 +382,7 @@ class Demo:
                         "takeover": "gate",
                         "gate_lift_stall_s": str(c.gate_lift_stall_s),
                         "gate_patience_s": str(c.gate_patience_s),
+                        "diffusion_noise": str(c.diffusion_noise),
                     },
                     c.plans("rollouts", c.dagger_episodes, round_),
                     policy=True,
@@ -411,6 +412,8 @@ def config_from_args(args) -> DemoConfig:
         overrides["steps"] = TRAINING_STEPS[policy]
     config = replace(base, **overrides)
     train_options(config)  # refused before anything runs
+    if config.diffusion_noise != 1.0 and config.policy != "diffusion":
+        raise DemoError(f"--diffusion-noise is for --policy diffusion, not {config.policy}")
     return config
 
 

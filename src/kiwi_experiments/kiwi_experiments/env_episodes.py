@@ -43,7 +43,8 @@ class EnvEpisodes:
         folder.mkdir(parents=True, exist_ok=True)
         ticks = int(batch.timeout_s * CONTROL_RATE_HZ)
         model = batch.args["model"] if batch.policy else None
-        with policy_in_env(model, mapping=self.mapping) as (predictor, env):
+        noise = self.config.diffusion_noise
+        with policy_in_env(model, mapping=self.mapping, diffusion_noise=noise) as (predictor, env):
             for k, plan in enumerate(batch.plans, start=batch.first):
                 rollout = Rollout(plan.seed, None)
                 side = detour_side(self.config, plan.seed)  # as the graph's expert_side

@@ -496,12 +496,18 @@ def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS,
             yield drive_policy(env, predictor, seed, max_ticks)
 
 
-def policy_videos(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, every: int = 3):
+def policy_videos(
+    model: str | Path,
+    seeds: list[int],
+    max_ticks: int = MAX_TICKS,
+    every: int = 3,
+    diffusion_noise: float = 1.0,
+):
     """`drive_policy` from each seed with the env's top-down view grabbed every `every` ticks,
     beside what the policy's cameras saw then, if it has any; yields (episode, frames)."""
     from .videos import beside_cameras
 
-    with policy_in_env(model, render=True) as (predictor, env):
+    with policy_in_env(model, render=True, diffusion_noise=diffusion_noise) as (predictor, env):
         for seed in seeds:
             frames = []
 

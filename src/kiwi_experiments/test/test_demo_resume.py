@@ -108,3 +108,18 @@ def test_round_0_trains_each_policy_to_its_plateau_unless_told(tmp_path):
     assert steps("--policy", "diffusion") == TRAINING_STEPS["diffusion"]
     assert steps("--policy", "act", "--steps", "500") == 500, "the user's steps win"
     assert steps("--policy", "act", "--quick") == QUICK.steps, "a smoke run stays tiny"
+
+
+def test_the_sampler_noise_is_an_option_of_diffusion_runs_only(tmp_path):
+    from kiwi_experiments.cli import parse_args
+    from kiwi_experiments.demo import config_from_args
+
+    def config(*given):
+        return config_from_args(parse_args(["demo", "--out", str(tmp_path), *given]))
+
+    assert config("--policy", "diffusion", "--diffusion-noise", "0").diffusion_noise == 0.0
+    assert config("--policy", "act").diffusion_noise == 1.0, "LeRobot's sampler unless told"
+    with pytest.raises(DemoError, match="--diffusion-noise is for --policy diffusion, not act"):
+        config("--policy", "act", "--diffusion-noise", "0")
+    with pytest.raises(SystemExit):  # argparse: a negative scale is no scale
+        config("--policy", "diffusion", "--diffusion-noise", "-1")
