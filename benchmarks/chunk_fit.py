@@ -22,6 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from kiwi_common.arguments import number_in  # noqa: E402
 from kiwi_experiments.env_runs import X_VEL, Y_VEL  # noqa: E402
 
 ARM = slice(0, 5)  # the five arm joints of LeRobot's LeKiwi action, degrees; 5 is the gripper
@@ -33,7 +34,12 @@ def main() -> int:
     p.add_argument("model", type=Path)
     p.add_argument("dataset", type=Path)
     p.add_argument("--frames", type=int, default=256, help="frames drawn at random (seed 0)")
-    p.add_argument("--samples", type=int, default=8, help="Diffusion's samples per frame")
+    p.add_argument(
+        "--samples",
+        type=number_in(int, 2),
+        default=8,
+        help="Diffusion's samples per frame (2 or more: their SD)",
+    )
     p.add_argument("--steps", type=int, default=8, help="actions of each chunk compared")
     args = p.parse_args()
 
@@ -96,7 +102,7 @@ def main() -> int:
     row("one sample", (samples[0] - recorded).abs())
     row(f"mean of {args.samples} samples", (samples.mean(0) - recorded).abs())
     row("SD between samples", samples.std(0))
-    zero = torch.zeros(len(items), config.horizon, recorded.shape[-1])
+    zero = torch.zeros(len(items), config.horizon, config.action_feature.shape[0])
     row("from zero noise", (chunk(zero) - recorded).abs())
     return 0
 

@@ -31,14 +31,14 @@ def main() -> int:
     from kiwi_experiments.statistics import mcnemar_exact, paired_outcomes, rate_text
 
     seeds = list(range(*args.seeds))
-    outcomes = {}
-    for scale in args.scales:
+    scales = list(dict.fromkeys(args.scales))  # each once
+    first, outcomes = scales[0], {}
+    for scale in scales:
         summaries = list(
             evaluation_summaries(args.model, seeds, MAX_TICKS, workers=usable_cores(), diffusion_noise=scale)
         )
         outcomes[scale] = {s["seed"]: s["success"] for s in summaries}
         strict, lifted = sum(outcomes[scale].values()), sum(s["lifted"] for s in summaries)
-        first = args.scales[0]
         against = ""
         if scale != first:
             pairs = paired_outcomes(outcomes[scale], outcomes[first])

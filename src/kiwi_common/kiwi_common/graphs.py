@@ -382,7 +382,7 @@ POLICY_ARGS = _merge_args(
         LaunchArg(
             "diffusion_noise",
             "1.0",
-            "Diffusion: the scale of the noise its sampler starts from (1: LeRobot's, 0: none).",
+            "Diffusion (DDIM): the scale of the noise its sampler starts from (1: LeRobot's, 0: zeros).",
         ),
         LaunchArg(
             "teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)

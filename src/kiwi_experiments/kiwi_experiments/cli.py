@@ -147,8 +147,8 @@ def add_loop_options(p) -> None:
         "--diffusion-noise",
         type=number_in(float, 0.0, 10.0),
         default=None,
-        help="Diffusion only: the scale of the noise its sampler starts from at every chunk, in the "
-        f"rollouts and evaluations; 1: LeRobot's, 0: none (default {defaults.diffusion_noise:g})",
+        help="Diffusion (DDIM) only: the scale of the noise its sampler starts from at every chunk, in "
+        f"the rollouts and evaluations; 1: LeRobot's, 0: zeros (default {defaults.diffusion_noise:g})",
     )
 
 

@@ -55,6 +55,7 @@ from .plan import (
     DemoConfig,
     DemoError,
     EpisodeSource,
+    check_sampler_noise,
     code_version,
     demo_mapping,
     diagnoses,
@@ -412,8 +413,7 @@ def config_from_args(args) -> DemoConfig:
         overrides["steps"] = TRAINING_STEPS[policy]
     config = replace(base, **overrides)
     train_options(config)  # refused before anything runs
-    if config.diffusion_noise != 1.0 and config.policy != "diffusion":
-        raise DemoError(f"--diffusion-noise is for --policy diffusion, not {config.policy}")
+    check_sampler_noise(config)
     return config
 
 

@@ -460,10 +460,10 @@ def policy_in_env(
     diffusion_noise: float = 1.0,
 ):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
-    `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded; None:
-    no policy, the expert's episodes) and an obstacle env for it (its `layouts` distribution;
-    rendering its top-down view if asked) that observes what the checkpoint's mapping records (no model: `mapping`, by
-    default state-only); the env is closed afterwards."""
+    `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded;
+    None: no policy, the expert's episodes) and an obstacle env for it (its `layouts`
+    distribution; rendering its top-down view if asked) that observes what the checkpoint's
+    mapping records (no model: `mapping`, by default state-only); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy
@@ -489,9 +489,15 @@ def policy_in_env(
         env.close()
 
 
-def policy_runs(model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, act_latent: str = "zero"):
+def policy_runs(
+    model: str | Path,
+    seeds: list[int],
+    max_ticks: int = MAX_TICKS,
+    act_latent: str = "zero",
+    diffusion_noise: float = 1.0,
+):
     """`drive_policy` from each seed with the checkpoint `model`; yields (episode, labelled frames)."""
-    with policy_in_env(model, act_latent=act_latent) as (predictor, env):
+    with policy_in_env(model, act_latent=act_latent, diffusion_noise=diffusion_noise) as (predictor, env):
         for seed in seeds:
             yield drive_policy(env, predictor, seed, max_ticks)
 
@@ -520,19 +526,23 @@ def policy_videos(
 
 
 def evaluate_in_env(
-    model: str | Path, seeds: list[int], max_ticks: int = MAX_TICKS, act_latent: str = "zero"
+    model: str | Path,
+    seeds: list[int],
+    max_ticks: int = MAX_TICKS,
+    act_latent: str = "zero",
+    diffusion_noise: float = 1.0,
 ) -> list[EnvEpisode]:
-    return [episode for episode, _ in policy_runs(model, seeds, max_ticks, act_latent)]
+    return [episode for episode, _ in policy_runs(model, seeds, max_ticks, act_latent, diffusion_noise)]
 
 
 def start_commands(
-    model: str | Path, seeds: list[int], samples: int, act_latent: str = "zero"
+    model: str | Path, seeds: list[int], samples: int, act_latent: str = "zero", diffusion_noise: float = 1.0
 ) -> list[float]:
     """The policy's first y.vel at each seed's start state, `samples` times each, each a new
     episode (a policy that samples, as a mixture, Diffusion or ACT with a latent per episode do,
     gives a distribution; a deterministic one the same value)."""
     values = []
-    with policy_in_env(model, act_latent=act_latent) as (predictor, env):
+    with policy_in_env(model, act_latent=act_latent, diffusion_noise=diffusion_noise) as (predictor, env):
         for seed in seeds:
             obs, _ = env.reset(seed=seed)
             for _ in range(samples):

@@ -129,12 +129,30 @@ def train_options(config: DemoConfig) -> list[str]:
     return options
 
 
+def policy_settings(config: DemoConfig) -> dict:
+    """The run's policy settings: the CPU defaults, and the options after `--` over them."""
+    given = {k.removeprefix("--policy."): v for k, v in option_values(train_options(config)).items()}
+    return {**CPU_DEFAULTS[config.policy], **given}
+
+
 def chunk_frames(config: DemoConfig) -> int:
     """The policy's chunk: HG-DAgger's corrections shorter than this are dropped (they teach no
     whole chunk)."""
-    given = {k.removeprefix("--policy."): v for k, v in option_values(train_options(config)).items()}
-    settings = {**CPU_DEFAULTS[config.policy], **given}
+    settings = policy_settings(config)
     return int(settings.get("chunk_size", settings.get("horizon", 1)))
+
+
+def check_sampler_noise(config: DemoConfig) -> None:
+    """DemoError, before anything runs, where the policy node would refuse `diffusion_noise`."""
+    if config.diffusion_noise == 1.0:
+        return
+    if config.policy != "diffusion":
+        raise DemoError(f"--diffusion-noise is for --policy diffusion, not {config.policy}")
+    scheduler = policy_settings(config).get("noise_scheduler_type")
+    if scheduler != "DDIM":
+        raise DemoError(
+            f"--diffusion-noise is for a DDIM sampler, not {scheduler} (--policy.noise_scheduler_type)"
+        )
 
 
 EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck

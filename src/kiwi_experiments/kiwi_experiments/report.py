@@ -291,9 +291,17 @@ def header_section(demo) -> list[str]:
         f"{collection_text(cfg)}; datasets were written by LeRobot's writer, policies ({POLICY_NAMES[cfg.policy]}) "
         f"trained by `lerobot-train` (batch {cfg.batch_size}); evaluations ran in the gymnasium env "
         "(`lerobot_env_kiwi`: the same scene, task and driver limits, the policy loaded as the policy node "
-        "loads it, one control tick per step, so as fast as the policy computes and deterministic).",
+        "loads it, one control tick per step, so as fast as the policy computes and deterministic)"
+        f"{sampler_text(cfg)}.",
         "",
     ]
+
+
+def sampler_text(cfg) -> str:
+    """Where Diffusion's sampler started, in rollouts and evaluations, when not where LeRobot's does."""
+    if cfg.diffusion_noise == 1.0:
+        return ""
+    return f"; Diffusion's sampler started from its Gaussian noise scaled by {cfg.diffusion_noise:g} (`--diffusion-noise`)"
 
 
 def _seeds(cfg, kind: str, count: int) -> list[int]:

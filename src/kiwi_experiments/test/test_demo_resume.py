@@ -117,9 +117,16 @@ def test_the_sampler_noise_is_an_option_of_diffusion_runs_only(tmp_path):
     def config(*given):
         return config_from_args(parse_args(["demo", "--out", str(tmp_path), *given]))
 
-    assert config("--policy", "diffusion", "--diffusion-noise", "0").diffusion_noise == 0.0
+    from kiwi_experiments.report import sampler_text
+
+    zero = config("--policy", "diffusion", "--diffusion-noise", "0")
+    assert zero.diffusion_noise == 0.0
+    assert "scaled by 0 (`--diffusion-noise`)" in sampler_text(zero), "the report says so"
+    assert sampler_text(config("--policy", "diffusion")) == ""
     assert config("--policy", "act").diffusion_noise == 1.0, "LeRobot's sampler unless told"
     with pytest.raises(DemoError, match="--diffusion-noise is for --policy diffusion, not act"):
         config("--policy", "act", "--diffusion-noise", "0")
+    with pytest.raises(DemoError, match="for a DDIM sampler, not DDPM"):  # refused before training
+        config("--policy", "diffusion", "--diffusion-noise", "0", "--", "--policy.noise_scheduler_type=DDPM")
     with pytest.raises(SystemExit):  # argparse: a negative scale is no scale
         config("--policy", "diffusion", "--diffusion-noise", "-1")

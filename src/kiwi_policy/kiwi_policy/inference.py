@@ -7,7 +7,7 @@ while fewer exist (as LeRobot's queues do at an episode's start). `predict_actio
 normalized actions; the postprocessor turns the first `n_action_steps` into LeRobot units.
 
 Diffusion's sampler starts from Gaussian noise at every chunk (LeRobot's); `diffusion_noise` scales
-that noise. With DDIM (Kiwi's preset; its steps draw nothing more) 0 makes the sampler
+that noise, for a DDIM sampler (Kiwi's preset; its steps draw nothing more): 0 makes it
 deterministic: every chunk follows the denoiser's path from the origin, the centre of the
 distribution it starts from, instead of a random draw that lands anywhere in the learned spread.
 """
@@ -95,9 +95,10 @@ class ChunkPredictor:
             )
             if self.noise_shape is None:
                 chunk = self.loaded.policy.predict_action_chunk(batch)
-            else:  # the global generator, as LeRobot's own draw (an episode's seed makes it repeatable)
-                noise = self.diffusion_noise * torch.randn(self.noise_shape)
-                chunk = self.loaded.policy.predict_action_chunk(batch, noise=noise.to(self.device))
+            else:  # drawn as LeRobot draws it (the global generator: an episode's seed repeats it), scaled
+                dtype = next(self.loaded.policy.parameters()).dtype
+                noise = torch.randn(self.noise_shape, dtype=dtype, device=self.device)
+                chunk = self.loaded.policy.predict_action_chunk(batch, noise=self.diffusion_noise * noise)
             actions = chunk[:, : self.loaded.n_action_steps]
             actions = self.loaded.postprocessor(actions)
         return actions[0].detach().cpu().numpy().astype(np.float32)
@@ -110,11 +111,17 @@ class SamplerError(ValueError):
 def start_noise_shape(config, scale: float) -> tuple[int, int, int] | None:
     """The shape of the noise Diffusion's sampler starts from, one chunk at a time, when `scale`
     changes LeRobot's; None where LeRobot's own draw stands (scale 1). SamplerError for a scale
-    that is not a finite number >= 0, or not 1 for a checkpoint that is not Diffusion."""
+    that is not a finite number >= 0, or not 1 for a checkpoint that is not Diffusion or whose
+    sampler is not DDIM (DDPM's steps draw noise of their own: zero would not be deterministic)."""
     if not math.isfinite(scale) or scale < 0:
         raise SamplerError(f"diffusion_noise {scale}: a finite number >= 0 (1: LeRobot's sampler)")
     if scale == 1.0:
         return None
     if getattr(config, "type", None) != "diffusion":
         raise SamplerError(f"diffusion_noise is for Diffusion; this checkpoint is {config.type!r}")
+    if config.noise_scheduler_type != "DDIM":
+        raise SamplerError(
+            f"diffusion_noise is for a DDIM sampler (Kiwi's preset); this checkpoint's is "
+            f"{config.noise_scheduler_type}, whose steps draw noise of their own"
+        )
     return (1, config.horizon, config.action_feature.shape[0])

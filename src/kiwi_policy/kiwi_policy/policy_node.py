@@ -92,8 +92,8 @@ INTERFACE = NodeInterface(
         Param(
             "diffusion_noise",
             1.0,
-            "Diffusion only: the scale of the noise its sampler starts from at every chunk; 1: LeRobot's, "
-            "0: no draw (with DDIM, as Kiwi's preset, the chunk is then a function of the observations).",
+            "Diffusion (DDIM, Kiwi's preset) only: the scale of the noise its sampler starts from at every "
+            "chunk; 1: LeRobot's draw, 0: zeros (the chunk is then a function of the observations).",
         ),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
     ),

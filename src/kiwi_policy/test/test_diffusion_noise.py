@@ -60,15 +60,23 @@ def chunks(predictor: ChunkPredictor, draws: int) -> np.ndarray:
     return np.stack([predictor.predict(OBSERVATIONS) for _ in range(draws)])
 
 
-def test_scale_one_is_lerobots_own_draw():
+def lerobots_chunk(policy, noise=None) -> np.ndarray:
+    batch = {key: torch.from_numpy(np.stack([o[key] for o in OBSERVATIONS]))[None] for key in OBSERVATIONS[0]}
+    with torch.inference_mode():
+        return policy.predict_action_chunk(batch, noise=noise)[0, : policy.config.n_action_steps].numpy()
+
+
+def test_a_scale_scales_the_draw_lerobot_makes():
     policy = tiny_diffusion()
     torch.manual_seed(7)
     ours = predictor_for(policy, 1.0).predict(OBSERVATIONS)
-    batch = {key: torch.from_numpy(np.stack([o[key] for o in OBSERVATIONS]))[None] for key in OBSERVATIONS[0]}
     torch.manual_seed(7)
-    with torch.inference_mode():
-        lerobots = policy.predict_action_chunk(batch)[0, : policy.config.n_action_steps].numpy()
-    np.testing.assert_array_equal(ours, lerobots)
+    np.testing.assert_array_equal(ours, lerobots_chunk(policy), "1: LeRobot's own draw")
+    torch.manual_seed(7)
+    half = predictor_for(policy, 0.5).predict(OBSERVATIONS)
+    torch.manual_seed(7)
+    np.testing.assert_array_equal(half, lerobots_chunk(policy, 0.5 * torch.randn(1, 8, 9)))
+    assert not np.allclose(half, ours)
 
 
 def test_zero_noise_gives_one_chunk_per_observation():
@@ -95,6 +103,11 @@ def test_a_bad_scale_or_another_policy_is_refused():
             start_noise_shape(config, bad)
     assert start_noise_shape(config, 1.0) is None, "LeRobot's own draw"
     assert start_noise_shape(config, 0.0) == (1, 8, 9)
+
+    config.noise_scheduler_type = "DDPM"
+    with pytest.raises(SamplerError, match="for a DDIM sampler .* DDPM, whose steps draw noise"):
+        start_noise_shape(config, 0.0)
+    assert start_noise_shape(config, 1.0) is None
 
     act = type("Config", (), {"type": "act"})()
     assert start_noise_shape(act, 1.0) is None, "any policy runs at the default"
