@@ -58,7 +58,7 @@ class DemoConfig:
     # Its patience with the jaws shut on nothing or the base past the grasp stand (s).
     gate_patience_s: float = GateRule.patience_s
     # Diffusion's sampler noise in every rollout and evaluation (the policy node's `diffusion_noise`):
-    # 1, LeRobot's draw at every chunk; 0, none.
+    # 1, LeRobot's draw at every chunk; 0, zeros.
     diffusion_noise: float = 1.0
     # lerobot-train options for every model of the run, shell-quoted (`kiwi demo ... -- OPTIONS`):
     # they win over the CPU defaults, as after `kiwi train ... --`.

@@ -47,6 +47,7 @@ class ChunkPredictor:
         self.latent = episode_latent(loaded.policy, seed) if act_latent == "episode" else None
         self.noise_shape = start_noise_shape(loaded.policy.config, diffusion_noise)
         self.diffusion_noise = diffusion_noise
+        self.noise_dtype = next(loaded.policy.parameters()).dtype  # LeRobot draws in the weights' dtype
 
     @property
     def n_obs_steps(self) -> int:
@@ -96,8 +97,7 @@ class ChunkPredictor:
             if self.noise_shape is None:
                 chunk = self.loaded.policy.predict_action_chunk(batch)
             else:  # drawn as LeRobot draws it (the global generator: an episode's seed repeats it), scaled
-                dtype = next(self.loaded.policy.parameters()).dtype
-                noise = torch.randn(self.noise_shape, dtype=dtype, device=self.device)
+                noise = torch.randn(self.noise_shape, dtype=self.noise_dtype, device=self.device)
                 chunk = self.loaded.policy.predict_action_chunk(batch, noise=self.diffusion_noise * noise)
             actions = chunk[:, : self.loaded.n_action_steps]
             actions = self.loaded.postprocessor(actions)
