@@ -13,7 +13,9 @@ averaging; a multimodal policy commits to one detour and uses both.
         [--dagger-rounds 2] [--dagger-rollouts 20] [--train-seed 1000] [--figure docs/bimodal.png]
 
 ACT's KL weight (LeRobot's 10) is swept when named: --methods ... act_kl1 act_kl1_episode act_kl0.1
-act_kl0.1_episode ... act_kl0.001 act_kl0.001_episode (weights 1, 0.1, 0.01, 0.003, 0.001).
+act_kl0.1_episode ... act_kl0.001 act_kl0.001_episode (weights 1, 0.1, 0.01, 0.003, 0.001). So is
+the noise Diffusion's sampler starts from: --methods ... diffusion diffusion_noise0 diffusion_noise0.5
+run the diffusion model with the policy node's diffusion_noise at 0 and 0.5.
 
 Every stage is kept in --out and skipped when there (demos, models, evaluations; a training cut
 off is redone), with a progress bar; results.json holds the table's numbers and the code version.
@@ -68,7 +70,8 @@ class Method:
     policy: str  # the LeRobot policy type trained
     extra: tuple[str, ...] = ()  # lerobot-train arguments beyond Kiwi's CPU defaults
     act_latent: str = "zero"
-    model: str | None = None  # another method's model, run another way (ACT's latent)
+    model: str | None = None  # another method's model, run another way (ACT's latent, Diffusion's noise)
+    diffusion_noise: float = 1.0  # the scale of the noise Diffusion's sampler starts from (1: LeRobot's)
 
 
 METHODS = {
@@ -86,6 +89,13 @@ DEFAULT_METHODS = list(METHODS)  # the sweep below runs when named
 METHODS |= {f"act_kl{kl}": Method("act", (f"--policy.kl_weight={kl}",)) for kl in ACT_KL_WEIGHTS}
 METHODS |= {
     f"act_kl{kl}_episode": Method("act", act_latent="episode", model=f"act_kl{kl}") for kl in ACT_KL_WEIGHTS
+}
+# Diffusion's model sampled from less noise (the node's diffusion_noise): 0 gives one chunk per
+# observation, so identical start states would get one detour; between 0 and 1 may keep both.
+DIFFUSION_NOISES = ("0", "0.5")
+METHODS |= {
+    f"diffusion_noise{scale}": Method("diffusion", model="diffusion", diffusion_noise=float(scale))
+    for scale in DIFFUSION_NOISES
 }
 START_SAMPLES = 10  # policy samples per layout at the start state (each a new episode)
 PROBE_LAYOUTS = 10  # layouts of the diffusion sampler probe (100 denoising steps a sample are slow)
@@ -232,16 +242,22 @@ def main() -> int:
         evaluation = out / f"eval_{name}.json"
         if not evaluation.exists():
             t = time.time()
-            runs = policy_runs(model, seeds, act_latent=method.act_latent)
+            runs = policy_runs(
+                model, seeds, act_latent=method.act_latent, diffusion_noise=method.diffusion_noise
+            )
             bar = tqdm(runs, total=len(seeds), desc=f"evaluate {name}", unit="episode", position=position)
             episodes_ = [e for e, _ in bar]
             write_episodes(evaluation, episodes_)
             timings[f"eval {name}"] = time.time() - t
         starts = out / f"start_{name}.json"
         if not starts.exists():
-            starts.write_text(json.dumps(start_commands(model, seeds, START_SAMPLES, method.act_latent)))
+            starts.write_text(
+                json.dumps(
+                    start_commands(model, seeds, START_SAMPLES, method.act_latent, method.diffusion_noise)
+                )
+            )
         full_sampler = None
-        if method.policy == "diffusion":
+        if method.policy == "diffusion" and method.model is None:  # the model's own sampler
             full_sampler = sampler_probe(out, name, model, seeds[:PROBE_LAYOUTS])
         runs = episodes[name] = read_episodes(evaluation)
         error = [e.action_error for e in runs]
@@ -387,7 +403,11 @@ def main() -> int:
     return 0
 
 
-MULTIMODAL = ("mixture", "diffusion", *(name for name, m in METHODS.items() if m.act_latent == "episode"))
+MULTIMODAL = (
+    "mixture",
+    *(name for name, m in METHODS.items() if m.policy == "diffusion"),
+    *(name for name, m in METHODS.items() if m.act_latent == "episode"),
+)
 NEAR_MEAN = 0.25  # "near zero": within a quarter of a detour's lateral command
 MIN_PASSED = 10  # "uses both" needs this many episodes past the obstacle to mean anything
 
