@@ -381,8 +381,9 @@ POLICY_ARGS = _merge_args(
         ),
         LaunchArg(
             "diffusion_noise",
-            "1.0",
-            "Diffusion (DDIM): the scale of the noise its sampler starts from (1: LeRobot's, 0: zeros).",
+            "-1",
+            "Diffusion (DDIM): the scale of the noise its sampler starts from (1: LeRobot's, 0: zeros; "
+            "-1: 0.5 for a DDIM Diffusion, 1 otherwise).",
         ),
         LaunchArg(
             "teleop", "none", "Who can take over from the policy (none: nobody).", ("none", *TELEOP_SOURCES)

@@ -55,13 +55,13 @@ from .plan import (
     DemoConfig,
     DemoError,
     EpisodeSource,
-    check_sampler_noise,
     code_version,
     demo_mapping,
     diagnoses,
     evaluations,
     read_summaries,
     round_model,
+    sampler_scale,
     train_options,
     trainings,
     wide_evaluations,
@@ -383,7 +383,7 @@ class Demo:
                         "takeover": "gate",
                         "gate_lift_stall_s": str(c.gate_lift_stall_s),
                         "gate_patience_s": str(c.gate_patience_s),
-                        "diffusion_noise": str(c.diffusion_noise),
+                        "diffusion_noise": str(sampler_scale(c)),
                     },
                     c.plans("rollouts", c.dagger_episodes, round_),
                     policy=True,
@@ -413,7 +413,7 @@ def config_from_args(args) -> DemoConfig:
         overrides["steps"] = TRAINING_STEPS[policy]
     config = replace(base, **overrides)
     train_options(config)  # refused before anything runs
-    check_sampler_noise(config)
+    sampler_scale(config)
     return config
 
 

@@ -385,7 +385,7 @@ def evaluation_summaries(
     layouts: str = "default",
     workers: int = 1,
     chunk: int = EVALUATION_CHUNK,
-    diffusion_noise: float = 1.0,
+    diffusion_noise: float | None = None,
 ):
     """`drive_policy` from each seed (of the layout distribution `layouts`), yielding each episode's
     summary in the ROS evaluation's format (`evaluation.summarize`): success, collisions,
@@ -434,7 +434,7 @@ _worker_policy_env: tuple | Exception | None = None
 _worker_resources = ExitStack()
 
 
-def _open_worker(model: str, layouts: str, diffusion_noise: float) -> None:
+def _open_worker(model: str, layouts: str, diffusion_noise: float | None) -> None:
     global _worker_policy_env
     try:
         _worker_policy_env = _worker_resources.enter_context(
@@ -457,7 +457,7 @@ def policy_in_env(
     act_latent: str = "zero",
     layouts: str = "default",
     mapping: Mapping | None = None,
-    diffusion_noise: float = 1.0,
+    diffusion_noise: float | None = None,
 ):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
     `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded;
@@ -494,7 +494,7 @@ def policy_runs(
     seeds: list[int],
     max_ticks: int = MAX_TICKS,
     act_latent: str = "zero",
-    diffusion_noise: float = 1.0,
+    diffusion_noise: float | None = None,
 ):
     """`drive_policy` from each seed with the checkpoint `model`; yields (episode, labelled frames)."""
     with policy_in_env(model, act_latent=act_latent, diffusion_noise=diffusion_noise) as (predictor, env):
@@ -507,7 +507,7 @@ def policy_videos(
     seeds: list[int],
     max_ticks: int = MAX_TICKS,
     every: int = 3,
-    diffusion_noise: float = 1.0,
+    diffusion_noise: float | None = None,
 ):
     """`drive_policy` from each seed with the env's top-down view grabbed every `every` ticks,
     beside what the policy's cameras saw then, if it has any; yields (episode, frames)."""
@@ -530,13 +530,17 @@ def evaluate_in_env(
     seeds: list[int],
     max_ticks: int = MAX_TICKS,
     act_latent: str = "zero",
-    diffusion_noise: float = 1.0,
+    diffusion_noise: float | None = None,
 ) -> list[EnvEpisode]:
     return [episode for episode, _ in policy_runs(model, seeds, max_ticks, act_latent, diffusion_noise)]
 
 
 def start_commands(
-    model: str | Path, seeds: list[int], samples: int, act_latent: str = "zero", diffusion_noise: float = 1.0
+    model: str | Path,
+    seeds: list[int],
+    samples: int,
+    act_latent: str = "zero",
+    diffusion_noise: float | None = None,
 ) -> list[float]:
     """The policy's first y.vel at each seed's start state, `samples` times each, each a new
     episode (a policy that samples, as a mixture, Diffusion or ACT with a latent per episode do,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kiwi_common.features import Mapping
+from kiwi_policy.sampler_noise import SamplerError, sampler_noise
 from kiwi_policy.train import BATCH_SIZE, CPU_DEFAULTS, TRAINING_STEPS, option_values
 from kiwi_teleop.gating import GateRule
 
@@ -58,8 +59,8 @@ class DemoConfig:
     # Its patience with the jaws shut on nothing or the base past the grasp stand (s).
     gate_patience_s: float = GateRule.patience_s
     # Diffusion's sampler noise in every rollout and evaluation (the policy node's `diffusion_noise`):
-    # 1, LeRobot's draw at every chunk; 0, zeros.
-    diffusion_noise: float = 1.0
+    # 1, LeRobot's draw at every chunk; 0, zeros; None, the policy's default (0.5 for a DDIM Diffusion).
+    diffusion_noise: float | None = None
     # lerobot-train options for every model of the run, shell-quoted (`kiwi demo ... -- OPTIONS`):
     # they win over the CPU defaults, as after `kiwi train ... --`.
     train_args: str = ""
@@ -142,17 +143,14 @@ def chunk_frames(config: DemoConfig) -> int:
     return int(settings.get("chunk_size", settings.get("horizon", 1)))
 
 
-def check_sampler_noise(config: DemoConfig) -> None:
-    """DemoError, before anything runs, where the policy node would refuse `diffusion_noise`."""
-    if config.diffusion_noise == 1.0:
-        return
-    if config.policy != "diffusion":
-        raise DemoError(f"--diffusion-noise is for --policy diffusion, not {config.policy}")
+def sampler_scale(config: DemoConfig) -> float:
+    """The noise scale the run's policy samples at, as the policy node resolves it for the run's
+    checkpoints; DemoError where the node would refuse `diffusion_noise`."""
     scheduler = policy_settings(config).get("noise_scheduler_type")
-    if scheduler != "DDIM":
-        raise DemoError(
-            f"--diffusion-noise is for a DDIM sampler, not {scheduler} (--policy.noise_scheduler_type)"
-        )
+    try:
+        return sampler_noise(config.policy, scheduler, config.diffusion_noise)
+    except SamplerError as e:
+        raise DemoError(f"--diffusion-noise: {e}") from None
 
 
 EXPERT_TIMEOUT_S = 15.0  # the expert lifts within 3-7 s of sim time (README); more means it is stuck

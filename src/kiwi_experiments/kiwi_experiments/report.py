@@ -22,6 +22,7 @@ from .plan import (
     diagnoses,
     evaluations,
     round_model,
+    sampler_scale,
     train_options,
     wide_evaluations,
     write_atomically,
@@ -299,9 +300,11 @@ def header_section(demo) -> list[str]:
 
 def sampler_text(cfg) -> str:
     """Where Diffusion's sampler started, in rollouts and evaluations, when not where LeRobot's does."""
-    if cfg.diffusion_noise == 1.0:
+    scale = sampler_scale(cfg)
+    if scale == 1.0:
         return ""
-    return f"; Diffusion's sampler started from its Gaussian noise scaled by {cfg.diffusion_noise:g} (`--diffusion-noise`)"
+    how = "Kiwi's default for a DDIM Diffusion" if cfg.diffusion_noise is None else "`--diffusion-noise`"
+    return f"; Diffusion's sampler started from its Gaussian noise scaled by {scale:g} ({how}; 1 is LeRobot's draw)"
 
 
 def _seeds(cfg, kind: str, count: int) -> list[int]:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kiwi_experiments.demo import Demo
-from kiwi_experiments.plan import QUICK, DemoConfig, DemoError, code_version
+from kiwi_experiments.plan import QUICK, DemoConfig, DemoError, code_version, sampler_scale
 
 
 def test_code_version_names_the_sources():
@@ -121,12 +121,17 @@ def test_the_sampler_noise_is_an_option_of_diffusion_runs_only(tmp_path):
 
     zero = config("--policy", "diffusion", "--diffusion-noise", "0")
     assert zero.diffusion_noise == 0.0
-    assert "scaled by 0 (`--diffusion-noise`)" in sampler_text(zero), "the report says so"
-    assert sampler_text(config("--policy", "diffusion")) == ""
-    assert config("--policy", "act").diffusion_noise == 1.0, "LeRobot's sampler unless told"
-    with pytest.raises(DemoError, match="--diffusion-noise is for --policy diffusion, not act"):
+    assert "scaled by 0 (`--diffusion-noise`" in sampler_text(zero), "the report says so"
+    default = config("--policy", "diffusion")
+    assert sampler_scale(default) == 0.5, "Kiwi's DDIM preset samples from half LeRobot's noise unless told"
+    assert "scaled by 0.5 (Kiwi's default for a DDIM Diffusion" in sampler_text(default)
+    assert sampler_text(config("--policy", "diffusion", "--diffusion-noise", "1")) == "", "LeRobot's"
+    ddpm = config("--policy", "diffusion", "--", "--policy.noise_scheduler_type=DDPM")
+    assert sampler_scale(ddpm) == 1.0, "DDPM: LeRobot's draw, its steps add noise anyway"
+    assert sampler_scale(config("--policy", "act")) == 1.0
+    with pytest.raises(DemoError, match="--diffusion-noise: diffusion_noise is for Diffusion, not 'act'"):
         config("--policy", "act", "--diffusion-noise", "0")
-    with pytest.raises(DemoError, match="for a DDIM sampler, not DDPM"):  # refused before training
+    with pytest.raises(DemoError, match="for a DDIM sampler .*, not DDPM"):  # refused before training
         config("--policy", "diffusion", "--diffusion-noise", "0", "--", "--policy.noise_scheduler_type=DDPM")
     with pytest.raises(SystemExit):  # argparse: a negative scale is no scale
         config("--policy", "diffusion", "--diffusion-noise", "-1")

@@ -22,7 +22,7 @@ from kiwi_experiments.env_runs import (
 )
 from kiwi_experiments.videos import episode_label, labelled, write_video
 from kiwi_policy.checkpoint import CheckpointError
-from kiwi_policy.inference import SamplerError
+from kiwi_policy.sampler_noise import SamplerError
 
 
 def test_side_first_passed():

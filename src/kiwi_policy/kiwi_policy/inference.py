@@ -7,18 +7,18 @@ while fewer exist (as LeRobot's queues do at an episode's start). `predict_actio
 normalized actions; the postprocessor turns the first `n_action_steps` into LeRobot units.
 
 Diffusion's sampler starts from Gaussian noise at every chunk (LeRobot's); `diffusion_noise` scales
-that noise, for a DDIM sampler (Kiwi's preset; its steps draw nothing more): 0 makes it
-deterministic: every chunk follows the denoiser's path from the origin, the centre of the
-distribution it starts from, instead of a random draw that lands anywhere in the learned spread.
+that noise, for a DDIM sampler (Kiwi's preset; its steps draw nothing more; 0.5 unless told,
+`sampler_noise.py`): 0 makes it deterministic: every chunk follows the denoiser's path from the
+origin, the centre of the distribution it starts from, instead of a random draw that lands
+anywhere in the learned spread.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .checkpoint import LoadedPolicy
+from .sampler_noise import LEROBOTS, sampler_noise
 
 
 class ChunkPredictor:
@@ -29,11 +29,12 @@ class ChunkPredictor:
         threads: int = 1,
         act_latent: str = "zero",
         seed: int | None = None,
-        diffusion_noise: float = 1.0,
+        diffusion_noise: float | None = None,
     ):
         """`act_latent`: zero (LeRobot's ACT inference) or episode (an ACT latent drawn from the
         prior at every reset, `act_latent.py`; `seed` makes the draws repeatable).
-        `diffusion_noise`: the scale of the noise Diffusion's sampler starts from (1: LeRobot's)."""
+        `diffusion_noise`: the scale of the noise Diffusion's sampler starts from (1: LeRobot's;
+        None: the checkpoint's default, `sampler_noise`)."""
         import torch
 
         from .act_latent import LATENT_MODES, LatentError, episode_latent
@@ -45,8 +46,14 @@ class ChunkPredictor:
         if act_latent not in LATENT_MODES:
             raise LatentError(f"act_latent {act_latent!r}: one of {', '.join(LATENT_MODES)}")
         self.latent = episode_latent(loaded.policy, seed) if act_latent == "episode" else None
-        self.noise_shape = start_noise_shape(loaded.policy.config, diffusion_noise)
-        self.diffusion_noise = diffusion_noise
+        config = loaded.policy.config
+        self.diffusion_noise = sampler_noise(
+            config.type, getattr(config, "noise_scheduler_type", None), diffusion_noise
+        )
+        # LeRobot's own draw where it stands; else the noise (one chunk's) is drawn here and scaled.
+        self.noise_shape = (
+            None if self.diffusion_noise == LEROBOTS else (1, config.horizon, config.action_feature.shape[0])
+        )
         self.noise_dtype = next(loaded.policy.parameters()).dtype  # LeRobot draws in the weights' dtype
 
     @property
@@ -102,26 +109,3 @@ class ChunkPredictor:
             actions = chunk[:, : self.loaded.n_action_steps]
             actions = self.loaded.postprocessor(actions)
         return actions[0].detach().cpu().numpy().astype(np.float32)
-
-
-class SamplerError(ValueError):
-    pass
-
-
-def start_noise_shape(config, scale: float) -> tuple[int, int, int] | None:
-    """The shape of the noise Diffusion's sampler starts from, one chunk at a time, when `scale`
-    changes LeRobot's; None where LeRobot's own draw stands (scale 1). SamplerError for a scale
-    that is not a finite number >= 0, or not 1 for a checkpoint that is not Diffusion or whose
-    sampler is not DDIM (DDPM's steps draw noise of their own: zero would not be deterministic)."""
-    if not math.isfinite(scale) or scale < 0:
-        raise SamplerError(f"diffusion_noise {scale}: a finite number >= 0 (1: LeRobot's sampler)")
-    if scale == 1.0:
-        return None
-    if getattr(config, "type", None) != "diffusion":
-        raise SamplerError(f"diffusion_noise is for Diffusion; this checkpoint is {config.type!r}")
-    if config.noise_scheduler_type != "DDIM":
-        raise SamplerError(
-            f"diffusion_noise is for a DDIM sampler (Kiwi's preset); this checkpoint's is "
-            f"{config.noise_scheduler_type}, whose steps draw noise of their own"
-        )
-    return (1, config.horizon, config.action_feature.shape[0])

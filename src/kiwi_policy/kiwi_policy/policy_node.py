@@ -91,9 +91,10 @@ INTERFACE = NodeInterface(
         ),
         Param(
             "diffusion_noise",
-            1.0,
+            -1.0,
             "Diffusion (DDIM, Kiwi's preset) only: the scale of the noise its sampler starts from at every "
-            "chunk; 1: LeRobot's draw, 0: zeros (the chunk is then a function of the observations).",
+            "chunk; 1: LeRobot's draw, 0: zeros (the chunk is then a function of the observations); "
+            "-1: 0.5 for a DDIM Diffusion, 1 for any other policy.",
         ),
         Param("autostart", True, "Start driving as soon as the policy is loaded and observations arrive."),
     ),
@@ -124,8 +125,9 @@ class PolicyNode(Node):
         p = declare_params(self, INTERFACE)
         self.loaded = load_policy(p.model, Mapping.load(p.mapping) if p.mapping else None, p.device)
         self.mapping = self.loaded.mapping
+        noise = None if p.diffusion_noise < 0 else p.diffusion_noise  # negative: the checkpoint's default
         self.predictor = ChunkPredictor(
-            self.loaded, p.task, p.torch_threads, p.act_latent, diffusion_noise=p.diffusion_noise
+            self.loaded, p.task, p.torch_threads, p.act_latent, diffusion_noise=noise
         )
         self.dt = 1.0 / self.mapping.fps  # the spacing of the policy's actions: the dataset's rate
         self.period = 1.0 / (p.control_hz or self.mapping.fps)
@@ -180,7 +182,7 @@ class PolicyNode(Node):
         self.get_logger().info(
             f"{self.loaded.config.type} from {self.loaded.path}: inputs {sorted(self.loaded.config.input_features)}, "
             f"{self.loaded.n_action_steps} actions per chunk at {self.mapping.fps:g} Hz, scheduler {p.scheduler}, "
-            f"control {1 / self.period:g} Hz"
+            f"control {1 / self.period:g} Hz, sampler noise {self.predictor.diffusion_noise:g}"
         )
 
     # --- inputs ----------------------------------------------------------------------------------
@@ -306,6 +308,7 @@ class PolicyNode(Node):
             "tick_ms_p50": f"{self.tick_timer.percentile_ms(50):.2f}",
             "tick_ms_p99": f"{self.tick_timer.percentile_ms(99):.2f}",
             "missed_ticks": str(self.tick_timer.late_total),
+            "diffusion_noise": f"{self.predictor.diffusion_noise:g}",  # resolved: the default is per policy
         }
         if level == 2:
             self.get_logger().error(message, throttle_duration_sec=5.0)

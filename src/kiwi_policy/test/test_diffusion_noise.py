@@ -1,5 +1,6 @@
 """The noise Diffusion's sampler starts from (`diffusion_noise`): 1 is LeRobot's own draw, 0 a chunk
-that depends on the observations alone, and between them a narrower spread of chunks."""
+that depends on the observations alone, and between them (0.5, a DDIM Diffusion's default) a
+narrower spread of chunks."""
 
 import math
 
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from kiwi_policy.inference import ChunkPredictor, SamplerError, start_noise_shape
+from kiwi_policy.inference import ChunkPredictor
+from kiwi_policy.sampler_noise import SamplerError, sampler_noise
 
 
-def tiny_diffusion():
+def tiny_diffusion(scheduler: str = "DDIM"):
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
     from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
@@ -28,7 +30,7 @@ def tiny_diffusion():
         kernel_size=3,
         n_groups=4,
         diffusion_step_embed_dim=16,
-        noise_scheduler_type="DDIM",
+        noise_scheduler_type=scheduler,
         num_train_timesteps=20,
         num_inference_steps=4,
         device="cpu",
@@ -39,7 +41,7 @@ def tiny_diffusion():
     return policy
 
 
-def predictor_for(policy, diffusion_noise: float) -> ChunkPredictor:
+def predictor_for(policy, diffusion_noise: float | None) -> ChunkPredictor:
     from kiwi_common.features import Mapping
     from kiwi_policy.checkpoint import LoadedPolicy
 
@@ -96,20 +98,37 @@ def test_a_smaller_scale_narrows_the_spread_of_chunks():
     assert spread[0.25] < 0.8 * spread[1.0]  # not in proportion: the untrained denoiser is not linear
 
 
-def test_a_bad_scale_or_another_policy_is_refused():
-    config = tiny_diffusion().config
+def test_unless_told_ddim_samples_from_half_the_noise_and_ddpm_as_lerobot():
+    policy = tiny_diffusion()
+    torch.manual_seed(3)
+    default = chunks(predictor_for(policy, None), 2)
+    torch.manual_seed(3)
+    np.testing.assert_array_equal(default, chunks(predictor_for(policy, 0.5), 2))
+    torch.manual_seed(3)
+    assert not np.allclose(default, chunks(predictor_for(policy, 1.0), 2)), "not LeRobot's draw"
+    ddpm = tiny_diffusion("DDPM")
+    torch.manual_seed(4)
+    ours = predictor_for(ddpm, None).predict(OBSERVATIONS)
+    torch.manual_seed(4)
+    np.testing.assert_array_equal(ours, lerobots_chunk(ddpm), "DDPM: LeRobot's own sampler")
+
+
+def test_the_scale_each_policy_takes():
+    assert sampler_noise("diffusion", "DDIM", None) == 0.5
+    assert sampler_noise("diffusion", "DDPM", None) == 1.0
+    assert sampler_noise("act", None, None) == 1.0
+    assert sampler_noise("diffusion", "DDIM", 0.25) == 0.25
+    for policy, scheduler in (
+        ("diffusion", "DDIM"),
+        ("diffusion", "DDPM"),
+        ("act", None),
+        ("kiwi_mlp", None),
+    ):
+        assert sampler_noise(policy, scheduler, 1.0) == 1.0, "LeRobot's own draw: any policy runs at it"
     for bad in (-0.5, math.nan, math.inf):
         with pytest.raises(SamplerError, match="finite number >= 0"):
-            start_noise_shape(config, bad)
-    assert start_noise_shape(config, 1.0) is None, "LeRobot's own draw"
-    assert start_noise_shape(config, 0.0) == (1, 8, 9)
-
-    config.noise_scheduler_type = "DDPM"
-    with pytest.raises(SamplerError, match="for a DDIM sampler .* DDPM, whose steps draw noise"):
-        start_noise_shape(config, 0.0)
-    assert start_noise_shape(config, 1.0) is None
-
-    act = type("Config", (), {"type": "act"})()
-    assert start_noise_shape(act, 1.0) is None, "any policy runs at the default"
-    with pytest.raises(SamplerError, match="for Diffusion; this checkpoint is 'act'"):
-        start_noise_shape(act, 0.0)
+            sampler_noise("diffusion", "DDIM", bad)
+    with pytest.raises(SamplerError, match="for a DDIM sampler .* not DDPM, whose steps draw noise"):
+        sampler_noise("diffusion", "DDPM", 0.0)
+    with pytest.raises(SamplerError, match="for Diffusion, not 'act'"):
+        sampler_noise("act", None, 0.0)
