@@ -14,8 +14,8 @@ averaging; a multimodal policy commits to one detour and uses both.
 
 ACT's KL weight (LeRobot's 10) is swept when named: --methods ... act_kl1 act_kl1_episode act_kl0.1
 act_kl0.1_episode ... act_kl0.001 act_kl0.001_episode (weights 1, 0.1, 0.01, 0.003, 0.001). So is
-the noise Diffusion's sampler starts from: --methods ... diffusion diffusion_noise0 diffusion_noise0.5
-run the diffusion model with the policy node's diffusion_noise at 0 and 0.5.
+the noise Diffusion's sampler starts from (diffusion: the policy node's default): --methods ...
+diffusion diffusion_noise0 diffusion_noise0.5 diffusion_noise1 run its model at 0, 0.5 and 1 (LeRobot's).
 
 Every stage is kept in --out and skipped when there (demos, models, evaluations; a training cut
 off is redone), with a progress bar; results.json holds the table's numbers and the code version.
@@ -71,7 +71,8 @@ class Method:
     extra: tuple[str, ...] = ()  # lerobot-train arguments beyond Kiwi's CPU defaults
     act_latent: str = "zero"
     model: str | None = None  # another method's model, run another way (ACT's latent, Diffusion's noise)
-    diffusion_noise: float = 1.0  # the scale of the noise Diffusion's sampler starts from (1: LeRobot's)
+    # The scale of the noise Diffusion's sampler starts from (1: LeRobot's; None: the policy node's default).
+    diffusion_noise: float | None = None
 
 
 METHODS = {
@@ -90,9 +91,9 @@ METHODS |= {f"act_kl{kl}": Method("act", (f"--policy.kl_weight={kl}",)) for kl i
 METHODS |= {
     f"act_kl{kl}_episode": Method("act", act_latent="episode", model=f"act_kl{kl}") for kl in ACT_KL_WEIGHTS
 }
-# Diffusion's model sampled from less noise (the node's diffusion_noise): 0 gives one chunk per
-# observation, so identical start states would get one detour; between 0 and 1 may keep both.
-DIFFUSION_NOISES = ("0", "0.5")
+# Diffusion's model with its sampler's noise set (the node's diffusion_noise): 1 is LeRobot's draw; 0
+# gives one chunk per observation, so identical start states get one detour; between, a narrower draw.
+DIFFUSION_NOISES = ("0", "0.5", "1")
 METHODS |= {
     f"diffusion_noise{scale}": Method("diffusion", model="diffusion", diffusion_noise=float(scale))
     for scale in DIFFUSION_NOISES
@@ -111,7 +112,7 @@ def interval_text(low: float, high: float, fmt: str) -> str:
     return f"[{low:{fmt}}, {high:{fmt}}]"
 
 
-def sampler_probe(out: Path, name: str, model: Path, seeds: list[int]) -> dict:
+def sampler_probe(out: Path, name: str, model: Path, seeds: list[int], noise: float | None) -> dict:
     """A diffusion model's first lateral commands at `seeds`' starts with its own denoising steps
     and with every one of its training timesteps: a sampler too coarse for two narrow modes
     sharpens them with more steps; a model that learnt one broad mode does not."""
@@ -127,7 +128,7 @@ def sampler_probe(out: Path, name: str, model: Path, seeds: list[int]) -> dict:
         partial.rename(full)
     path = out / f"start_{name}_full_sampler.json"
     if not path.exists():
-        path.write_text(json.dumps(start_commands(full, seeds, START_SAMPLES)))
+        path.write_text(json.dumps(start_commands(full, seeds, START_SAMPLES, diffusion_noise=noise)))
     own = np.array(json.loads((out / f"start_{name}.json").read_text()))[: len(seeds) * START_SAMPLES]
     full_values = np.array(json.loads(path.read_text()))
     return {
@@ -258,7 +259,7 @@ def main() -> int:
             )
         full_sampler = None
         if method.policy == "diffusion" and method.model is None:  # the model's own sampler
-            full_sampler = sampler_probe(out, name, model, seeds[:PROBE_LAYOUTS])
+            full_sampler = sampler_probe(out, name, model, seeds[:PROBE_LAYOUTS], method.diffusion_noise)
         runs = episodes[name] = read_episodes(evaluation)
         error = [e.action_error for e in runs]
         switches = [e.side_switches for e in runs if e.side_switches is not None]
