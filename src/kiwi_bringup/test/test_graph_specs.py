@@ -75,6 +75,16 @@ def test_arguments_are_typed():
     assert parse_value("") == ""
 
 
+def test_the_policy_graph_hands_the_sampler_settings_to_the_node():
+    def policy_parameters(overrides):
+        specs = build_graph("policy", {"model": "some/model", **overrides})
+        return next(spec.parameters for spec in specs if spec.executable == "policy")
+
+    assert policy_parameters({})["diffusion_noise"] == -1.0, "unset: the node resolves it per checkpoint"
+    given = policy_parameters({"diffusion_noise": "0.25", "act_latent": "episode"})
+    assert given["diffusion_noise"] == 0.25 and given["act_latent"] == "episode"
+
+
 def test_parse_assignments():
     assert parse_assignments(["a:=1", "b:=x:=y"]) == {"a": "1", "b": "x:=y"}
     for bad in ("a=1", ":=1"):

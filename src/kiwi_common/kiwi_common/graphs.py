@@ -381,7 +381,7 @@ POLICY_ARGS = _merge_args(
         ),
         LaunchArg(
             "diffusion_noise",
-            "-1",
+            "-1.0",
             "Diffusion (DDIM): the scale of the noise its sampler starts from (1: LeRobot's, 0: zeros; "
             "-1: 0.5 for a DDIM Diffusion, 1 otherwise).",
         ),
