@@ -45,6 +45,7 @@ from kiwi_policy.train import TRAINING_STEPS
 from .episodes import EpisodeError, EpisodePlan
 from .evaluation import aggregate
 from .plan import (
+    BEFORE_SETTINGS,
     EXPERT_TIMEOUT_S,
     PRETRAINED,
     QUICK,
@@ -56,6 +57,7 @@ from .plan import (
     DemoError,
     EpisodeSource,
     code_version,
+    compared_settings,
     demo_mapping,
     diagnoses,
     evaluations,
@@ -104,8 +106,10 @@ class Demo:
         saved = self.out / "config.json"
         if saved.exists():
             previous = self._run_record("config.json")
-            ran = asdict(DemoConfig()) | previous  # a setting its code did not have yet: the default
-            changed = ", ".join(f"{k} {ran[k]} -> {v}" for k, v in asdict(self.config).items() if ran[k] != v)
+            # A setting its code did not have yet: what that code did.
+            ran = compared_settings(asdict(DemoConfig()) | BEFORE_SETTINGS | previous)
+            now = compared_settings(asdict(self.config))
+            changed = ", ".join(f"{k} {ran[k]} -> {v}" for k, v in now.items() if ran[k] != v)
             if changed:
                 raise DemoError(
                     f"{saved} holds a run with other settings ({changed}); "

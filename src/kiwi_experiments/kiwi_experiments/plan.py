@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -141,6 +141,18 @@ def chunk_frames(config: DemoConfig) -> int:
     whole chunk)."""
     settings = policy_settings(config)
     return int(settings.get("chunk_size", settings.get("horizon", 1)))
+
+
+# What the code before a setting existed did, for run records that lack it (not today's default).
+BEFORE_SETTINGS = {"diffusion_noise": 1.0}
+
+
+def compared_settings(settings: dict) -> dict:
+    """A run's settings (`asdict` of a DemoConfig, or a run's record) as runs are compared:
+    Diffusion's sampler noise as the scale it resolves to (unset and 1 are the same for ACT)."""
+    known = {f.name for f in fields(DemoConfig)}
+    config = replace(DemoConfig(), **{k: v for k, v in settings.items() if k in known})
+    return settings | {"diffusion_noise": sampler_scale(config)}
 
 
 def sampler_scale(config: DemoConfig) -> float:

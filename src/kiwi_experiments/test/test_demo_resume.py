@@ -1,6 +1,7 @@
 """A run folder remembers the code that made it, and refuses to be resumed by other code."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -76,8 +77,6 @@ def test_options_the_run_sets_per_model_are_refused_after_the_double_dash(tmp_pa
 
 
 def test_the_chunk_that_drops_short_corrections_follows_the_given_options():
-    from dataclasses import replace
-
     from kiwi_experiments.plan import chunk_frames
 
     assert chunk_frames(QUICK) == 10  # kiwi_mlp's
@@ -94,6 +93,16 @@ def test_a_setting_a_run_folder_predates_counts_as_its_default(tmp_path):
     (tmp_path / "run" / "config.json").write_text(json.dumps({**saved, "demos": 7}))
     with pytest.raises(DemoError, match=r"other settings \(demos 7 -> 2\)"):
         Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()
+    # Diffusion's sampler noise is compared as the scale it resolves to: kiwi_mlp's recorded 1 is
+    # its unset default; a Diffusion run from before the setting existed ran LeRobot's 1, not 0.5.
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**saved, "diffusion_noise": 1.0}))
+    Demo(tmp_path / "run", QUICK, ["demo", "--quick"]).prepare()
+    diffusion = replace(QUICK, policy="diffusion")
+    before = {k: v for k, v in saved.items() if k != "diffusion_noise"} | {"policy": "diffusion"}
+    (tmp_path / "run" / "config.json").write_text(json.dumps(before))
+    with pytest.raises(DemoError, match=r"other settings \(diffusion_noise 1.0 -> 0.5\)"):
+        Demo(tmp_path / "run", diffusion, ["demo", "--quick"]).prepare()
+    Demo(tmp_path / "run", replace(diffusion, diffusion_noise=1.0), ["demo", "--quick"]).prepare()
 
 
 def test_round_0_trains_each_policy_to_its_plateau_unless_told(tmp_path):
