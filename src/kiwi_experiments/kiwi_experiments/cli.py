@@ -148,7 +148,7 @@ def add_loop_options(p) -> None:
         type=number_in(float, 0.0, 10.0),
         default=None,
         help="Diffusion (DDIM) only: the scale of the noise its sampler starts from at every chunk, in "
-        "the rollouts and evaluations; 1: LeRobot's, 0: zeros (default 0.5 with Kiwi's DDIM preset, "
+        "the rollouts and evaluations; 1: LeRobot's, 0: zeros (unset: 0.5 with Kiwi's DDIM preset, "
         "1 with DDPM)",
     )
 

@@ -393,7 +393,7 @@ def evaluation_summaries(
     many processes (one core each: an episode is one thread of sim and policy); the summaries still
     come in seed order, and are the same as in one process: an episode depends only on its seed
     (the env resets from it, a sampling policy draws from it) and on the policy, reset with it.
-    `diffusion_noise`: as the policy node's parameter."""
+    `diffusion_noise`: as the policy node's parameter (None: the checkpoint's default, `sampler_noise`)."""
     chunks = [seeds[i : i + chunk] for i in range(0, len(seeds), chunk)]
     workers = min(workers, len(chunks))
     if workers <= 1:
@@ -460,8 +460,8 @@ def policy_in_env(
     diffusion_noise: float | None = None,
 ):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
-    `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded;
-    None: no policy, the expert's episodes) and an obstacle env for it (its `layouts`
+    `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded,
+    the noise None for the checkpoint's default; `model` None: no policy, the expert's episodes) and an obstacle env for it (its `layouts`
     distribution; rendering its top-down view if asked) that observes what the checkpoint's
     mapping records (no model: `mapping`, by default state-only); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv

@@ -125,7 +125,7 @@ class PolicyNode(Node):
         p = declare_params(self, INTERFACE)
         self.loaded = load_policy(p.model, Mapping.load(p.mapping) if p.mapping else None, p.device)
         self.mapping = self.loaded.mapping
-        noise = None if p.diffusion_noise < 0 else p.diffusion_noise  # negative: the checkpoint's default
+        noise = None if p.diffusion_noise == -1 else p.diffusion_noise  # -1: the checkpoint's default
         self.predictor = ChunkPredictor(
             self.loaded, p.task, p.torch_threads, p.act_latent, diffusion_noise=noise
         )
@@ -182,7 +182,12 @@ class PolicyNode(Node):
         self.get_logger().info(
             f"{self.loaded.config.type} from {self.loaded.path}: inputs {sorted(self.loaded.config.input_features)}, "
             f"{self.loaded.n_action_steps} actions per chunk at {self.mapping.fps:g} Hz, scheduler {p.scheduler}, "
-            f"control {1 / self.period:g} Hz, sampler noise {self.predictor.diffusion_noise:g}"
+            f"control {1 / self.period:g} Hz"
+            + (
+                f", sampler noise {self.predictor.diffusion_noise:g}"
+                if self.loaded.config.type == "diffusion"
+                else ""
+            )
         )
 
     # --- inputs ----------------------------------------------------------------------------------
