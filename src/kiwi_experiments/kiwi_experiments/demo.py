@@ -45,7 +45,6 @@ from kiwi_policy.train import TRAINING_STEPS
 from .episodes import EpisodeError, EpisodePlan
 from .evaluation import aggregate
 from .plan import (
-    BEFORE_SETTINGS,
     EXPERT_TIMEOUT_S,
     PRETRAINED,
     QUICK,
@@ -62,6 +61,7 @@ from .plan import (
     diagnoses,
     evaluations,
     read_summaries,
+    recorded_settings,
     round_model,
     sampler_scale,
     train_options,
@@ -106,8 +106,7 @@ class Demo:
         saved = self.out / "config.json"
         if saved.exists():
             previous = self._run_record("config.json")
-            # A setting its code did not have yet: what that code did.
-            ran = compared_settings(asdict(DemoConfig()) | BEFORE_SETTINGS | previous)
+            ran = recorded_settings(previous)
             now = compared_settings(asdict(self.config))
             changed = ", ".join(f"{k} {ran[k]} -> {v}" for k, v in now.items() if ran[k] != v)
             if changed:

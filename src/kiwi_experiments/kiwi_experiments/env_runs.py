@@ -461,9 +461,10 @@ def policy_in_env(
 ):
     """The checkpoint `model` loaded as the policy node loads it (feature check, processors;
     `act_latent` and `diffusion_noise` as the node's parameters, the latent's draws seeded,
-    the noise None for the checkpoint's default; `model` None: no policy, the expert's episodes) and an obstacle env for it (its `layouts`
-    distribution; rendering its top-down view if asked) that observes what the checkpoint's
-    mapping records (no model: `mapping`, by default state-only); the env is closed afterwards."""
+    the noise None for the checkpoint's default; `model` None: no policy, the expert's episodes)
+    and an obstacle env for it (its `layouts` distribution; rendering its top-down view if asked)
+    that observes what the checkpoint's mapping records (no model: `mapping`, by default
+    state-only); the env is closed afterwards."""
     from lerobot_env_kiwi.env import KiwiPickEnv
 
     from kiwi_policy.checkpoint import load_policy

@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -144,15 +144,21 @@ def chunk_frames(config: DemoConfig) -> int:
 
 
 # What the code before a setting existed did, for run records that lack it (not today's default).
-BEFORE_SETTINGS = {"diffusion_noise": 1.0}
+_BEFORE_SETTINGS = {"diffusion_noise": 1.0}
 
 
 def compared_settings(settings: dict) -> dict:
-    """A run's settings (`asdict` of a DemoConfig, or a run's record) as runs are compared:
-    Diffusion's sampler noise as the scale it resolves to (unset and 1 are the same for ACT)."""
+    """A run's settings (`asdict` of a DemoConfig) as runs are compared: Diffusion's sampler
+    noise as the scale it resolves to (unset and 1 are the same for ACT)."""
     known = {f.name for f in fields(DemoConfig)}
     config = replace(DemoConfig(), **{k: v for k, v in settings.items() if k in known})
     return settings | {"diffusion_noise": sampler_scale(config)}
+
+
+def recorded_settings(record: dict) -> dict:
+    """A run's recorded settings as runs are compared; a setting its code did not have yet counts
+    as what that code did (one it had and today's code no longer has stays, uncompared)."""
+    return compared_settings(asdict(DemoConfig()) | _BEFORE_SETTINGS | record)
 
 
 def sampler_scale(config: DemoConfig) -> float:

@@ -21,7 +21,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .plan import BEFORE_SETTINGS, DemoConfig, DemoError, compared_settings, round_model, write_atomically
+from .plan import DemoConfig, DemoError, compared_settings, recorded_settings, round_model, write_atomically
 from .report import observation_text
 from .statistics import paired_t_test
 
@@ -53,12 +53,10 @@ def run_study(
 
 def check_settings(repetitions: list[dict], config: DemoConfig) -> None:
     """Every repetition ran with the study's settings (its own seed): a study of mixed settings
-    would compare unlike runs. A setting a repetition's code did not have yet counts as what
-    that code did; one it had and the study's code no longer has is not compared."""
-    defaults = asdict(DemoConfig()) | BEFORE_SETTINGS
+    would compare unlike runs (`recorded_settings`: what a repetition made by older code ran)."""
     for k, results in enumerate(repetitions):
         wanted = compared_settings(asdict(replace(config, seed=config.seed + k)))
-        ran = compared_settings(defaults | results["config"])
+        ran = recorded_settings(results["config"])
         changed = [f"{key} {ran[key]} -> {value}" for key, value in wanted.items() if ran[key] != value]
         if changed:
             raise DemoError(
